@@ -1,0 +1,254 @@
+//! Appending events to a stream: one round trip, idempotent by event id.
+
+use serde_json::Value;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::{Checkpoint, EventStore, StoreError};
+
+/// What the writer believes about the stream before appending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream's state.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must have at least one event.
+    StreamExists,
+    /// The stream's last event must have exactly this version (0: no stream).
+    Exact(i64),
+}
+
+impl ExpectedVersion {
+    fn as_sql(self) -> (&'static str, i64) {
+        match self {
+            ExpectedVersion::Any => ("any", 0),
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => ("no_stream", 0),
+            ExpectedVersion::StreamExists => ("stream_exists", 0),
+            ExpectedVersion::Exact(version) => ("exact", version),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            ExpectedVersion::Any => "any".into(),
+            ExpectedVersion::NoStream => "no stream".into(),
+            ExpectedVersion::StreamExists => "stream exists".into(),
+            ExpectedVersion::Exact(version) => version.to_string(),
+        }
+    }
+}
+
+/// An event to append. The writer chooses `event_id`; appending the same id with the same
+/// content again is a no-op that returns the original positions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub schema_version: i32,
+    pub payload: Value,
+    /// Who wrote it (actor, token id, request id, correlation and causation ids). Not part
+    /// of the idempotency comparison: a retry carries a new request id.
+    pub metadata: Value,
+}
+
+/// Where the appended events landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendResult {
+    /// Global positions, one per event, in the order given.
+    pub positions: Vec<i64>,
+    /// The stream version of the last event appended.
+    pub last_version: i64,
+    /// The place of the last event in the global read order.
+    pub checkpoint: Checkpoint,
+    /// True when every event was already stored: nothing was written.
+    pub replayed: bool,
+}
+
+/// How many times an `Any` append retries when a concurrent writer took its version.
+const ANY_RETRIES: usize = 10;
+
+impl EventStore {
+    /// Appends `events` to `stream_id` in one transaction, checking `expected` first.
+    #[tracing::instrument(skip(self, events), fields(events = events.len()))]
+    pub async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendResult, StoreError> {
+        if events.is_empty() {
+            return Err(StoreError::EmptyAppend);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self.try_append(stream_id, expected, events).await {
+                Ok(result) => {
+                    self.notifier.appended();
+                    return Ok(result);
+                }
+                Err(error) => error,
+            };
+            match StoreError::sqlstate(&error).as_deref() {
+                Some("UX001") => {
+                    let actual = detail_version(&error);
+                    return Err(wrong_version(stream_id, expected, actual));
+                }
+                Some("UX002") => return self.replay_or_conflict(stream_id, events).await,
+                Some("23505") if is_constraint(&error, "uq_events_stream_version") => {
+                    if let Replay::Stored(result) = self.find_replay(stream_id, events).await? {
+                        return Ok(result);
+                    }
+                    if expected == ExpectedVersion::Any && attempt < ANY_RETRIES {
+                        continue;
+                    }
+                    let actual = self.stream_version(stream_id).await?;
+                    return Err(wrong_version(stream_id, expected, actual));
+                }
+                _ => return Err(error.into()),
+            }
+        }
+    }
+
+    async fn try_append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendResult, sqlx::Error> {
+        let (kind, version) = expected.as_sql();
+        let rows = sqlx::query("select * from append_events($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(stream_id)
+            .bind(kind)
+            .bind(version)
+            .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.schema_version).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.metadata.clone()).collect::<Vec<_>>())
+            .fetch_all(&self.pool)
+            .await?;
+        let last = rows.last().expect("append_events returns one row per event");
+        Ok(AppendResult {
+            positions: rows.iter().map(|r| r.get("event_position")).collect(),
+            last_version: last.get("event_version"),
+            checkpoint: Checkpoint {
+                transaction_id: last.get("event_transaction_id"),
+                position: last.get("event_position"),
+            },
+            replayed: false,
+        })
+    }
+
+    async fn replay_or_conflict(
+        &self,
+        stream_id: &str,
+        events: &[NewEvent],
+    ) -> Result<AppendResult, StoreError> {
+        match self.find_replay(stream_id, events).await? {
+            Replay::Stored(result) => Ok(result),
+            Replay::Conflict(event_id) => Err(StoreError::EventIdConflict { event_id }),
+            // The stored event vanished between the two statements: impossible in an
+            // append-only table, so report it rather than guess.
+            Replay::NotStored => Err(StoreError::EventIdConflict {
+                event_id: events[0].event_id,
+            }),
+        }
+    }
+
+    /// Whether `events` are already stored in `stream_id` exactly as given (an idempotent
+    /// retry).
+    async fn find_replay(&self, stream_id: &str, events: &[NewEvent]) -> Result<Replay, StoreError> {
+        let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+        let rows = sqlx::query(
+            "select event_id, stream_id, stream_version, event_type, schema_version, payload,
+                    position, transaction_id
+               from events where event_id = any($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(Replay::NotStored);
+        }
+        let mut stored = Vec::with_capacity(events.len());
+        for event in events {
+            let row = rows.iter().find(|r| r.get::<Uuid, _>("event_id") == event.event_id);
+            match row {
+                Some(row) if same_content(row, event) => stored.push(row),
+                Some(_) => return Ok(Replay::Conflict(event.event_id)),
+                None => {}
+            }
+        }
+        if stored.len() < events.len() {
+            // Part of this append is stored, part is not: a different append reused an id.
+            return Ok(Replay::Conflict(stored[0].get("event_id")));
+        }
+        let same_stream = stored
+            .iter()
+            .all(|r| r.get::<String, _>("stream_id") == stream_id);
+        let consecutive = stored.windows(2).all(|pair| {
+            pair[1].get::<i64, _>("stream_version") == pair[0].get::<i64, _>("stream_version") + 1
+        });
+        if !(same_stream && consecutive) {
+            return Ok(Replay::Conflict(events[0].event_id));
+        }
+        let last = stored.last().expect("events is not empty");
+        Ok(Replay::Stored(AppendResult {
+            positions: stored.iter().map(|r| r.get("position")).collect(),
+            last_version: last.get("stream_version"),
+            checkpoint: Checkpoint {
+                transaction_id: last.get("transaction_id"),
+                position: last.get("position"),
+            },
+            replayed: true,
+        }))
+    }
+
+    /// The version of the stream's last event, 0 when it has none.
+    pub async fn stream_version(&self, stream_id: &str) -> Result<i64, StoreError> {
+        let version: Option<i64> =
+            sqlx::query_scalar("select max(stream_version) from events where stream_id = $1")
+                .bind(stream_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(version.unwrap_or(0))
+    }
+}
+
+enum Replay {
+    Stored(AppendResult),
+    Conflict(Uuid),
+    NotStored,
+}
+
+fn same_content(row: &sqlx::postgres::PgRow, event: &NewEvent) -> bool {
+    row.get::<String, _>("event_type") == event.event_type
+        && row.get::<i32, _>("schema_version") == event.schema_version
+        && row.get::<Value, _>("payload") == event.payload
+}
+
+fn wrong_version(stream_id: &str, expected: ExpectedVersion, actual: i64) -> StoreError {
+    StoreError::WrongExpectedVersion {
+        stream_id: stream_id.to_string(),
+        expected: expected.describe(),
+        actual,
+    }
+}
+
+fn is_constraint(error: &sqlx::Error, name: &str) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.constraint())
+        .is_some_and(|c| c == name)
+}
+
+fn detail_version(error: &sqlx::Error) -> i64 {
+    error
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+        .and_then(|e| e.detail())
+        .and_then(|detail| detail.parse().ok())
+        .unwrap_or(0)
+}

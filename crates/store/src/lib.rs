@@ -1,0 +1,54 @@
+//! The event store: an append-only, tamper-evident log of events on PostgreSQL.
+//!
+//! Writers `append` to a stream in one round trip; readers `read_all` in one global order
+//! that never skips an event which commits late, and may `subscribe` to be woken when new
+//! events arrive. `seal` and `verify` make tampering with stored events evident.
+//!
+//! Architecture invariant: this crate is the only writer of the `events` and `seals` tables.
+
+mod append;
+mod error;
+mod hash;
+mod notify;
+mod read;
+mod seal;
+mod subscription;
+mod verify;
+
+pub use append::{AppendResult, ExpectedVersion, NewEvent};
+pub use error::StoreError;
+pub use read::{Checkpoint, RecordedEvent};
+pub use seal::SealReport;
+pub use subscription::Subscription;
+pub use verify::{VerifyFailure, VerifyReport};
+
+use sqlx::PgPool;
+
+/// The migrations of the whole registry, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Applies every pending migration.
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Handle to the event store. Cheap to clone; all clones share one pool and one notifier.
+#[derive(Clone)]
+pub struct EventStore {
+    pool: PgPool,
+    notifier: notify::AppendNotifier,
+}
+
+impl EventStore {
+    /// A store on `pool`. Must be created inside a tokio runtime: it starts the task that
+    /// tells other processes about appends.
+    pub fn new(pool: PgPool) -> Self {
+        let notifier = notify::AppendNotifier::start(pool.clone());
+        Self { pool, notifier }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}

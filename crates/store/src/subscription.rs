@@ -1,0 +1,87 @@
+//! A reader that follows the global order as it grows.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+
+use crate::notify::CHANNEL;
+use crate::{Checkpoint, EventStore, RecordedEvent, StoreError};
+
+/// How often a subscription looks for new events when no wake-up arrives.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+pub struct Subscription {
+    store: EventStore,
+    checkpoint: Checkpoint,
+    listener: Option<PgListener>,
+    poll_interval: Duration,
+}
+
+impl EventStore {
+    /// Follows the global order from just after `after`.
+    pub async fn subscribe(&self, after: Checkpoint) -> Result<Subscription, StoreError> {
+        let listener = match PgListener::connect_with(&self.pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => Some(listener),
+                Err(error) => {
+                    tracing::warn!(%error, "LISTEN failed; the subscription will poll");
+                    None
+                }
+            },
+            Err(error) => {
+                tracing::warn!(%error, "no listener connection; the subscription will poll");
+                None
+            }
+        };
+        Ok(Subscription {
+            store: self.clone(),
+            checkpoint: after,
+            listener,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+        })
+    }
+}
+
+impl Subscription {
+    pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
+        self.poll_interval = poll_interval;
+        self
+    }
+
+    /// The last event handed out.
+    pub fn checkpoint(&self) -> Checkpoint {
+        self.checkpoint
+    }
+
+    /// The next events in the global order, at most `limit`; waits until there is one.
+    pub async fn next_batch(&mut self, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        loop {
+            let store = self.store.clone();
+            let local_wake_up = store.notifier.local_readers().notified();
+            tokio::pin!(local_wake_up);
+            local_wake_up.as_mut().enable();
+
+            let batch = self.store.read_all(self.checkpoint, limit).await?;
+            if let Some(last) = batch.last() {
+                self.checkpoint = last.checkpoint();
+                return Ok(batch);
+            }
+            let poll = tokio::time::sleep(self.poll_interval);
+            match self.listener.as_mut() {
+                Some(listener) => tokio::select! {
+                    _ = local_wake_up => {}
+                    received = listener.recv() => {
+                        if received.is_err() {
+                            poll.await;
+                        }
+                    }
+                    _ = tokio::time::sleep(self.poll_interval) => {}
+                },
+                None => tokio::select! {
+                    _ = local_wake_up => {}
+                    _ = poll => {}
+                },
+            }
+        }
+    }
+}

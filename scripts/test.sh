@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace against a real PostgreSQL (found or started by
+# with-postgres.sh). Each integration test creates and drops its own database.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec bash scripts/with-postgres.sh cargo test --workspace --all-targets "$@"

@@ -1,0 +1,144 @@
+//! Test harness: every test gets a fresh database of its own, created from a template that
+//! already has the migrations, and dropped when the test ends.
+//!
+//! The server is the one `DATABASE_URL` names (scripts/with-postgres.sh sets it).
+
+use sha2::{Digest, Sha256};
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection, PgPool};
+use uuid::Uuid;
+
+/// A database that lives as long as this value.
+pub struct TestDatabase {
+    pub pool: PgPool,
+    /// How to connect to this database, e.g. for a second pool or a child process.
+    pub options: PgConnectOptions,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn new() -> Self {
+        let template = ensure_template().await;
+        let name = format!("unntak_test_{}", Uuid::new_v4().simple());
+        let mut admin = server_options("postgres")
+            .connect()
+            .await
+            .expect("connect to the PostgreSQL server named by DATABASE_URL");
+        admin
+            .execute(format!(r#"create database "{name}" template "{template}""#).as_str())
+            .await
+            .expect("create the test database from the template");
+        let options = server_options(&name);
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(40)
+            .connect_with(options.clone())
+            .await
+            .expect("connect to the test database");
+        TestDatabase {
+            pool,
+            options,
+            name,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop may run inside an async test; dropping needs a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to drop the test database");
+            runtime.block_on(async move {
+                let mut admin = server_options("postgres").connect().await?;
+                admin
+                    .execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str())
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// The server named by `DATABASE_URL`, connected to `database`.
+pub fn server_options(database: &str) -> PgConnectOptions {
+    let url = std::env::var("DATABASE_URL").expect(
+        "DATABASE_URL is not set: run the tests through scripts/test.sh, which finds or starts PostgreSQL",
+    );
+    PgConnectOptions::from_str(&url)
+        .expect("DATABASE_URL is a PostgreSQL URL")
+        .database(database)
+}
+
+/// Creates the template database for the current migrations once per server, safely
+/// across test processes running at the same time.
+async fn ensure_template() -> String {
+    let mut fingerprint = Sha256::new();
+    for migration in store::MIGRATOR.iter() {
+        fingerprint.update(migration.version.to_be_bytes());
+        fingerprint.update(&migration.checksum);
+    }
+    let template = format!("unntak_template_{}", &hex::encode(fingerprint.finalize())[..16]);
+    let mut admin = server_options("postgres")
+        .connect()
+        .await
+        .expect("connect to the PostgreSQL server named by DATABASE_URL");
+    let lock_key: i64 = 0x756e_6e74_616b; // "unntak"
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(lock_key)
+        .execute(&mut admin)
+        .await
+        .expect("take the template lock");
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut admin)
+            .await
+            .expect("look up the template");
+    if !exists {
+        build_template(&mut admin, &template).await;
+    }
+    sqlx::query("select pg_advisory_unlock($1)")
+        .bind(lock_key)
+        .execute(&mut admin)
+        .await
+        .expect("release the template lock");
+    template
+}
+
+/// Builds under a temporary name and renames at the end, so a crash never leaves a
+/// half-migrated template behind.
+async fn build_template(admin: &mut PgConnection, template: &str) {
+    let building = format!("{template}_building");
+    for statement in [
+        format!(r#"drop database if exists "{building}" with (force)"#),
+        format!(r#"create database "{building}""#),
+    ] {
+        admin.execute(statement.as_str()).await.expect("prepare the template");
+    }
+    let mut connection = server_options(&building)
+        .connect()
+        .await
+        .expect("connect to the template");
+    store::MIGRATOR
+        .run(&mut connection)
+        .await
+        .expect("migrate the template");
+    connection.close().await.expect("close the template connection");
+    admin
+        .execute(format!(r#"alter database "{building}" rename to "{template}""#).as_str())
+        .await
+        .expect("publish the template");
+}
