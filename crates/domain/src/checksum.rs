@@ -1,4 +1,16 @@
-//! The weighted modulus-11 check shared by identity and organisation numbers.
+//! Digit strings and the weighted modulus-11 check that identity and
+//! organisation numbers share.
+
+/// The value of each character, if `input` is nothing but ASCII digits.
+///
+/// Only ASCII counts: other scripts' digits, spaces and separators are refused
+/// rather than cleaned, so that what is validated is exactly what was sent.
+pub(crate) fn ascii_digits(input: &str) -> Option<Vec<u8>> {
+    input
+        .bytes()
+        .map(|byte| byte.is_ascii_digit().then(|| byte - b'0'))
+        .collect()
+}
 
 /// The weighted sum of `digits`, modulo 11.
 ///

@@ -1,11 +1,19 @@
 //! The exemption registry's types and rules: validation of identity numbers,
-//! organisation numbers and codes, and pseudonymisation of patients.
+//! organisation numbers and codes, pseudonymisation of patients, the registry's events,
+//! and the rules that turn a report into events.
 //!
 //! Architecture invariant: this crate does no I/O. No files, no network, no
 //! environment variables, no clock: whoever needs "today" passes it in.
 
+pub mod case;
 mod checksum;
 pub mod codes;
+pub mod commands;
+pub mod events;
 pub mod identity;
+pub mod methods;
 pub mod organisation;
+pub mod organisation_register;
+pub mod problems;
 pub mod pseudonym;
+pub mod report;

@@ -1,0 +1,119 @@
+//! The registry's events: the API of the past. Names are in the past tense; every event has
+//! a type and a schema version, and is never changed once written. A new shape is a new
+//! schema version plus an upcaster in `RegistryEvent::from_stored`.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::case::{AppealOutcome, Application, CorrectionReason, Decision, RetractionReason};
+use crate::codes::MethodId;
+use crate::methods::{MethodDescription, MethodStatus};
+use crate::organisation_register::Organisation;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event_type", content = "payload")]
+pub enum RegistryEvent {
+    /// An application was reported (with or without its decision).
+    CaseReceived {
+        case_id: Uuid,
+        application: Application,
+    },
+    /// The decision on a case was reported.
+    DecisionReported { case_id: Uuid, decision: Decision },
+    /// Part of a case was corrected; carries the whole case as it now stands, and the
+    /// names of the fields that changed.
+    CaseCorrected {
+        case_id: Uuid,
+        reason: CorrectionReason,
+        changed_fields: Vec<String>,
+        application: Application,
+        decision: Option<Decision>,
+    },
+    /// The case was reported in error: it leaves every statistic.
+    CaseRetracted {
+        case_id: Uuid,
+        reason: RetractionReason,
+    },
+    AppealLodged {
+        case_id: Uuid,
+        appeal_id: Uuid,
+        lodged_date: NaiveDate,
+    },
+    AppealDecided {
+        case_id: Uuid,
+        appeal_id: Uuid,
+        decided_date: NaiveDate,
+        outcome: AppealOutcome,
+    },
+    /// A method's name, substances and indication were described (or described anew).
+    MethodDescribed {
+        method_id: MethodId,
+        description: MethodDescription,
+    },
+    /// Beslutningsforum (or Bestillerforum) changed a method's status.
+    MethodStatusChanged {
+        method_id: MethodId,
+        status: MethodStatus,
+        decision_date: NaiveDate,
+        effective_from: Option<NaiveDate>,
+    },
+    /// An organisation was added to the register, or its entry changed (trusts merge).
+    OrganisationRegistered { organisation: Organisation },
+}
+
+/// The current schema version of every event type.
+pub const SCHEMA_VERSION: i32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read stored event {event_type} v{schema_version}: {reason}")]
+pub struct UnreadableEvent {
+    pub event_type: String,
+    pub schema_version: i32,
+    pub reason: String,
+}
+
+impl RegistryEvent {
+    /// The event's type name, as stored.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            RegistryEvent::CaseReceived { .. } => "CaseReceived",
+            RegistryEvent::DecisionReported { .. } => "DecisionReported",
+            RegistryEvent::CaseCorrected { .. } => "CaseCorrected",
+            RegistryEvent::CaseRetracted { .. } => "CaseRetracted",
+            RegistryEvent::AppealLodged { .. } => "AppealLodged",
+            RegistryEvent::AppealDecided { .. } => "AppealDecided",
+            RegistryEvent::MethodDescribed { .. } => "MethodDescribed",
+            RegistryEvent::MethodStatusChanged { .. } => "MethodStatusChanged",
+            RegistryEvent::OrganisationRegistered { .. } => "OrganisationRegistered",
+        }
+    }
+
+    /// The payload as stored: the event without its type tag.
+    pub fn payload(&self) -> Value {
+        let mut tagged = serde_json::to_value(self).expect("events serialise to JSON");
+        tagged
+            .get_mut("payload")
+            .map(Value::take)
+            .expect("adjacently tagged events have a payload")
+    }
+
+    /// Reads a stored event, upcasting older schema versions.
+    pub fn from_stored(
+        event_type: &str,
+        schema_version: i32,
+        payload: &Value,
+    ) -> Result<RegistryEvent, UnreadableEvent> {
+        let unreadable = |reason: String| UnreadableEvent {
+            event_type: event_type.to_string(),
+            schema_version,
+            reason,
+        };
+        if schema_version != SCHEMA_VERSION {
+            return Err(unreadable("no upcaster for this schema version".into()));
+        }
+        let tagged = serde_json::json!({ "event_type": event_type, "payload": payload });
+        serde_json::from_value(tagged).map_err(|e| unreadable(e.to_string()))
+    }
+}
