@@ -90,7 +90,10 @@ async fn ensure_template() -> String {
         fingerprint.update(migration.version.to_be_bytes());
         fingerprint.update(&migration.checksum);
     }
-    let template = format!("unntak_template_{}", &hex::encode(fingerprint.finalize())[..16]);
+    let template = format!(
+        "unntak_template_{}",
+        &hex::encode(fingerprint.finalize())[..16]
+    );
     let mut admin = server_options("postgres")
         .connect()
         .await
@@ -126,7 +129,10 @@ async fn build_template(admin: &mut PgConnection, template: &str) {
         format!(r#"drop database if exists "{building}" with (force)"#),
         format!(r#"create database "{building}""#),
     ] {
-        admin.execute(statement.as_str()).await.expect("prepare the template");
+        admin
+            .execute(statement.as_str())
+            .await
+            .expect("prepare the template");
     }
     let mut connection = server_options(&building)
         .connect()
@@ -136,7 +142,10 @@ async fn build_template(admin: &mut PgConnection, template: &str) {
         .run(&mut connection)
         .await
         .expect("migrate the template");
-    connection.close().await.expect("close the template connection");
+    connection
+        .close()
+        .await
+        .expect("close the template connection");
     admin
         .execute(format!(r#"alter database "{building}" rename to "{template}""#).as_str())
         .await

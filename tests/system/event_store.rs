@@ -37,7 +37,10 @@ async fn settle(store: &EventStore) {
         .await
         .unwrap();
     assert!(
-        store.wait_until_final(marker.checkpoint, Duration::from_secs(30)).await.unwrap(),
+        store
+            .wait_until_final(marker.checkpoint, Duration::from_secs(30))
+            .await
+            .unwrap(),
         "the horizon passed our writes within 30 s"
     );
 }
@@ -55,7 +58,11 @@ async fn appends_number_stream_versions_from_one() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     let first = store
-        .append("case-1", ExpectedVersion::NoStream, &[numbered(1), numbered(2)])
+        .append(
+            "case-1",
+            ExpectedVersion::NoStream,
+            &[numbered(1), numbered(2)],
+        )
         .await
         .unwrap();
     let second = store
@@ -98,7 +105,11 @@ async fn expected_version_mismatches_are_typed_errors_with_the_actual_version() 
             other => panic!("{expected:?} on {stream}: expected a version error, got {other:?}"),
         }
     }
-    assert_eq!(read_settled(&store).await.len(), 2, "nothing more was written");
+    assert_eq!(
+        read_settled(&store).await.len(),
+        2,
+        "nothing more was written"
+    );
 }
 
 #[tokio::test]
@@ -116,7 +127,10 @@ async fn sixteen_racing_writers_get_exactly_one_winner_per_version() {
                 loop {
                     let head = store.stream_version("raced").await.unwrap();
                     let mine = event("Raced", json!({"writer": writer, "n": n}));
-                    match store.append("raced", ExpectedVersion::Exact(head), &[mine]).await {
+                    match store
+                        .append("raced", ExpectedVersion::Exact(head), &[mine])
+                        .await
+                    {
                         Ok(_) => break,
                         Err(StoreError::WrongExpectedVersion { .. }) => conflicts += 1,
                         Err(other) => panic!("unexpected error: {other}"),
@@ -135,7 +149,11 @@ async fn sixteen_racing_writers_get_exactly_one_winner_per_version() {
     let expected: Vec<i64> = (1..=(writers * appends_per_writer) as i64).collect();
     assert_eq!(versions, expected, "one event per version, no gaps");
     let distinct: HashSet<_> = events.iter().map(|e| e.payload.clone()).collect();
-    assert_eq!(distinct.len(), events.len(), "no writer's event stored twice");
+    assert_eq!(
+        distinct.len(),
+        events.len(),
+        "no writer's event stored twice"
+    );
     assert!(conflicts > 0, "the writers did race");
 }
 
@@ -151,7 +169,10 @@ async fn retrying_an_append_returns_the_original_positions_and_writes_nothing() 
     let mut retried_events = events.clone();
     retried_events[0].metadata = json!({"request_id": "a retry carries a new request id"});
     for expected in [ExpectedVersion::NoStream, ExpectedVersion::Any] {
-        let retry = store.append("case-7", expected, &retried_events).await.unwrap();
+        let retry = store
+            .append("case-7", expected, &retried_events)
+            .await
+            .unwrap();
         assert!(retry.replayed);
         assert_eq!(retry.positions, original.positions);
         assert_eq!(retry.checkpoint, original.checkpoint);
@@ -168,7 +189,9 @@ async fn fifty_concurrent_identical_appends_store_the_events_once() {
     for _ in 0..50 {
         let (store, events) = (store.clone(), events.clone());
         tasks.push(tokio::spawn(async move {
-            store.append("once", ExpectedVersion::NoStream, &events).await
+            store
+                .append("once", ExpectedVersion::NoStream, &events)
+                .await
         }));
     }
     let mut positions = HashSet::new();
@@ -237,10 +260,17 @@ async fn a_reader_never_skips_an_earlier_position_that_commits_late() {
     assert!(late.positions[0] > early_position);
 
     let seen_while_open = read_everything(&store).await;
-    assert!(seen_while_open.is_empty(), "nothing is final while an older transaction runs");
+    assert!(
+        seen_while_open.is_empty(),
+        "nothing is final while an older transaction runs"
+    );
     held_open.commit().await.unwrap();
 
-    let positions: Vec<i64> = read_settled(&store).await.iter().map(|e| e.position).collect();
+    let positions: Vec<i64> = read_settled(&store)
+        .await
+        .iter()
+        .map(|e| e.position)
+        .collect();
     assert_eq!(positions, [early_position, late.positions[0]]);
 }
 
@@ -265,19 +295,31 @@ async fn a_reader_never_skips_an_old_transaction_that_takes_a_later_position() {
     assert!(old_position > young_position);
     old.commit().await.unwrap();
     assert!(store
-        .wait_until_final(Checkpoint { transaction_id: old_xid(&store, old_position).await, position: old_position }, Duration::from_secs(30))
+        .wait_until_final(
+            Checkpoint {
+                transaction_id: old_xid(&store, old_position).await,
+                position: old_position
+            },
+            Duration::from_secs(30)
+        )
         .await
         .unwrap());
 
     // A reader ordering by position alone would read `old_position` now and later skip
     // `young_position` for ever.
     let first = read_everything(&store).await;
-    assert_eq!(first.iter().map(|e| e.position).collect::<Vec<_>>(), [old_position]);
+    assert_eq!(
+        first.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [old_position]
+    );
     young.commit().await.unwrap();
     settle(&store).await;
     let mut rest = store.read_all(first[0].checkpoint(), 100).await.unwrap();
     rest.retain(|e| e.stream_id != "settle");
-    assert_eq!(rest.iter().map(|e| e.position).collect::<Vec<_>>(), [young_position]);
+    assert_eq!(
+        rest.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [young_position]
+    );
 }
 
 #[tokio::test]
@@ -316,9 +358,15 @@ async fn a_subscription_delivers_every_event_once_in_order_including_late_commit
     let positions: HashSet<i64> = delivered.iter().map(|e| e.position).collect();
     assert_eq!(positions, expected, "every event delivered");
     assert_eq!(delivered.len(), expected.len(), "none delivered twice");
-    assert_eq!(delivered[0].position, late_position, "the oldest transaction comes first");
+    assert_eq!(
+        delivered[0].position, late_position,
+        "the oldest transaction comes first"
+    );
     let checkpoints: Vec<Checkpoint> = delivered.iter().map(|e| e.checkpoint()).collect();
-    assert!(checkpoints.windows(2).all(|w| w[0] < w[1]), "checkpoints only grow");
+    assert!(
+        checkpoints.windows(2).all(|w| w[0] < w[1]),
+        "checkpoints only grow"
+    );
 }
 
 #[tokio::test]
@@ -329,7 +377,10 @@ async fn events_cannot_be_updated_deleted_or_truncated() {
         .append("s", ExpectedVersion::NoStream, &[numbered(1)])
         .await
         .unwrap();
-    assert!(store.wait_until_final(appended.checkpoint, Duration::from_secs(30)).await.unwrap());
+    assert!(store
+        .wait_until_final(appended.checkpoint, Duration::from_secs(30))
+        .await
+        .unwrap());
     assert_eq!(store.seal(100).await.unwrap().events_sealed, 1);
     for statement in [
         "update events set payload = '{}'",
@@ -359,7 +410,10 @@ async fn append_some(store: &EventStore) {
         }
     }
     let last = last.expect("appended");
-    assert!(store.wait_until_final(last, Duration::from_secs(30)).await.unwrap());
+    assert!(store
+        .wait_until_final(last, Duration::from_secs(30))
+        .await
+        .unwrap());
 }
 
 /// Runs `statement` with the immutability trigger switched off, as an intruder might.
@@ -386,7 +440,11 @@ async fn verify_passes_on_an_untouched_store() {
     let report = store.verify().await.unwrap();
     assert_eq!(report.failure, None);
     assert_eq!(
-        (report.events_checked, report.streams_checked, report.seals_checked),
+        (
+            report.events_checked,
+            report.streams_checked,
+            report.seals_checked
+        ),
         (9, 3, 3)
     );
 }
@@ -399,7 +457,10 @@ async fn verify_names_the_event_whose_payload_was_altered() {
     let target = &store.read_stream("b").await.unwrap()[1];
     tamper(
         &db,
-        &format!("update events set payload = '{{\"n\": 99}}' where position = {}", target.position),
+        &format!(
+            "update events set payload = '{{\"n\": 99}}' where position = {}",
+            target.position
+        ),
     )
     .await;
     let report = store.verify().await.unwrap();
@@ -421,10 +482,17 @@ async fn verify_notices_a_deleted_last_event_through_its_seal() {
     append_some(&store).await;
     store.seal(100).await.unwrap();
     let last_of_c = store.read_stream("c").await.unwrap().pop().unwrap();
-    tamper(&db, &format!("delete from events where position = {}", last_of_c.position)).await;
+    tamper(
+        &db,
+        &format!("delete from events where position = {}", last_of_c.position),
+    )
+    .await;
     let report = store.verify().await.unwrap();
     assert!(
-        matches!(report.failure, Some(VerifyFailure::SealMismatch { seal_no: 1, .. })),
+        matches!(
+            report.failure,
+            Some(VerifyFailure::SealMismatch { seal_no: 1, .. })
+        ),
         "{:?}",
         report.failure
     );
@@ -443,10 +511,16 @@ async fn sealing_covers_late_commits_without_skipping_them() {
             .unwrap();
     }
     let while_open = store.seal(100).await.unwrap();
-    assert_eq!(while_open.events_sealed, 0, "nothing is sealed above the horizon");
+    assert_eq!(
+        while_open.events_sealed, 0,
+        "nothing is sealed above the horizon"
+    );
     held_open.commit().await.unwrap();
     settle(&store).await;
     let after = store.seal(100).await.unwrap();
-    assert!(after.events_sealed >= 10, "the late event and the nine after it");
+    assert!(
+        after.events_sealed >= 10,
+        "the late event and the nine after it"
+    );
     assert!(store.verify().await.unwrap().is_ok());
 }

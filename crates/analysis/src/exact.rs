@@ -65,14 +65,23 @@ pub struct HomogeneityTest {
 /// Two-sided Fisher exact test for the table `[[a, b], [c, d]]`.
 ///
 /// Example: R's tea-tasting table `matrix(c(3, 1, 1, 3), 2)` gives 0.4857.
+/// Runs in time proportional to the smaller margin, so large tables are fine.
 pub fn fisher_exact_2x2(table: [[u64; 2]; 2]) -> f64 {
     let [[a, b], [c, d]] = table;
-    // A 2 x 2 table is a 2 x k table with k = 2: columns (a, c) and (b, d).
-    let columns = [
-        GrantCounts { granted: a, refused: c },
-        GrantCounts { granted: b, refused: d },
-    ];
-    freeman_halton(&columns)
+    let (first_row, first_column, total) = (a + b, a + c, a + b + c + d);
+    // Given the margins, `a` is hypergeometric; every table is fixed by it.
+    let ln_probability = |x: u64| {
+        ln_binomial(first_column, x) + ln_binomial(total - first_column, first_row - x)
+            - ln_binomial(total, first_row)
+    };
+    let cutoff = ln_probability(a) + RELATIVE_TOLERANCE.ln_1p();
+    let support = first_row.saturating_sub(total - first_column)..=first_row.min(first_column);
+    let p_value: f64 = support
+        .map(ln_probability)
+        .filter(|&ln_p| ln_p <= cutoff)
+        .map(f64::exp)
+        .sum();
+    p_value.min(1.0)
 }
 
 /// Tests whether the grant rate is the same in every region.
@@ -129,6 +138,8 @@ fn pearson_chi_square(regions: &[GrantCounts]) -> f64 {
 }
 
 /// The Freeman-Halton exact p-value for a 2 x k table, by enumeration.
+/// Meant for the sizes [`homogeneity_test`] sends it (N <= 200): the bounds
+/// table costs k N^2 steps.
 ///
 /// Given the margins, the granted counts x_j have probability
 /// prod C(n_j, x_j) / C(N, G). Enumerating every table can take tens of
@@ -137,7 +148,11 @@ fn pearson_chi_square(regions: &[GrantCounts]) -> f64 {
 /// and smallest achievable log-probability, and it adds or skips a whole
 /// branch at once when all of its tables fall on one side of the observed.
 fn freeman_halton(columns: &[GrantCounts]) -> f64 {
-    let sizes: Vec<u64> = columns.iter().map(GrantCounts::total).filter(|&n| n > 0).collect();
+    let sizes: Vec<u64> = columns
+        .iter()
+        .map(GrantCounts::total)
+        .filter(|&n| n > 0)
+        .collect();
     let granted: u64 = columns.iter().map(|c| c.granted).sum();
     if sizes.len() < 2 {
         return 1.0;
@@ -190,7 +205,13 @@ impl Enumeration {
             }
         }
         let ln_total = ln_binomial(suffix_sizes[0], granted);
-        Enumeration { sizes, suffix_sizes, most_likely, least_likely, ln_total }
+        Enumeration {
+            sizes,
+            suffix_sizes,
+            most_likely,
+            least_likely,
+            ln_total,
+        }
     }
 
     /// Probability of all tables whose columns j.. hold `remaining` granted
@@ -224,7 +245,9 @@ impl Enumeration {
 /// NaN entries are treated as R treats `NA`: they stay NaN and do not count
 /// towards n.
 pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..p_values.len()).filter(|&i| !p_values[i].is_nan()).collect();
+    let mut order: Vec<usize> = (0..p_values.len())
+        .filter(|&i| !p_values[i].is_nan())
+        .collect();
     order.sort_by(|&a, &b| p_values[b].total_cmp(&p_values[a]));
     let n = order.len() as f64;
     let mut adjusted = vec![f64::NAN; p_values.len()];
@@ -251,7 +274,10 @@ mod tests {
     }
 
     fn regions(counts: &[(u64, u64)]) -> Vec<GrantCounts> {
-        counts.iter().map(|&(granted, refused)| GrantCounts { granted, refused }).collect()
+        counts
+            .iter()
+            .map(|&(granted, refused)| GrantCounts { granted, refused })
+            .collect()
     }
 
     #[test]
@@ -274,6 +300,27 @@ mod tests {
     }
 
     #[test]
+    fn freeman_halton_on_two_regions_is_fisher() {
+        // The two functions share no code: the 2 x k enumeration on two
+        // columns must reproduce Fisher's test on the same table.
+        for [[a, b], [c, d]] in [[[3, 1], [1, 3]], [[2, 15], [10, 3]], [[7, 0], [2, 9]]] {
+            let test = homogeneity_test(&regions(&[(a, c), (b, d)]));
+            assert_close(test.p_value, fisher_exact_2x2([[a, b], [c, d]]), 1e-12);
+        }
+    }
+
+    #[test]
+    fn fisher_handles_large_tables() {
+        // Same proportions in both rows: the observed table is the most
+        // likely one, so every table is at most as likely and p = 1.
+        assert_close(
+            fisher_exact_2x2([[5_000, 5_000], [5_000, 5_000]]),
+            1.0,
+            1e-9,
+        );
+    }
+
+    #[test]
     fn freeman_halton_agrees_with_brute_force_enumeration() {
         // Independent method: list every table with the observed margins
         // and sum the probabilities of those no more likely than observed.
@@ -281,7 +328,7 @@ mod tests {
             &[(3, 1), (1, 3), (2, 2)],
             &[(10, 2), (4, 8), (6, 6), (1, 9)],
             &[(0, 5), (5, 0), (2, 3), (1, 1), (7, 2)],
-            &[(12, 20), (25, 10), (18, 15), (9, 30), (20, 20), (10, 11)],
+            &[(3, 4), (5, 2), (2, 5), (1, 6), (4, 3), (3, 3)],
         ];
         for case in cases {
             let regions = regions(case);
@@ -295,7 +342,11 @@ mod tests {
         let sizes: Vec<u64> = regions.iter().map(GrantCounts::total).collect();
         let granted: u64 = regions.iter().map(|r| r.granted).sum();
         let probability = |xs: &[u64]| -> f64 {
-            let numerator: f64 = xs.iter().zip(&sizes).map(|(&x, &n)| ln_binomial(n, x)).sum();
+            let numerator: f64 = xs
+                .iter()
+                .zip(&sizes)
+                .map(|(&x, &n)| ln_binomial(n, x))
+                .sum();
             (numerator - ln_binomial(sizes.iter().sum(), granted)).exp()
         };
         let observed: Vec<u64> = regions.iter().map(|r| r.granted).collect();
@@ -317,6 +368,36 @@ mod tests {
             }
             xs[j] += 1;
         }
+    }
+
+    #[test]
+    fn exact_test_at_the_size_limit_is_close_to_the_chi_square_approximation() {
+        // 200 decisions in 6 regions is too many tables to list one by one
+        // in a test; the pruned enumeration must still finish, and at this
+        // size the exact p-value should be near Pearson's (about 0.0004).
+        let regions = regions(&[(12, 20), (25, 10), (18, 15), (9, 30), (20, 20), (10, 11)]);
+        let test = homogeneity_test(&regions);
+        assert_eq!(test.method, HomogeneityMethod::FreemanHaltonExact);
+        let approximate = ChiSquared::new(5.0).unwrap().sf(test.chi_square);
+        assert!(
+            (test.p_value / approximate).ln().abs() < 0.5,
+            "exact {} against approximate {approximate}",
+            test.p_value
+        );
+    }
+
+    #[test]
+    fn a_balanced_table_at_the_size_limit_is_unremarkable() {
+        // The hardest case for pruning: nearly every table is as likely as
+        // the observed one. Pearson's X^2 here is 0.12 on 5 df.
+        let regions = regions(&[(17, 16), (16, 17), (17, 17), (16, 17), (17, 16), (17, 17)]);
+        let test = homogeneity_test(&regions);
+        assert_eq!(test.method, HomogeneityMethod::FreemanHaltonExact);
+        assert!(
+            test.p_value > 0.99 && test.p_value <= 1.0,
+            "p = {}",
+            test.p_value
+        );
     }
 
     #[test]
@@ -349,19 +430,21 @@ mod tests {
         // Benjamini & Hochberg (1995), JRSS B 57:289, section 4: fifteen
         // p-values; at q = 0.05 the procedure rejects the four smallest.
         let p = [
-            0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240,
-            0.4262, 0.5719, 0.6528, 0.7590, 1.0000,
+            0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262,
+            0.5719, 0.6528, 0.7590, 1.0000,
         ];
         let q = benjamini_hochberg(&p);
         let rejected: Vec<bool> = q.iter().map(|&q| q <= 0.05).collect();
         assert_eq!(rejected, [[true; 4].as_slice(), &[false; 11]].concat());
         // By the definition (hand-computed): q_1 = 15 * 0.0001 / 1 = 0.0015;
-        // q_4 = 15 * 0.0095 / 4 = 0.035625; q_5..q_9 share
-        // min(15 * 0.0459 / 9, ...) = 0.0765 for 0.0459 and 15*0.0344/8 = 0.0645
-        // for 0.0344, which also caps 0.0278 and 0.0298 (0.0834, 0.0745).
+        // q_4 = 15 * 0.0095 / 4 = 0.035625; q_6 (p = 0.0278) takes the
+        // smaller later value q_7 = 15 * 0.0298 / 7 = 0.0638571;
+        // q_8 = 15 * 0.0344 / 8 = 0.0645; q_9 = 15 * 0.0459 / 9 = 0.0765.
         assert_close(q[0], 0.0015, 1e-12);
         assert_close(q[3], 0.035625, 1e-12);
-        assert_close(q[5], 0.0645, 1e-12);
+        assert_close(q[5], 15.0 * 0.0298 / 7.0, 1e-12);
+        assert_close(q[6], 15.0 * 0.0298 / 7.0, 1e-12);
+        assert_close(q[7], 0.0645, 1e-12);
         assert_close(q[8], 0.0765, 1e-12);
         assert_close(q[14], 1.0, 1e-12);
     }

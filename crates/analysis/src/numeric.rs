@@ -78,7 +78,8 @@ pub(crate) fn interpolated_quantile(cdf: impl Fn(u64) -> f64, prob: f64, max: u6
 }
 
 /// Solves the square system `a x = b` by Gaussian elimination with partial
-/// pivoting. Returns `None` for a (numerically) singular matrix.
+/// pivoting. Returns `None` for a (numerically) singular matrix: a pivot
+/// below 1e-12, which is tiny next to the event-count variances solved here.
 pub(crate) fn solve_linear(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     let n = b.len();
     for col in 0..n {
@@ -88,10 +89,11 @@ pub(crate) fn solve_linear(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
+        let pivot_row = a[col].clone();
         for row in col + 1..n {
-            let factor = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= factor * a[col][k];
+            let factor = a[row][col] / pivot_row[col];
+            for (entry, above) in a[row][col..].iter_mut().zip(&pivot_row[col..]) {
+                *entry -= factor * above;
             }
             b[row] -= factor * b[col];
         }

@@ -50,11 +50,8 @@ pub fn garwood_interval(count: u64, confidence: f64) -> Interval {
 /// # Panics
 /// If `confidence` is not strictly between 0 and 1.
 pub fn rate_per_100k_interval(count: u64, population: u64, confidence: f64) -> Option<Interval> {
-    if population == 0 {
-        assert_probability(confidence, "confidence");
-        return None;
-    }
-    Some(garwood_interval(count, confidence).scaled(RATE_BASE / population as f64))
+    let interval = garwood_interval(count, confidence);
+    (population > 0).then(|| interval.scaled(RATE_BASE / population as f64))
 }
 
 /// Funnel-plot control limits for the ratio observed / expected of a unit
@@ -75,7 +72,10 @@ pub fn poisson_funnel_limits(expected: f64, coverage: f64) -> Interval {
         "expected must be a finite non-negative count, got {expected}"
     );
     if expected == 0.0 {
-        return Interval { lower: 0.0, upper: f64::INFINITY };
+        return Interval {
+            lower: 0.0,
+            upper: f64::INFINITY,
+        };
     }
     let poisson = Poisson::new(expected).expect("expected was checked");
     let tail = (1.0 - coverage) / 2.0;

@@ -116,13 +116,22 @@ pub fn clopper_pearson_interval(successes: u64, trials: u64, confidence: f64) ->
 /// If `coverage` is not strictly between 0 and 1 or `target` is outside [0, 1].
 pub fn binomial_funnel_limits(target: f64, trials: u64, coverage: f64) -> Interval {
     assert_probability(coverage, "coverage");
-    assert!((0.0..=1.0).contains(&target), "target must be a proportion, got {target}");
+    assert!(
+        (0.0..=1.0).contains(&target),
+        "target must be a proportion, got {target}"
+    );
     if trials == 0 {
-        return Interval { lower: 0.0, upper: 1.0 };
+        return Interval {
+            lower: 0.0,
+            upper: 1.0,
+        };
     }
     if target == 0.0 || target == 1.0 {
         // A certain outcome: every in-control unit sits exactly on the target.
-        return Interval { lower: target, upper: target };
+        return Interval {
+            lower: target,
+            upper: target,
+        };
     }
     let binomial = Binomial::new(target, trials).expect("target and trials were checked");
     let tail = (1.0 - coverage) / 2.0;
@@ -168,7 +177,11 @@ mod tests {
         // (set p = 0 in Wilson's formula); computed here independently.
         let z2 = 1.959_963_984_540_054_f64.powi(2);
         check_interval(wilson_interval(0, 10, 0.95), (0.0, z2 / (10.0 + z2)), 1e-12);
-        check_interval(wilson_interval(10, 10, 0.95), (10.0 / (10.0 + z2), 1.0), 1e-12);
+        check_interval(
+            wilson_interval(10, 10, 0.95),
+            (10.0 / (10.0 + z2), 1.0),
+            1e-12,
+        );
     }
 
     #[test]
@@ -200,9 +213,17 @@ mod tests {
         // k = 0: upper = 1 - (alpha/2)^(1/n); k = n: lower = (alpha/2)^(1/n).
         let n = 7.0_f64;
         let expected_upper = 1.0 - 0.025_f64.powf(1.0 / n);
-        check_interval(clopper_pearson_interval(0, 7, 0.95), (0.0, expected_upper), 1e-12);
+        check_interval(
+            clopper_pearson_interval(0, 7, 0.95),
+            (0.0, expected_upper),
+            1e-12,
+        );
         let expected_lower = 0.025_f64.powf(1.0 / n);
-        check_interval(clopper_pearson_interval(7, 7, 0.95), (expected_lower, 1.0), 1e-12);
+        check_interval(
+            clopper_pearson_interval(7, 7, 0.95),
+            (expected_lower, 1.0),
+            1e-12,
+        );
     }
 
     #[test]
@@ -263,7 +284,11 @@ mod tests {
 
     #[test]
     fn interval_serialises_with_named_ends() {
-        let json = serde_json::to_string(&Interval { lower: 0.25, upper: 0.5 }).unwrap();
+        let json = serde_json::to_string(&Interval {
+            lower: 0.25,
+            upper: 0.5,
+        })
+        .unwrap();
         assert_eq!(json, r#"{"lower":0.25,"upper":0.5}"#);
     }
 }

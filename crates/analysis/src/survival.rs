@@ -41,12 +41,18 @@ pub struct Observation {
 impl Observation {
     /// An application decided after `time_days`.
     pub fn event(time_days: f64) -> Observation {
-        Observation { time_days, event_observed: true }
+        Observation {
+            time_days,
+            event_observed: true,
+        }
     }
 
     /// An application still waiting after `time_days`.
     pub fn censored(time_days: f64) -> Observation {
-        Observation { time_days, event_observed: false }
+        Observation {
+            time_days,
+            event_observed: false,
+        }
     }
 }
 
@@ -114,20 +120,12 @@ impl KaplanMeier {
         confidence: f64,
     ) -> KaplanMeier {
         let z = two_sided_z(confidence);
-        let mut sorted = observations.to_vec();
-        for observation in &sorted {
-            let t = observation.time_days;
-            assert!(t.is_finite() && t >= 0.0, "times must be finite and non-negative, got {t}");
-        }
-        sorted.sort_by(|a, b| a.time_days.total_cmp(&b.time_days));
-
+        let sorted = sorted_by_time(observations);
         let mut steps = Vec::new();
         let mut at_risk = sorted.len() as u64;
-        let mut survival = 1.0;
-        let mut greenwood = 0.0;
+        let (mut survival, mut greenwood) = (1.0, 0.0);
         for tied in sorted.chunk_by(|a, b| a.time_days == b.time_days) {
             let events = tied.iter().filter(|o| o.event_observed).count() as u64;
-            let censored = tied.len() as u64 - events;
             survival *= 1.0 - events as f64 / at_risk as f64;
             greenwood += greenwood_term(at_risk, events);
             let (lower, upper) = pointwise_limits(survival, greenwood.sqrt(), z, transform);
@@ -135,7 +133,7 @@ impl KaplanMeier {
                 time: tied[0].time_days,
                 at_risk,
                 events,
-                censored,
+                censored: tied.len() as u64 - events,
                 survival,
                 std_err: (survival > 0.0).then(|| survival * greenwood.sqrt()),
                 lower,
@@ -144,9 +142,9 @@ impl KaplanMeier {
             at_risk -= tied.len() as u64;
         }
         KaplanMeier {
-            steps,
+            events: steps.iter().map(|step| step.events).sum(),
             subjects: observations.len(),
-            events: sorted.iter().filter(|o| o.event_observed).count() as u64,
+            steps,
         }
     }
 
@@ -212,19 +210,24 @@ impl KaplanMeier {
     fn curve_quantile(&self, curve: impl Fn(&SurvivalStep) -> Option<f64>, p: f64) -> Option<f64> {
         // R's default tolerance: sqrt(.Machine$double.eps).
         const TOLERANCE: f64 = 1.490_116_119_384_765_6e-8;
-        let mut points = vec![(0.0, Some(0.0))];
-        points.extend(self.steps.iter().map(|step| (step.time, curve(step).map(|s| 1.0 - s))));
-        let last_time = points.last().map_or(0.0, |point| point.0);
         if p == 0.0 {
             return Some(0.0);
         }
-        let highest = points.iter().filter_map(|point| point.1).fold(f64::MIN, f64::max);
-        if highest < p {
+        let points = self.cumulative_levels(curve);
+        if points
+            .iter()
+            .filter_map(|point| point.1)
+            .all(|level| level < p)
+        {
             return None;
         }
+        let last_time = points.last().map_or(0.0, |point| point.0);
         let points = first_of_each_level(points);
         let ends_defined = points.last().is_some_and(|point| point.1.is_some());
-        let defined: Vec<(f64, f64)> = points.iter().filter_map(|&(t, y)| y.map(|y| (t, y))).collect();
+        let defined: Vec<(f64, f64)> = points
+            .iter()
+            .filter_map(|&(t, y)| y.map(|y| (t, y)))
+            .collect();
 
         let reached = first_time_at_or_above(&defined, p - TOLERANCE)?;
         let (_, last_level) = *defined.last()?;
@@ -235,6 +238,38 @@ impl KaplanMeier {
         let passed = first_time_at_or_above(&defined, p + TOLERANCE)?;
         Some((reached + passed) / 2.0)
     }
+
+    /// The cumulative share 1 - curve at time 0 and at every step; `None`
+    /// where the curve is undefined.
+    fn cumulative_levels(
+        &self,
+        curve: impl Fn(&SurvivalStep) -> Option<f64>,
+    ) -> Vec<(f64, Option<f64>)> {
+        let start = (0.0, Some(0.0));
+        let steps = self
+            .steps
+            .iter()
+            .map(|step| (step.time, curve(step).map(|s| 1.0 - s)));
+        std::iter::once(start).chain(steps).collect()
+    }
+}
+
+/// The observations in time order.
+///
+/// # Panics
+/// If a time is negative or not finite: such a time is a bug upstream, and
+/// sorting it silently would hide it.
+fn sorted_by_time(observations: &[Observation]) -> Vec<Observation> {
+    for observation in observations {
+        let t = observation.time_days;
+        assert!(
+            t.is_finite() && t >= 0.0,
+            "times must be finite and non-negative, got {t}"
+        );
+    }
+    let mut sorted = observations.to_vec();
+    sorted.sort_by(|a, b| a.time_days.total_cmp(&b.time_days));
+    sorted
 }
 
 /// Greenwood's increment d / (n (n - d)); infinite once everyone has failed.
@@ -292,7 +327,10 @@ fn first_of_each_level(points: Vec<(f64, Option<f64>)>) -> Vec<(f64, Option<f64>
 /// `aml` it rises from 0.458 to 0.462), so "first time" matters: R reports
 /// the first crossing (45 weeks for `aml`), not the lowest level above.
 fn first_time_at_or_above(points: &[(f64, f64)], threshold: f64) -> Option<f64> {
-    points.iter().find(|point| point.1 >= threshold).map(|point| point.0)
+    points
+        .iter()
+        .find(|point| point.1 >= threshold)
+        .map(|point| point.0)
 }
 
 /// The result of a log-rank test across groups.
@@ -317,13 +355,18 @@ pub struct LogRankTest {
 /// remain or the variance matrix is singular.
 pub fn log_rank_test<G: AsRef<[Observation]>>(groups: &[G]) -> Option<LogRankTest> {
     let tally = LogRankTally::count(groups);
-    let kept: Vec<usize> = (0..groups.len()).filter(|&g| tally.expected[g] > 0.0).collect();
+    let kept: Vec<usize> = (0..groups.len())
+        .filter(|&g| tally.expected[g] > 0.0)
+        .collect();
     if kept.len() < 2 {
         return None;
     }
     // The deviations sum to zero, so one group is redundant: drop the first.
     let free = &kept[1..];
-    let deviation: Vec<f64> = free.iter().map(|&g| tally.observed[g] - tally.expected[g]).collect();
+    let deviation: Vec<f64> = free
+        .iter()
+        .map(|&g| tally.observed[g] - tally.expected[g])
+        .collect();
     let variance: Vec<Vec<f64>> = free
         .iter()
         .map(|&g| free.iter().map(|&h| tally.variance[g][h]).collect())
@@ -360,7 +403,12 @@ impl LogRankTally {
         let mut pooled: Vec<(f64, usize, bool)> = groups
             .iter()
             .enumerate()
-            .flat_map(|(g, group)| group.as_ref().iter().map(move |o| (o.time_days, g, o.event_observed)))
+            .flat_map(|(g, group)| {
+                group
+                    .as_ref()
+                    .iter()
+                    .map(move |o| (o.time_days, g, o.event_observed))
+            })
             .collect();
         pooled.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut at_risk: Vec<f64> = groups.iter().map(|g| g.as_ref().len() as f64).collect();
@@ -387,14 +435,18 @@ impl LogRankTally {
         if d == 0.0 {
             return;
         }
-        let spread = if n > 1.0 { d * (n - d) / (n - 1.0) } else { 0.0 };
-        for g in 0..at_risk.len() {
-            let share = at_risk[g] / n;
+        let spread = if n > 1.0 {
+            d * (n - d) / (n - 1.0)
+        } else {
+            0.0
+        };
+        for (g, &at_risk_g) in at_risk.iter().enumerate() {
+            let share = at_risk_g / n;
             self.observed[g] += events[g];
             self.expected[g] += d * share;
-            for h in 0..at_risk.len() {
+            for (h, &at_risk_h) in at_risk.iter().enumerate() {
                 let same = if g == h { 1.0 } else { 0.0 };
-                self.variance[g][h] += spread * share * (same - at_risk[h] / n);
+                self.variance[g][h] += spread * share * (same - at_risk_h / n);
             }
         }
     }
@@ -411,8 +463,17 @@ mod tests {
         let e = Observation::event;
         let c = Observation::censored;
         vec![
-            e(9.0), e(13.0), c(13.0), e(18.0), e(23.0), c(28.0),
-            e(31.0), e(34.0), c(45.0), e(48.0), c(161.0),
+            e(9.0),
+            e(13.0),
+            c(13.0),
+            e(18.0),
+            e(23.0),
+            c(28.0),
+            e(31.0),
+            e(34.0),
+            c(45.0),
+            e(48.0),
+            c(161.0),
         ]
     }
 
@@ -421,8 +482,18 @@ mod tests {
         let e = Observation::event;
         let c = Observation::censored;
         vec![
-            e(5.0), e(5.0), e(8.0), e(8.0), e(12.0), c(16.0),
-            e(23.0), e(27.0), e(30.0), e(33.0), e(43.0), e(45.0),
+            e(5.0),
+            e(5.0),
+            e(8.0),
+            e(8.0),
+            e(12.0),
+            c(16.0),
+            e(23.0),
+            e(27.0),
+            e(30.0),
+            e(33.0),
+            e(43.0),
+            e(45.0),
         ]
     }
 
@@ -464,7 +535,11 @@ mod tests {
         ];
         let fit = KaplanMeier::fit(&aml());
         for (time, at_risk, events, survival, std_err, lower, upper) in expected {
-            let step = fit.steps().iter().find(|s| s.time == time).expect("an event time");
+            let step = fit
+                .steps()
+                .iter()
+                .find(|s| s.time == time)
+                .expect("an event time");
             assert_eq!((step.at_risk, step.events), (at_risk, events), "at {time}");
             assert_close(step.survival, survival, 5e-5);
             assert_close(step.std_err.unwrap(), std_err, 5e-5);
@@ -489,8 +564,14 @@ mod tests {
         //                   n events median 0.95LCL 0.95UCL
         //  x=Maintained    11      7     31      18      NA
         //  x=Nonmaintained 12     11     23       8      NA
-        check_quantile(KaplanMeier::fit(&maintained()).median(), (Some(31.0), Some(18.0), None));
-        check_quantile(KaplanMeier::fit(&nonmaintained()).median(), (Some(23.0), Some(8.0), None));
+        check_quantile(
+            KaplanMeier::fit(&maintained()).median(),
+            (Some(31.0), Some(18.0), None),
+        );
+        check_quantile(
+            KaplanMeier::fit(&nonmaintained()).median(),
+            (Some(23.0), Some(8.0), None),
+        );
     }
 
     #[test]
@@ -531,7 +612,11 @@ mod tests {
     #[test]
     fn log_log_limits_stay_inside_the_unit_interval_and_around_the_estimate() {
         let fit = KaplanMeier::fit_with(&aml(), ConfidenceTransform::LogLog, 0.95);
-        for step in fit.steps().iter().filter(|s| s.survival > 0.0 && s.survival < 1.0) {
+        for step in fit
+            .steps()
+            .iter()
+            .filter(|s| s.survival > 0.0 && s.survival < 1.0)
+        {
             let (lower, upper) = (step.lower.unwrap(), step.upper.unwrap());
             assert!(0.0 < lower && lower < step.survival && step.survival < upper && upper < 1.0);
         }
@@ -566,7 +651,9 @@ mod tests {
         // Independent check of the k-group algebra: the quadratic form must
         // not change when groups are relabelled, whichever group is dropped.
         let (a, b) = (maintained(), nonmaintained());
-        let c: Vec<Observation> = [4.0, 10.0, 20.0, 35.0, 60.0].map(Observation::event).to_vec();
+        let c: Vec<Observation> = [4.0, 10.0, 20.0, 35.0, 60.0]
+            .map(Observation::event)
+            .to_vec();
         let one = log_rank_test(&[a.clone(), b.clone(), c.clone()]).unwrap();
         let other = log_rank_test(&[c, a, b]).unwrap();
         assert_eq!(one.degrees_of_freedom, 2);

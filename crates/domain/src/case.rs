@@ -317,7 +317,13 @@ impl Case {
         let mut case: Option<Case> = None;
         for event in events {
             match (&mut case, event) {
-                (None, RegistryEvent::CaseReceived { case_id, application }) => {
+                (
+                    None,
+                    RegistryEvent::CaseReceived {
+                        case_id,
+                        application,
+                    },
+                ) => {
                     case = Some(Case {
                         case_id: *case_id,
                         application: application.clone(),

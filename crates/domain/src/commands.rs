@@ -23,12 +23,16 @@ pub enum CaseCommand<'a> {
         with_decision: bool,
     },
     /// The decision on a case reported without one.
-    ReportDecision { body: &'a Map<String, Value> },
+    ReportDecision {
+        body: &'a Map<String, Value>,
+    },
     Correct {
         changes: &'a Map<String, Value>,
         reason: CorrectionReason,
     },
-    Retract { reason: RetractionReason },
+    Retract {
+        reason: RetractionReason,
+    },
     LodgeAppeal {
         appeal_id: Uuid,
         lodged_date: NaiveDate,
@@ -143,7 +147,9 @@ fn report_decision(
     }
     let valid = validate_decision_for(body, REPORT_ENVELOPE, &case.application, context)
         .map_err(CommandError::Invalid)?;
-    let decision = valid.decision.expect("a validated decision report has a decision");
+    let decision = valid
+        .decision
+        .expect("a validated decision report has a decision");
     Ok(Accepted {
         case_id: case.case_id,
         events: vec![RegistryEvent::DecisionReported {
@@ -194,7 +200,11 @@ fn lodge_appeal(
 ) -> Result<Accepted, CommandError> {
     let mut problems = Problems::new();
     match &case.decision {
-        None => problems.add("case", "no_decision_yet", "only a decided case can be appealed"),
+        None => problems.add(
+            "case",
+            "no_decision_yet",
+            "only a decided case can be appealed",
+        ),
         Some(decision) if lodged_date < decision.decided_date => problems.add(
             "lodged_date",
             "lodged_before_decision",
@@ -203,7 +213,11 @@ fn lodge_appeal(
         Some(_) => {}
     }
     if lodged_date > today {
-        problems.add("lodged_date", "date_in_future", "lodged_date is in the future");
+        problems.add(
+            "lodged_date",
+            "date_in_future",
+            "lodged_date is in the future",
+        );
     }
     problems.finish(|| ()).map_err(CommandError::Invalid)?;
     Ok(accepted(
@@ -229,10 +243,18 @@ fn decide_appeal(
     }
     let mut problems = Problems::new();
     if decided_date < appeal.lodged_date {
-        problems.add("decided_date", "decided_before_lodged", "decided_date is before the appeal was lodged");
+        problems.add(
+            "decided_date",
+            "decided_before_lodged",
+            "decided_date is before the appeal was lodged",
+        );
     }
     if decided_date > today {
-        problems.add("decided_date", "date_in_future", "decided_date is in the future");
+        problems.add(
+            "decided_date",
+            "date_in_future",
+            "decided_date is in the future",
+        );
     }
     problems.finish(|| ()).map_err(CommandError::Invalid)?;
     Ok(accepted(

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::case::{
-    case_id_for, Application, Criteria, Criterion, Decision, DecidingBody, ExceptionalOn,
+    case_id_for, Application, Criteria, Criterion, DecidingBody, Decision, ExceptionalOn,
     GroupFacts, Outcome, PatientFacts, RefusalReason, Scheme,
 };
 use crate::codes::{AtcCode, CountyNumber, Icd10Code, MethodId};
@@ -133,15 +133,29 @@ pub fn validate_correction(
         if UNCORRECTABLE_FIELDS.contains(&field.as_str()) {
             problems.add(path, "not_correctable", format!("{field} identifies the case and cannot be corrected; retract the case and report it anew"));
         } else if DECISION_FIELDS.contains(&field.as_str()) && decision.is_none() {
-            problems.add(path, "no_decision_yet", "the case has no decision to correct yet");
-        } else if !APPLICATION_FIELDS.contains(&field.as_str()) && !DECISION_FIELDS.contains(&field.as_str()) {
-            problems.add(path, "unknown_field", format!("{field} is not a field of a case"));
+            problems.add(
+                path,
+                "no_decision_yet",
+                "the case has no decision to correct yet",
+            );
+        } else if !APPLICATION_FIELDS.contains(&field.as_str())
+            && !DECISION_FIELDS.contains(&field.as_str())
+        {
+            problems.add(
+                path,
+                "unknown_field",
+                format!("{field} is not a field of a case"),
+            );
         } else {
             merged.insert(field.clone(), value.clone());
         }
     }
     if changes.is_empty() {
-        problems.add("changes", "required", "a correction must change at least one field");
+        problems.add(
+            "changes",
+            "required",
+            "a correction must change at least one field",
+        );
     }
     if !problems.is_empty() {
         return Err(problems.into_vec());
@@ -156,7 +170,13 @@ pub fn validate_correction(
     let scheme = parsed.as_ref().map(|a| a.scheme);
     let corrected_decision =
         decision.and_then(|_| parse_decision(&merged, scheme, context, &mut problems));
-    finish_case(parsed, corrected_decision, decision.is_some(), context, problems)
+    finish_case(
+        parsed,
+        corrected_decision,
+        decision.is_some(),
+        context,
+        problems,
+    )
 }
 
 fn finish_case(
@@ -169,13 +189,21 @@ fn finish_case(
     let mut warnings = Vec::new();
     if let Some(application) = &application {
         check_organisations(application, context, &mut problems);
-        check_method(application, decision.as_ref(), context, &mut problems, &mut warnings);
+        check_method(
+            application,
+            decision.as_ref(),
+            context,
+            &mut problems,
+            &mut warnings,
+        );
         if let Some(decision) = &decision {
             check_decision(application, decision, &mut problems, &mut warnings);
         }
     }
     match (application, decision) {
-        (Some(application), decision) if problems.is_empty() && (decision.is_some() || !with_decision) => {
+        (Some(application), decision)
+            if problems.is_empty() && (decision.is_some() || !with_decision) =>
+        {
             Ok(ValidCase {
                 case_id: case_id_for(&application.deciding_org, &application.case_ref),
                 application,
@@ -194,7 +222,11 @@ fn finish_case(
 fn reject_unknown_fields(body: &Map<String, Value>, allowed: &[&str], problems: &mut Problems) {
     for field in body.keys() {
         if !allowed.contains(&field.as_str()) {
-            problems.add(field.clone(), "unknown_field", format!("{field} is not a known field"));
+            problems.add(
+                field.clone(),
+                "unknown_field",
+                format!("{field} is not a known field"),
+            );
         }
     }
 }
@@ -256,7 +288,9 @@ fn parse_application_keeping(
         group,
         received_date: received_date?,
     })
-    .filter(|application| application.scheme.concerns_one_patient() == application.patient.is_some())
+    .filter(|application| {
+        application.scheme.concerns_one_patient() == application.patient.is_some()
+    })
 }
 
 /// The applying organisation is the deciding one, except where a regional authority
@@ -297,7 +331,11 @@ fn scheme(value: &Value, problems: &mut Problems) -> Option<Scheme> {
     let scheme = Scheme::parse(text);
     if scheme.is_none() {
         let known: Vec<&str> = Scheme::ALL.iter().map(|s| s.as_str()).collect();
-        problems.add("scheme", "unknown_scheme", format!("scheme must be one of {}", known.join(", ")));
+        problems.add(
+            "scheme",
+            "unknown_scheme",
+            format!("scheme must be one of {}", known.join(", ")),
+        );
     }
     scheme
 }
@@ -335,12 +373,25 @@ fn patient(
     let object = object(value, "patient", problems)?;
     let allowed = ["fnr", "birth_year", "sex", "residence_county"];
     for field in object.keys().filter(|f| !allowed.contains(&f.as_str())) {
-        problems.add(format!("patient.{field}"), "unknown_field", format!("patient.{field} is not a known field; no free text about a patient is accepted"));
+        problems.add(
+            format!("patient.{field}"),
+            "unknown_field",
+            format!(
+                "patient.{field} is not a known field; no free text about a patient is accepted"
+            ),
+        );
     }
-    let county = required_in(object, "patient.residence_county", "residence_county", problems)
-        .and_then(|v| parsed(v, "patient.residence_county", CountyNumber::parse, problems));
+    let county = required_in(
+        object,
+        "patient.residence_county",
+        "residence_county",
+        problems,
+    )
+    .and_then(|v| parsed(v, "patient.residence_county", CountyNumber::parse, problems));
     let given_sex = object.get("sex").and_then(|v| sex(v, problems));
-    let given_birth_year = object.get("birth_year").and_then(|v| birth_year(v, context.today, problems));
+    let given_birth_year = object
+        .get("birth_year")
+        .and_then(|v| birth_year(v, context.today, problems));
     let facts = match object.get("fnr") {
         Some(fnr) => identified_patient(fnr, given_birth_year, given_sex, context, problems),
         None => anonymous_patient(object, given_birth_year, given_sex, problems),
@@ -348,7 +399,11 @@ fn patient(
     let (pseudonym, birth_year, sex) = facts?;
     if let Some(received) = received_date {
         if birth_year > received.year() {
-            problems.add("patient.birth_year", "birth_year_after_application", "the patient's birth year is after the application was received");
+            problems.add(
+                "patient.birth_year",
+                "birth_year_after_application",
+                "the patient's birth year is after the application was received",
+            );
         }
     }
     Some(PatientFacts {
@@ -371,10 +426,18 @@ fn identified_patient(
     problems: &mut Problems,
 ) -> Option<PatientIdentity> {
     let Some(number) = fnr.as_str() else {
-        problems.add("patient.fnr", "identity_number_format", "patient.fnr must be a string of 11 digits");
+        problems.add(
+            "patient.fnr",
+            "identity_number_format",
+            "patient.fnr must be a string of 11 digits",
+        );
         return None;
     };
-    let identity = match validate_identity_number(number, context.today, context.accept_synthetic_identity_numbers) {
+    let identity = match validate_identity_number(
+        number,
+        context.today,
+        context.accept_synthetic_identity_numbers,
+    ) {
         Ok(identity) => identity,
         Err(error) => {
             problems.add("patient.fnr", error.code(), error.to_string());
@@ -382,17 +445,29 @@ fn identified_patient(
         }
     };
     if given_birth_year.is_some_and(|year| year != identity.birth_year()) {
-        problems.add("patient.birth_year", "birth_year_mismatch", "birth_year differs from the birth year in the identity number");
+        problems.add(
+            "patient.birth_year",
+            "birth_year_mismatch",
+            "birth_year differs from the birth year in the identity number",
+        );
     }
     let sex = match (identity.sex, given_sex) {
         (Some(derived), Some(given)) if derived != given => {
-            problems.add("patient.sex", "sex_mismatch", "sex differs from the sex the identity number gives");
+            problems.add(
+                "patient.sex",
+                "sex_mismatch",
+                "sex differs from the sex the identity number gives",
+            );
             None
         }
         (Some(derived), _) => Some(derived),
         (None, given) => given,
     };
-    Some((Some(context.pseudonym_key.pseudonymise(&identity)), identity.birth_year(), sex))
+    Some((
+        Some(context.pseudonym_key.pseudonymise(&identity)),
+        identity.birth_year(),
+        sex,
+    ))
 }
 
 fn anonymous_patient(
@@ -402,18 +477,35 @@ fn anonymous_patient(
     problems: &mut Problems,
 ) -> Option<PatientIdentity> {
     if !object.contains_key("birth_year") {
-        problems.add("patient.birth_year", "required", "patient needs either fnr or birth_year and sex");
+        problems.add(
+            "patient.birth_year",
+            "required",
+            "patient needs either fnr or birth_year and sex",
+        );
     }
     if !object.contains_key("sex") {
-        problems.add("patient.sex", "required", "patient needs either fnr or birth_year and sex");
+        problems.add(
+            "patient.sex",
+            "required",
+            "patient needs either fnr or birth_year and sex",
+        );
     }
     Some((None, given_birth_year?, Some(given_sex?)))
 }
 
 fn birth_year(value: &Value, today: NaiveDate, problems: &mut Problems) -> Option<i32> {
-    let year = value.as_i64().filter(|y| (1890..=i64::from(today.year())).contains(y));
+    let year = value
+        .as_i64()
+        .filter(|y| (1890..=i64::from(today.year())).contains(y));
     if year.is_none() {
-        problems.add("patient.birth_year", "birth_year_range", format!("birth_year must be a whole year from 1890 to {}", today.year()));
+        problems.add(
+            "patient.birth_year",
+            "birth_year_range",
+            format!(
+                "birth_year must be a whole year from 1890 to {}",
+                today.year()
+            ),
+        );
     }
     year.map(|y| y as i32)
 }
@@ -421,20 +513,45 @@ fn birth_year(value: &Value, today: NaiveDate, problems: &mut Problems) -> Optio
 fn sex(value: &Value, problems: &mut Problems) -> Option<Sex> {
     let sex = serde_json::from_value::<Sex>(value.clone()).ok();
     if sex.is_none() {
-        problems.add("patient.sex", "sex_value", "sex must be \"female\" or \"male\"");
+        problems.add(
+            "patient.sex",
+            "sex_value",
+            "sex must be \"female\" or \"male\"",
+        );
     }
     sex
 }
 
 fn group(value: &Value, problems: &mut Problems) -> Option<GroupFacts> {
     let object = object(value, "group", problems)?;
-    for field in object.keys().filter(|f| !["expected_patients", "description"].contains(&f.as_str())) {
-        problems.add(format!("group.{field}"), "unknown_field", format!("group.{field} is not a known field"));
+    for field in object
+        .keys()
+        .filter(|f| !["expected_patients", "description"].contains(&f.as_str()))
+    {
+        problems.add(
+            format!("group.{field}"),
+            "unknown_field",
+            format!("group.{field} is not a known field"),
+        );
     }
-    let expected = required_in(object, "group.expected_patients", "expected_patients", problems).and_then(|v| {
-        let count = v.as_u64().filter(|n| (1..=MAX_EXPECTED_PATIENTS).contains(n));
+    let expected = required_in(
+        object,
+        "group.expected_patients",
+        "expected_patients",
+        problems,
+    )
+    .and_then(|v| {
+        let count = v
+            .as_u64()
+            .filter(|n| (1..=MAX_EXPECTED_PATIENTS).contains(n));
         if count.is_none() {
-            problems.add("group.expected_patients", "expected_patients_range", format!("expected_patients must be a whole number from 1 to {MAX_EXPECTED_PATIENTS}"));
+            problems.add(
+                "group.expected_patients",
+                "expected_patients_range",
+                format!(
+                    "expected_patients must be a whole number from 1 to {MAX_EXPECTED_PATIENTS}"
+                ),
+            );
         }
         count
     });
@@ -465,11 +582,16 @@ fn parse_decision(
     let outcome = required(body, "outcome", problems).and_then(|v| {
         let outcome = serde_json::from_value::<Outcome>(v.clone()).ok();
         if outcome.is_none() {
-            problems.add("outcome", "outcome_value", "outcome must be \"granted\" or \"refused\"");
+            problems.add(
+                "outcome",
+                "outcome_value",
+                "outcome must be \"granted\" or \"refused\"",
+            );
         }
         outcome
     });
-    let criteria = required(body, "criteria", problems).and_then(|v| criteria(v, scheme?, problems));
+    let criteria =
+        required(body, "criteria", problems).and_then(|v| criteria(v, scheme?, problems));
     let refusal_reasons = match optional(body, "refusal_reasons") {
         Some(value) => refusal_reasons(value, problems)?,
         None => Vec::new(),
@@ -492,7 +614,12 @@ fn criteria(value: &Value, scheme: Scheme, problems: &mut Problems) -> Option<Cr
             if !scheme.records_exceptionality() {
                 problems.not_allowed(&path, &format!("for {}", scheme.as_str()));
                 valid = false;
-            } else if let Some(grounds) = list_of::<ExceptionalOn>(value, &path, "benefit, severity or added_effect", problems) {
+            } else if let Some(grounds) = list_of::<ExceptionalOn>(
+                value,
+                &path,
+                "benefit, severity or added_effect",
+                problems,
+            ) {
                 criteria.exceptional_on = grounds;
             } else {
                 valid = false;
@@ -502,7 +629,15 @@ fn criteria(value: &Value, scheme: Scheme, problems: &mut Problems) -> Option<Cr
         match Criterion::parse(field).filter(|c| scheme.criteria().contains(c)) {
             None => {
                 let known: Vec<&str> = scheme.criteria().iter().map(|c| c.as_str()).collect();
-                problems.add(path, "unknown_criterion", format!("{field} is not a criterion of {}; its criteria are: {}", scheme.as_str(), known.join(", ")));
+                problems.add(
+                    path,
+                    "unknown_criterion",
+                    format!(
+                        "{field} is not a criterion of {}; its criteria are: {}",
+                        scheme.as_str(),
+                        known.join(", ")
+                    ),
+                );
                 valid = false;
             }
             Some(criterion) => match value.as_bool() {
@@ -510,7 +645,11 @@ fn criteria(value: &Value, scheme: Scheme, problems: &mut Problems) -> Option<Cr
                     criteria.assessed.insert(criterion, met);
                 }
                 None => {
-                    problems.add(path, "criterion_value", format!("{field} must be true or false"));
+                    problems.add(
+                        path,
+                        "criterion_value",
+                        format!("{field} must be true or false"),
+                    );
                     valid = false;
                 }
             },
@@ -543,7 +682,11 @@ fn list_of<T: serde::de::DeserializeOwned + PartialEq>(
         match serde_json::from_value::<T>(item.clone()) {
             Ok(value) if !parsed.contains(&value) => parsed.push(value),
             Ok(_) => problems.add(format!("{path}[{index}]"), "duplicate", "listed twice"),
-            Err(_) => problems.add(format!("{path}[{index}]"), "unknown_value", format!("must be one of {expected}")),
+            Err(_) => problems.add(
+                format!("{path}[{index}]"),
+                "unknown_value",
+                format!("must be one of {expected}"),
+            ),
         }
     }
     (parsed.len() == items.len()).then_some(parsed)
@@ -551,15 +694,35 @@ fn list_of<T: serde::de::DeserializeOwned + PartialEq>(
 
 // ---- Rules across fields ---------------------------------------------------------------
 
-fn check_organisations(application: &Application, context: &ReportContext<'_>, problems: &mut Problems) {
+fn check_organisations(
+    application: &Application,
+    context: &ReportContext<'_>,
+    problems: &mut Problems,
+) {
     let body = application.scheme.deciding_body();
     match context.organisations.get(&application.deciding_org) {
-        None => problems.add("deciding_org", "unknown_organisation", "deciding_org is not in the organisation register"),
-        Some(org) if !org.active => problems.add("deciding_org", "inactive_organisation", format!("{} is no longer active in the organisation register", org.name)),
+        None => problems.add(
+            "deciding_org",
+            "unknown_organisation",
+            "deciding_org is not in the organisation register",
+        ),
+        Some(org) if !org.active => problems.add(
+            "deciding_org",
+            "inactive_organisation",
+            format!(
+                "{} is no longer active in the organisation register",
+                org.name
+            ),
+        ),
         Some(org) if !decides(org, body) => problems.add(
             "deciding_org",
             "wrong_deciding_organisation",
-            format!("{} cannot decide {} cases: {}", org.name, application.scheme.as_str(), deciding_body_text(body)),
+            format!(
+                "{} cannot decide {} cases: {}",
+                org.name,
+                application.scheme.as_str(),
+                deciding_body_text(body)
+            ),
         ),
         Some(_) => {}
     }
@@ -567,8 +730,16 @@ fn check_organisations(application: &Application, context: &ReportContext<'_>, p
         return;
     }
     match context.organisations.get(&application.applying_org) {
-        None => problems.add("applying_org", "unknown_organisation", "applying_org is not in the organisation register"),
-        Some(org) if !org.kind.is_treating() => problems.add("applying_org", "wrong_applying_organisation", format!("{} is not a health trust or hospital", org.name)),
+        None => problems.add(
+            "applying_org",
+            "unknown_organisation",
+            "applying_org is not in the organisation register",
+        ),
+        Some(org) if !org.kind.is_treating() => problems.add(
+            "applying_org",
+            "wrong_applying_organisation",
+            format!("{} is not a health trust or hospital", org.name),
+        ),
         Some(_) => {}
     }
 }
@@ -585,7 +756,9 @@ fn decides(org: &Organisation, body: DecidingBody) -> bool {
 fn deciding_body_text(body: DecidingBody) -> &'static str {
     match body {
         DecidingBody::Trust => "the health trust or hospital decides",
-        DecidingBody::RegionalAuthority => "a regional health authority decides on behalf of the interregional body",
+        DecidingBody::RegionalAuthority => {
+            "a regional health authority decides on behalf of the interregional body"
+        }
         DecidingBody::Helfo => "Helsedirektoratet (Helfo) decides",
     }
 }
@@ -598,13 +771,27 @@ fn check_method(
     warnings: &mut Vec<Warning>,
 ) {
     let Some(method) = context.methods.get(&application.method_id) else {
-        problems.add("method_id", "unknown_method", format!("{} is not in the methods register", application.method_id));
+        problems.add(
+            "method_id",
+            "unknown_method",
+            format!("{} is not in the methods register", application.method_id),
+        );
         return;
     };
     if let (Some(atc), Some(description)) = (&application.atc, &method.description) {
-        let listed = description.atc.iter().any(|m| atc.as_str().starts_with(m.as_str()) || m.as_str().starts_with(atc.as_str()));
+        let listed = description
+            .atc
+            .iter()
+            .any(|m| atc.as_str().starts_with(m.as_str()) || m.as_str().starts_with(atc.as_str()));
         if !description.atc.is_empty() && !listed {
-            warn(warnings, "atc_not_in_method", format!("ATC {atc} is not among the substances of {}", application.method_id));
+            warn(
+                warnings,
+                "atc_not_in_method",
+                format!(
+                    "ATC {atc} is not among the substances of {}",
+                    application.method_id
+                ),
+            );
         }
     }
     let Some(decision) = decision else { return };
@@ -615,36 +802,72 @@ fn check_method(
     }
 }
 
-fn check_decision(application: &Application, decision: &Decision, problems: &mut Problems, warnings: &mut Vec<Warning>) {
+fn check_decision(
+    application: &Application,
+    decision: &Decision,
+    problems: &mut Problems,
+    warnings: &mut Vec<Warning>,
+) {
     if decision.decided_date < application.received_date {
-        problems.add("decided_date", "decided_before_received", "decided_date is before received_date");
+        problems.add(
+            "decided_date",
+            "decided_before_received",
+            "decided_date is before received_date",
+        );
     }
     match decision.outcome {
         Outcome::Granted if !decision.refusal_reasons.is_empty() => {
             problems.not_allowed("refusal_reasons", "when the outcome is granted");
         }
         Outcome::Refused if decision.refusal_reasons.is_empty() => {
-            warn(warnings, "refusal_reasons_missing", "a refusal without refusal_reasons cannot be studied for patterns in its grounds".into());
+            warn(
+                warnings,
+                "refusal_reasons_missing",
+                "a refusal without refusal_reasons cannot be studied for patterns in its grounds"
+                    .into(),
+            );
         }
         _ => {}
     }
     if !decision.criteria.is_complete_for(application.scheme) {
-        let missing: Vec<&str> = application.scheme.criteria().iter().filter(|c| !decision.criteria.assessed.contains_key(c)).map(|c| c.as_str()).collect();
-        warn(warnings, "criteria_incomplete", format!("criteria not documented: {}", missing.join(", ")));
+        let missing: Vec<&str> = application
+            .scheme
+            .criteria()
+            .iter()
+            .filter(|c| !decision.criteria.assessed.contains_key(c))
+            .map(|c| c.as_str())
+            .collect();
+        warn(
+            warnings,
+            "criteria_incomplete",
+            format!("criteria not documented: {}", missing.join(", ")),
+        );
     }
 }
 
 fn warn(warnings: &mut Vec<Warning>, code: &str, message: String) {
-    warnings.push(Warning { code: code.to_string(), message });
+    warnings.push(Warning {
+        code: code.to_string(),
+        message,
+    });
 }
 
 // ---- Field helpers ---------------------------------------------------------------------
 
-fn required<'a>(body: &'a Map<String, Value>, field: &str, problems: &mut Problems) -> Option<&'a Value> {
+fn required<'a>(
+    body: &'a Map<String, Value>,
+    field: &str,
+    problems: &mut Problems,
+) -> Option<&'a Value> {
     required_in(body, field, field, problems)
 }
 
-fn required_in<'a>(object: &'a Map<String, Value>, path: &str, key: &str, problems: &mut Problems) -> Option<&'a Value> {
+fn required_in<'a>(
+    object: &'a Map<String, Value>,
+    path: &str,
+    key: &str,
+    problems: &mut Problems,
+) -> Option<&'a Value> {
     match object.get(key) {
         Some(Value::Null) | None => {
             problems.required(path);
@@ -666,7 +889,11 @@ fn string<'a>(value: &'a Value, path: &str, problems: &mut Problems) -> Option<&
     text
 }
 
-fn object<'a>(value: &'a Value, path: &str, problems: &mut Problems) -> Option<&'a Map<String, Value>> {
+fn object<'a>(
+    value: &'a Value,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<&'a Map<String, Value>> {
     let object = value.as_object();
     if object.is_none() {
         problems.add(path, "object_expected", format!("{path} must be an object"));
@@ -688,8 +915,15 @@ fn parsed<T, E: crate::problems::CodedError>(
 fn date(value: &Value, path: &str, today: NaiveDate, problems: &mut Problems) -> Option<NaiveDate> {
     let text = string(value, path, problems)?;
     let is_iso_shape = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
-    let Some(date) = is_iso_shape.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten() else {
-        problems.add(path, "date_format", format!("{path} must be a real date written YYYY-MM-DD"));
+    let Some(date) = is_iso_shape
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+    else {
+        problems.add(
+            path,
+            "date_format",
+            format!("{path} must be a real date written YYYY-MM-DD"),
+        );
         return None;
     };
     if date > today {

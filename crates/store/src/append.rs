@@ -52,6 +52,14 @@ pub struct NewEvent {
     pub metadata: Value,
 }
 
+/// One stream's part of an `append_all`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamAppend {
+    pub stream_id: String,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
 /// Where the appended events landed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendResult {
@@ -111,34 +119,72 @@ impl EventStore {
         }
     }
 
+    /// Appends to several streams in one transaction: all or nothing. Fails on the first
+    /// append that cannot be made, naming its index; nothing is written then. Replays are
+    /// not recognised here: callers filter out what is already stored first.
+    #[tracing::instrument(skip(self, appends), fields(appends = appends.len()))]
+    pub async fn append_all(
+        &self,
+        appends: &[StreamAppend],
+    ) -> Result<Vec<AppendResult>, (usize, StoreError)> {
+        let mut transaction = self.pool.begin().await.map_err(|e| (0, e.into()))?;
+        let mut results = Vec::with_capacity(appends.len());
+        for (index, append) in appends.iter().enumerate() {
+            if append.events.is_empty() {
+                return Err((index, StoreError::EmptyAppend));
+            }
+            let appended = append_statement(
+                &mut *transaction,
+                &append.stream_id,
+                append.expected,
+                &append.events,
+            )
+            .await;
+            let appended = match appended {
+                Ok(appended) => appended,
+                Err(error) => {
+                    transaction
+                        .rollback()
+                        .await
+                        .map_err(|e| (index, e.into()))?;
+                    return Err((index, self.batch_error(append, error).await));
+                }
+            };
+            results.push(appended);
+        }
+        transaction
+            .commit()
+            .await
+            .map_err(|e| (appends.len(), e.into()))?;
+        self.notifier.appended();
+        Ok(results)
+    }
+
+    /// What went wrong with one append of an `append_all`, once it is rolled back.
+    async fn batch_error(&self, append: &StreamAppend, error: sqlx::Error) -> StoreError {
+        let stream_id = &append.stream_id;
+        match StoreError::sqlstate(&error).as_deref() {
+            Some("UX001") => wrong_version(stream_id, append.expected, detail_version(&error)),
+            Some("UX002") => StoreError::EventIdConflict {
+                event_id: append.events[0].event_id,
+            },
+            Some("23505") if is_constraint(&error, "uq_events_stream_version") => {
+                match self.stream_version(stream_id).await {
+                    Ok(actual) => wrong_version(stream_id, append.expected, actual),
+                    Err(lookup_error) => lookup_error,
+                }
+            }
+            _ => error.into(),
+        }
+    }
+
     async fn try_append(
         &self,
         stream_id: &str,
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<AppendResult, sqlx::Error> {
-        let (kind, version) = expected.as_sql();
-        let rows = sqlx::query("select * from append_events($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(stream_id)
-            .bind(kind)
-            .bind(version)
-            .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.schema_version).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.metadata.clone()).collect::<Vec<_>>())
-            .fetch_all(&self.pool)
-            .await?;
-        let last = rows.last().expect("append_events returns one row per event");
-        Ok(AppendResult {
-            positions: rows.iter().map(|r| r.get("event_position")).collect(),
-            last_version: last.get("event_version"),
-            checkpoint: Checkpoint {
-                transaction_id: last.get("event_transaction_id"),
-                position: last.get("event_position"),
-            },
-            replayed: false,
-        })
+        append_statement(&self.pool, stream_id, expected, events).await
     }
 
     async fn replay_or_conflict(
@@ -159,7 +205,11 @@ impl EventStore {
 
     /// Whether `events` are already stored in `stream_id` exactly as given (an idempotent
     /// retry).
-    async fn find_replay(&self, stream_id: &str, events: &[NewEvent]) -> Result<Replay, StoreError> {
+    async fn find_replay(
+        &self,
+        stream_id: &str,
+        events: &[NewEvent],
+    ) -> Result<Replay, StoreError> {
         let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
         let rows = sqlx::query(
             "select event_id, stream_id, stream_version, event_type, schema_version, payload,
@@ -174,7 +224,9 @@ impl EventStore {
         }
         let mut stored = Vec::with_capacity(events.len());
         for event in events {
-            let row = rows.iter().find(|r| r.get::<Uuid, _>("event_id") == event.event_id);
+            let row = rows
+                .iter()
+                .find(|r| r.get::<Uuid, _>("event_id") == event.event_id);
             match row {
                 Some(row) if same_content(row, event) => stored.push(row),
                 Some(_) => return Ok(Replay::Conflict(event.event_id)),
@@ -215,6 +267,49 @@ impl EventStore {
                 .await?;
         Ok(version.unwrap_or(0))
     }
+}
+
+/// One call of `append_events`, on the pool or inside a transaction.
+async fn append_statement<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    stream_id: &str,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+) -> Result<AppendResult, sqlx::Error> {
+    let (kind, version) = expected.as_sql();
+    let rows = sqlx::query("select * from append_events($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(stream_id)
+        .bind(kind)
+        .bind(version)
+        .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.event_type.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(events.iter().map(|e| e.schema_version).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.metadata.clone())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(executor)
+        .await?;
+    let last = rows
+        .last()
+        .expect("append_events returns one row per event");
+    Ok(AppendResult {
+        positions: rows.iter().map(|r| r.get("event_position")).collect(),
+        last_version: last.get("event_version"),
+        checkpoint: Checkpoint {
+            transaction_id: last.get("event_transaction_id"),
+            position: last.get("event_position"),
+        },
+        replayed: false,
+    })
 }
 
 enum Replay {

@@ -15,9 +15,9 @@ mod seal;
 mod subscription;
 mod verify;
 
-pub use append::{AppendResult, ExpectedVersion, NewEvent};
+pub use append::{AppendResult, ExpectedVersion, NewEvent, StreamAppend};
 pub use error::StoreError;
-pub use read::{Checkpoint, RecordedEvent};
+pub use read::{Checkpoint, RecordedEvent, Register};
 pub use seal::SealReport;
 pub use subscription::Subscription;
 pub use verify::{VerifyFailure, VerifyReport};

@@ -88,12 +88,14 @@ impl EventStore {
         )
         .fetch_optional(&self.pool)
         .await?;
-        Ok(head.map_or(Checkpoint::ORIGIN, |(transaction_id, position)| {
-            Checkpoint {
-                transaction_id,
-                position,
-            }
-        }))
+        Ok(
+            head.map_or(Checkpoint::ORIGIN, |(transaction_id, position)| {
+                Checkpoint {
+                    transaction_id,
+                    position,
+                }
+            }),
+        )
     }
 
     /// Waits until the event at `checkpoint` is final (readers can see it), polling, at most
@@ -158,4 +160,63 @@ where
         .bind(limit)
         .fetch_all(executor)
         .await?)
+}
+
+impl EventStore {
+    /// The events of several streams at once, each stream's by version.
+    pub async fn read_streams(
+        &self,
+        stream_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<RecordedEvent>>, StoreError> {
+        let sql = format!(
+            "select {EVENT_COLUMNS} from events where stream_id = any($1)
+              order by stream_id, stream_version"
+        );
+        let events: Vec<RecordedEvent> = sqlx::query_as(&sql)
+            .bind(stream_ids)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut streams = std::collections::HashMap::new();
+        for event in events {
+            streams
+                .entry(event.stream_id.clone())
+                .or_insert_with(Vec::new)
+                .push(event);
+        }
+        Ok(streams)
+    }
+
+    /// The events of every stream of a register, by stream and version.
+    pub async fn read_register(
+        &self,
+        register: Register,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // The pattern is a literal so the planner can use the register's partial index.
+        let pattern = match register {
+            Register::Methods => "method-%",
+            Register::Organisations => "organisation-%",
+        };
+        let sql = format!(
+            "select {EVENT_COLUMNS} from events where stream_id like '{pattern}'
+              order by stream_id, stream_version"
+        );
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+    }
+
+    /// The stored events with these ids, in no particular order.
+    pub async fn find_events(&self, event_ids: &[Uuid]) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql = format!("select {EVENT_COLUMNS} from events where event_id = any($1)");
+        Ok(sqlx::query_as(&sql)
+            .bind(event_ids)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
+
+/// The registers kept as one stream per entry, with indexes of their own
+/// (migrations/0002): `method-{id}` and `organisation-{number}` streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Register {
+    Methods,
+    Organisations,
 }

@@ -60,7 +60,11 @@ impl EventStore {
             };
             let mut hasher = SealHasher::new(seal_no, previous_hash);
             for event in &events {
-                hasher.add_event(event.get("transaction_id"), event.get("position"), event.get("hash"));
+                hasher.add_event(
+                    event.get("transaction_id"),
+                    event.get("position"),
+                    event.get("hash"),
+                );
             }
             let inserted = sqlx::query(
                 "insert into seals (seal_no, last_transaction_id, last_position, event_count, hash)

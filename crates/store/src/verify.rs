@@ -177,7 +177,11 @@ impl EventStore {
             }
             let mut hasher = SealHasher::new(seal.seal_no, previous_hash.as_deref());
             for event in &events {
-                hasher.add_event(event.get("transaction_id"), event.get("position"), event.get("hash"));
+                hasher.add_event(
+                    event.get("transaction_id"),
+                    event.get("position"),
+                    event.get("hash"),
+                );
             }
             if hasher.finish() != seal.hash {
                 return mismatch("its hash differs from the events in its range".into());

@@ -6,9 +6,19 @@ use clap::{Args, Parser, Subcommand};
 use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
-#[command(name = "unntak", version, about = "Nasjonalt register over unntak og individuell tilgang")]
+#[command(
+    name = "unntak",
+    version,
+    about = "Nasjonalt register over unntak og individuell tilgang"
+)]
 pub struct Cli {
-    #[arg(long, env = "UNNTAK_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "UNNTAK_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
@@ -21,18 +31,91 @@ pub struct DatabaseArgs {
     pub url: String,
 }
 
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "UNNTAK_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Secret key of the patient pseudonyms (at least 32 bytes). Keep it outside the
+    /// database; see docs/key-custody.md.
+    #[arg(long, env = "UNNTAK_PSEUDONYM_KEY", hide_env_values = true)]
+    pub pseudonym_key: String,
+    /// Id of the pseudonym key, written in front of every pseudonym.
+    #[arg(long, env = "UNNTAK_PSEUDONYM_KEY_ID", default_value = "k1")]
+    pub pseudonym_key_id: String,
+    /// Accept synthetic test identity numbers (test environments only).
+    #[arg(long, env = "UNNTAK_ACCEPT_SYNTHETIC_IDS", default_value_t = false)]
+    pub accept_synthetic_ids: bool,
+    /// Seconds between runs of the sealer.
+    #[arg(long, env = "UNNTAK_SEAL_INTERVAL", default_value_t = 60)]
+    pub seal_interval: u64,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply pending database migrations.
+    /// Apply pending database migrations and seed the organisation register.
     Migrate(DatabaseArgs),
+    /// Serve the API until SIGTERM; applies pending migrations first.
+    Serve(ServeArgs),
+    /// Run the system with demo data: migrate, seed, create demo tokens, report a few
+    /// decisions over HTTP, seal, verify, and serve.
+    Demo(DemoArgs),
     /// Recompute every event hash chain and seal; exit code 1 names the first mismatch.
     Verify(DatabaseArgs),
     /// Seal every final event not yet sealed.
     Seal(DatabaseArgs),
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Measure the system; see docs/benchmarks.md.
     Bench {
         #[command(subcommand)]
         target: BenchTarget,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[arg(long, env = "UNNTAK_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Report the demo data, print the check, and exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it, alone, on stdout. Only its hash is stored.
+    Create {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        role: String,
+        /// Organisation number a reporter reports for.
+        #[arg(long)]
+        org: Option<String>,
+        /// Research project a researcher's extracts are for.
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        label: String,
+        /// The last day the token works (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        expires: Option<chrono::NaiveDate>,
+    },
+    /// List tokens (never the tokens themselves).
+    List(DatabaseArgs),
+    /// Revoke a token by its id.
+    Revoke {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        token_id: uuid::Uuid,
     },
 }
 

@@ -114,10 +114,20 @@ async fn plain_insert(pool: PgPool, batch: usize) -> anyhow::Result<()> {
     .bind(stream)
     .bind(versions)
     .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| e.event_type.clone())
+            .collect::<Vec<_>>(),
+    )
     .bind(events.iter().map(|e| e.schema_version).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.metadata.clone()).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| e.metadata.clone())
+            .collect::<Vec<_>>(),
+    )
     .bind(fake_hash)
     .execute(&pool)
     .await?;

@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
 mod bench_store;
+mod demo;
+mod serve;
 mod store_admin;
+mod token;
 
 use std::process::ExitCode;
 
@@ -14,18 +17,41 @@ use crate::cli::{BenchTarget, Cli, Command, DatabaseArgs};
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Migrate(database) => store_admin::migrate(&connect(&database).await?).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
         Command::Verify(database) => store_admin::verify(connect(&database).await?).await,
         Command::Seal(database) => store_admin::seal(connect(&database).await?).await,
+        Command::Token { action } => token::run(action).await,
         Command::Bench {
             target: BenchTarget::Store { database, seconds },
         } => bench_store::run(&database, seconds).await,
     }
 }
 
+/// Connections for one process: enough for the API's workers and the background tasks.
+const POOL_SIZE: u32 = 32;
+
 pub async fn connect(database: &DatabaseArgs) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(POOL_SIZE)
         .connect(&database.url)
         .await
         .context("could not connect to the database named by DATABASE_URL")
+}
+
+/// The organisation register's seed, shipped with the binary.
+pub const ORGANISATIONS_CSV: &str = include_str!("../../../../deploy/reference/organisations.csv");
+
+/// Applies pending migrations and adds any organisation of the seed file that the
+/// register lacks.
+pub async fn prepare_database(pool: &PgPool) -> anyhow::Result<()> {
+    store::migrate(pool).await?;
+    let registers = api::registers::Registers::new(store::EventStore::new(pool.clone()));
+    let added = api::registers::seed_organisations(&registers, ORGANISATIONS_CSV)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the organisation register: {e}"))?;
+    if added > 0 {
+        tracing::info!(added, "organisation register seeded");
+    }
+    Ok(())
 }

@@ -10,8 +10,8 @@ use store::EventStore;
 pub const EVENTS_PER_SEAL: i64 = 10_000;
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<ExitCode> {
-    store::migrate(pool).await?;
-    println!("migrations applied");
+    super::prepare_database(pool).await?;
+    println!("migrations applied; organisation register seeded");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -26,17 +26,21 @@ pub async fn seal(pool: PgPool) -> anyhow::Result<ExitCode> {
 
 pub async fn verify(pool: PgPool) -> anyhow::Result<ExitCode> {
     let report = EventStore::new(pool).verify().await?;
+    Ok(print_verify_report(&report))
+}
+
+pub fn print_verify_report(report: &store::VerifyReport) -> ExitCode {
     match &report.failure {
         None => {
             println!(
                 "verified: {} events in {} streams and {} seals match their hashes",
                 report.events_checked, report.streams_checked, report.seals_checked
             );
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
         Some(failure) => {
             println!("VERIFY FAILED: {failure}");
-            Ok(ExitCode::from(1))
+            ExitCode::from(1)
         }
     }
 }

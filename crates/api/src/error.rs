@@ -1,0 +1,176 @@
+//! One error story for the whole API: every failure is an `ApiError`, answered as an
+//! RFC 7807 `application/problem+json` body with the problems listed field by field.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use domain::commands::CommandError;
+use domain::problems::FieldError;
+use serde::{Deserialize, Serialize};
+use store::StoreError;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedBody(String),
+    #[error("the request is invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("authentication required: send Authorization: Bearer <token>")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the service is not ready: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// An RFC 7807 problem document.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Every problem found, one per field.
+    pub errors: Vec<ProblemItem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProblemItem {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::MalformedBody(_) => "malformed-body",
+            ApiError::Invalid(_) => "validation-failed",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::MalformedBody(_) => "Malformed request body",
+            ApiError::Invalid(_) => "Validation failed",
+            ApiError::Unauthenticated => "Authentication required",
+            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::NotFound(_) => "Not found",
+            ApiError::Conflict(_) => "Conflict",
+            ApiError::PayloadTooLarge(_) => "Payload too large",
+            ApiError::Unavailable(_) => "Service unavailable",
+            ApiError::Internal(_) => "Internal error",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let errors = match self {
+            ApiError::Invalid(errors) => errors
+                .iter()
+                .map(|e| ProblemItem {
+                    field: e.field.clone(),
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Problem {
+            problem_type: format!("https://unntak.no/problems/{}", self.slug()),
+            title: self.title().to_string(),
+            status: self.status_code().as_u16(),
+            detail: self.to_string(),
+            errors,
+        }
+    }
+
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![FieldError {
+            field: field.to_string(),
+            code: code.to_string(),
+            message: message.into(),
+        }])
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            // The cause goes to the log only; it may name tables or constraints.
+            tracing::error!(%cause, "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::Unauthenticated) {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response
+            .content_type("application/problem+json")
+            .json(self.problem())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::EventIdConflict { .. } => {
+                ApiError::Conflict("this report_id was already used for a different report".into())
+            }
+            StoreError::WrongExpectedVersion { .. } => ApiError::Conflict(
+                "the case changed while this report was processed; send it again".into(),
+            ),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
+        match error {
+            CommandError::Invalid(errors) => ApiError::Invalid(errors),
+            CommandError::CaseNotFound | CommandError::AppealNotFound => {
+                ApiError::NotFound(error.to_string())
+            }
+            CommandError::CaseAlreadyReported
+            | CommandError::AlreadyDecided
+            | CommandError::Retracted
+            | CommandError::AppealAlreadyDecided => ApiError::Conflict(error.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}

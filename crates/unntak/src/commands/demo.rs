@@ -1,0 +1,379 @@
+//! `unntak demo`: a living registry on a fresh machine. Seeds the registers, creates demo
+//! tokens, reports decisions over HTTP exactly as a health trust would, seals and verifies,
+//! then serves. Re-running it reports nothing twice: the demo's report ids are fixed.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use api::auth::{create_token, NewToken, Role};
+use api::registers::Registers;
+use api::ApiConfig;
+use chrono::NaiveDate;
+use domain::codes::{AtcCode, MethodId};
+use domain::events::RegistryEvent;
+use domain::methods::{MethodDescription, MethodStatus};
+use domain::organisation::OrganisationNumber;
+use domain::pseudonym::PseudonymKey;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use store::EventStore;
+use uuid::Uuid;
+
+use super::store_admin::{print_verify_report, EVENTS_PER_SEAL};
+use super::{connect, prepare_database, serve::serve};
+use crate::cli::DemoArgs;
+
+/// The demo's pseudonym key. Demo only: a real deployment sets UNNTAK_PSEUDONYM_KEY.
+const DEMO_PSEUDONYM_KEY: &[u8] = b"demo-only-pseudonym-key-never-use-in-production";
+const DEMO_NAMESPACE: Uuid = Uuid::from_u128(0xde30_0000_4a1e_4b7d_9c2f_1a2b_3c4d_5e6f);
+
+const OSLO_UNIVERSITY_HOSPITAL: &str = "993467049";
+const HAUKELAND: &str = "983974724"; // Helse Bergen HF
+const ST_OLAVS: &str = "883974832";
+const UNN: &str = "983974899";
+const HELSE_VEST_RHF: &str = "983658725";
+const HELSEDIREKTORATET: &str = "983544622";
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let pool = connect(&args.database).await?;
+    prepare_database(&pool).await?;
+    seed_demo_methods(&pool).await?;
+    let tokens = create_demo_tokens(&pool).await?;
+    let listener =
+        TcpListener::bind(&args.bind).with_context(|| format!("binding {}", args.bind))?;
+    let address = listener.local_addr()?;
+    let mut config =
+        ApiConfig::new(PseudonymKey::new("demo", DEMO_PSEUDONYM_KEY).map_err(|e| anyhow!("{e}"))?);
+    config.accept_synthetic_identity_numbers = true;
+    let server = tokio::spawn(serve(
+        pool.clone(),
+        config,
+        listener,
+        Duration::from_secs(60),
+    ));
+    let base = format!("http://{address}");
+    wait_until_ready(&base).await?;
+    report_demo_decisions(&base, &tokens).await?;
+    let store = EventStore::new(pool.clone());
+    let sealed = store.seal(EVENTS_PER_SEAL).await?;
+    println!("sealed {} events", sealed.events_sealed);
+    let verified = print_verify_report(&store.verify().await?);
+    print_tokens(&base, &tokens);
+    if args.no_serve {
+        return Ok(verified);
+    }
+    println!("serving on {base}; stop with Ctrl-C");
+    server.await??;
+    Ok(ExitCode::SUCCESS)
+}
+
+struct DemoToken {
+    role: Role,
+    org: Option<&'static str>,
+    label: &'static str,
+    token: String,
+}
+
+async fn create_demo_tokens(pool: &PgPool) -> anyhow::Result<Vec<DemoToken>> {
+    let wanted = [
+        (Role::Admin, None, "demo admin"),
+        (
+            Role::Reporter,
+            Some(OSLO_UNIVERSITY_HOSPITAL),
+            "demo: Oslo universitetssykehus",
+        ),
+        (Role::Reporter, Some(HAUKELAND), "demo: Helse Bergen"),
+        (Role::Reporter, Some(ST_OLAVS), "demo: St. Olavs hospital"),
+        (
+            Role::Reporter,
+            Some(UNN),
+            "demo: Universitetssykehuset Nord-Norge",
+        ),
+        (
+            Role::Reporter,
+            Some(HELSE_VEST_RHF),
+            "demo: Helse Vest RHF (interregional)",
+        ),
+        (Role::Reporter, Some(HELSEDIREKTORATET), "demo: Helfo"),
+        (Role::Reviewer, None, "demo: fagdirektørmøtet"),
+        (Role::Supervisor, None, "demo: Statens helsetilsyn"),
+    ];
+    let mut tokens = Vec::new();
+    for (role, org, label) in wanted {
+        let new = NewToken {
+            role,
+            org: org.map(|o| OrganisationNumber::parse(o).expect("a valid demo organisation")),
+            project: None,
+            label: label.to_string(),
+            expires: None,
+        };
+        let (_, token) = create_token(pool, new).await.map_err(|e| anyhow!("{e}"))?;
+        tokens.push(DemoToken {
+            role,
+            org,
+            label,
+            token,
+        });
+    }
+    Ok(tokens)
+}
+
+/// An illustrative methods register: names and dates are examples, not Nye metoder's.
+async fn seed_demo_methods(pool: &PgPool) -> anyhow::Result<()> {
+    let registers = Registers::new(EventStore::new(pool.clone()));
+    let methods = [
+        (
+            "ID2023_045",
+            "Pembrolizumab, adjuvant ved nyrecellekarsinom",
+            "L01FF02",
+            "Nyrecellekarsinom etter nefrektomi",
+            &[(MethodStatus::UnderAssessment, "2023-03-01", None)][..],
+        ),
+        (
+            "ID2022_101",
+            "Trastuzumab deruxtecan ved HER2-lav brystkreft",
+            "L01FD04",
+            "HER2-lav metastatisk brystkreft",
+            &[
+                (MethodStatus::UnderAssessment, "2022-11-01", None),
+                (MethodStatus::Introduced, "2024-06-17", Some("2024-08-01")),
+            ][..],
+        ),
+        (
+            "ID2021_047",
+            "Semaglutid til vektregulering",
+            "A10BJ06",
+            "Fedme, KMI over 30",
+            &[
+                (MethodStatus::UnderAssessment, "2021-09-01", None),
+                (MethodStatus::NotIntroduced, "2022-05-23", None),
+            ][..],
+        ),
+        (
+            "ID2024_012",
+            "Genterapi ved spinal muskelatrofi",
+            "M09AX09",
+            "Spinal muskelatrofi type 1",
+            &[(MethodStatus::UnderAssessment, "2024-02-01", None)][..],
+        ),
+    ];
+    for (id, name, atc, indication, statuses) in methods {
+        let method_id = MethodId::parse(id).expect("a valid demo method id");
+        if registers
+            .method(&method_id)
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .is_some()
+        {
+            continue;
+        }
+        let description = MethodDescription {
+            name: name.into(),
+            atc: vec![AtcCode::parse(atc).expect("a valid demo ATC code")],
+            indication: indication.into(),
+        };
+        let mut events = vec![RegistryEvent::MethodDescribed {
+            method_id: method_id.clone(),
+            description,
+        }];
+        for (status, decided, effective) in statuses {
+            events.push(RegistryEvent::MethodStatusChanged {
+                method_id: method_id.clone(),
+                status: *status,
+                decision_date: date(decided),
+                effective_from: effective.map(date),
+            });
+        }
+        for (index, event) in events.into_iter().enumerate() {
+            let event_id = Uuid::new_v5(&DEMO_NAMESPACE, format!("{id}/{index}").as_bytes());
+            registers
+                .record_method_event(
+                    &method_id,
+                    event,
+                    event_id,
+                    api::registers::system_metadata("demo"),
+                )
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a valid demo date")
+}
+
+async fn wait_until_ready(base: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
+            if response.status().is_success() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(anyhow!("the demo server did not become ready"))
+}
+
+/// A few decisions, as the trusts' case systems would send them.
+fn demo_decisions() -> Vec<(&'static str, Value)> {
+    let exemption = |case_ref: &str,
+                     org: &str,
+                     county: &str,
+                     year: i32,
+                     sex: &str,
+                     outcome: &str,
+                     decided: &str| {
+        let mut body = json!({
+            "case_ref": case_ref, "deciding_org": org, "scheme": "individual_exemption",
+            "method_id": "ID2023_045", "indication_icd10": "C64", "atc": "L01FF02",
+            "patient": {"birth_year": year, "sex": sex, "residence_county": county},
+            "received_date": "2025-02-03", "decided_date": decided, "outcome": outcome,
+            "criteria": {"marketing_authorisation": true, "standard_treatment_unsuitable": outcome == "granted",
+                         "substantially_larger_effect": outcome == "granted"}
+        });
+        if outcome == "refused" {
+            body["refusal_reasons"] = json!(["criteria_not_met"]);
+        }
+        body
+    };
+    vec![
+        (
+            OSLO_UNIVERSITY_HOSPITAL,
+            exemption(
+                "OUS-2025-0012",
+                OSLO_UNIVERSITY_HOSPITAL,
+                "03",
+                1961,
+                "female",
+                "granted",
+                "2025-02-17",
+            ),
+        ),
+        (
+            OSLO_UNIVERSITY_HOSPITAL,
+            exemption(
+                "OUS-2025-0031",
+                OSLO_UNIVERSITY_HOSPITAL,
+                "32",
+                1954,
+                "male",
+                "granted",
+                "2025-03-04",
+            ),
+        ),
+        (
+            HAUKELAND,
+            exemption(
+                "HB-25-114",
+                HAUKELAND,
+                "46",
+                1970,
+                "male",
+                "refused",
+                "2025-03-20",
+            ),
+        ),
+        (
+            ST_OLAVS,
+            exemption(
+                "STO/2025/77",
+                ST_OLAVS,
+                "50",
+                1949,
+                "female",
+                "granted",
+                "2025-02-28",
+            ),
+        ),
+        (
+            UNN,
+            exemption(
+                "UNN-2025-9",
+                UNN,
+                "55",
+                1958,
+                "female",
+                "refused",
+                "2025-04-11",
+            ),
+        ),
+        (
+            HELSE_VEST_RHF,
+            json!({
+                "case_ref": "IR-2025-003", "deciding_org": HELSE_VEST_RHF, "applying_org": HAUKELAND,
+                "scheme": "individual_access", "method_id": "ID2024_012", "indication_icd10": "G120",
+                "patient": {"birth_year": 2023, "sex": "male", "residence_county": "11"},
+                "received_date": "2025-05-02", "decided_date": "2025-06-10", "outcome": "granted",
+                "criteria": {"benefit": true, "resource_use": false, "severity": true, "exceptional_on": ["severity"]}
+            }),
+        ),
+        (
+            HELSEDIREKTORATET,
+            json!({
+                "case_ref": "HELFO-2025-118733", "deciding_org": HELSEDIREKTORATET, "scheme": "helfo_individual",
+                "method_id": "ID2021_047", "indication_icd10": "E66", "atc": "A10BJ06",
+                "patient": {"birth_year": 1979, "sex": "female", "residence_county": "42"},
+                "received_date": "2025-01-09", "decided_date": "2025-02-21", "outcome": "refused",
+                "criteria": {"differs_clearly_from_group": false}, "refusal_reasons": ["criteria_not_met"]
+            }),
+        ),
+    ]
+}
+
+async fn report_demo_decisions(base: &str, tokens: &[DemoToken]) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for (org, mut body) in demo_decisions() {
+        let token = tokens
+            .iter()
+            .find(|t| t.org == Some(org))
+            .expect("a demo token for every demo organisation");
+        let case_ref = body["case_ref"].as_str().unwrap_or_default().to_string();
+        body["report_id"] = json!(Uuid::new_v5(&DEMO_NAMESPACE, case_ref.as_bytes()));
+        let response = client
+            .post(format!("{base}/api/v1/decisions"))
+            .bearer_auth(&token.token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status();
+        let answer: Value = response.json().await?;
+        if !status.is_success() {
+            return Err(anyhow!(
+                "demo report {case_ref} was refused ({status}): {answer}"
+            ));
+        }
+        println!(
+            "reported {case_ref}: {status} position {}",
+            answer["position"]
+        );
+    }
+    Ok(())
+}
+
+fn print_tokens(base: &str, tokens: &[DemoToken]) {
+    println!("\nDemo tokens (shown once; only their hashes are stored):");
+    for token in tokens {
+        println!(
+            "  {:<10} {:<42} {}",
+            token.role.as_str(),
+            token.label,
+            token.token
+        );
+    }
+    if let Some(oslo) = tokens
+        .iter()
+        .find(|t| t.org == Some(OSLO_UNIVERSITY_HOSPITAL))
+    {
+        println!("\nReport a decision for Oslo universitetssykehus:\n");
+        println!(
+            "  curl -s -X POST {base}/api/v1/decisions -H 'Authorization: Bearer {}' \\\n    -H 'Content-Type: application/json' -d @docs/examples/decision.json\n",
+            oslo.token
+        );
+    }
+    println!("API description: {base}/api/v1/openapi.json, interactive docs: {base}/api/docs");
+}

@@ -1,0 +1,69 @@
+//! `unntak serve`: migrate, then serve the API until SIGTERM, sealing in the background.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use api::ApiConfig;
+use domain::pseudonym::PseudonymKey;
+use sqlx::PgPool;
+use store::EventStore;
+
+use super::store_admin::EVENTS_PER_SEAL;
+use super::{connect, prepare_database};
+use crate::cli::ServeArgs;
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let pool = connect(&args.database).await?;
+    prepare_database(&pool).await?;
+    let key = PseudonymKey::new(&args.pseudonym_key_id, args.pseudonym_key.as_bytes())
+        .map_err(|e| anyhow!("UNNTAK_PSEUDONYM_KEY: {e}"))?;
+    let mut config = ApiConfig::new(key);
+    config.accept_synthetic_identity_numbers = args.accept_synthetic_ids;
+    let listener =
+        TcpListener::bind(&args.bind).with_context(|| format!("binding {}", args.bind))?;
+    serve(
+        pool,
+        config,
+        listener,
+        Duration::from_secs(args.seal_interval),
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
+pub async fn serve(
+    pool: PgPool,
+    config: ApiConfig,
+    listener: TcpListener,
+    seal_interval: Duration,
+) -> anyhow::Result<()> {
+    tracing::info!(address = %listener.local_addr()?, "serving");
+    tokio::spawn(seal_periodically(
+        EventStore::new(pool.clone()),
+        seal_interval,
+    ));
+    api::build(config, pool, listener)?.await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn seal_periodically(store: EventStore, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    loop {
+        ticks.tick().await;
+        match store.seal(EVENTS_PER_SEAL).await {
+            Ok(report) if report.events_sealed > 0 => {
+                tracing::info!(
+                    events = report.events_sealed,
+                    seals = report.seals_written,
+                    "sealed"
+                )
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "sealing failed; will try again"),
+        }
+    }
+}
