@@ -84,6 +84,9 @@ pub struct DemoArgs {
     pub database: DatabaseArgs,
     #[arg(long, env = "UNNTAK_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// The demo's own database on the server DATABASE_URL names; created when missing.
+    #[arg(long, default_value = "unntak_demo")]
+    pub database_name: String,
     /// Report the demo data, print the check, and exit instead of serving.
     #[arg(long)]
     pub no_serve: bool,
@@ -123,6 +126,14 @@ pub enum TokenAction {
 pub enum BenchTarget {
     /// Event store appends against a plain INSERT baseline, on the same server.
     Store {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Seconds to run each measurement.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+    /// Decisions over HTTP (single and batches) against the store-level append rate.
+    Ingest {
         #[command(flatten)]
         database: DatabaseArgs,
         /// Seconds to run each measurement.

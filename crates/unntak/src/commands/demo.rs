@@ -17,12 +17,15 @@ use domain::methods::{MethodDescription, MethodStatus};
 use domain::organisation::OrganisationNumber;
 use domain::pseudonym::PseudonymKey;
 use serde_json::{json, Value};
-use sqlx::PgPool;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor, PgPool};
 use store::EventStore;
 use uuid::Uuid;
 
 use super::store_admin::{print_verify_report, EVENTS_PER_SEAL};
-use super::{connect, prepare_database, serve::serve};
+use super::{prepare_database, serve::serve};
 use crate::cli::DemoArgs;
 
 /// The demo's pseudonym key. Demo only: a real deployment sets UNNTAK_PSEUDONYM_KEY.
@@ -37,7 +40,7 @@ const HELSE_VEST_RHF: &str = "983658725";
 const HELSEDIREKTORATET: &str = "983544622";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let pool = connect(&args.database).await?;
+    let pool = demo_database(&args).await?;
     prepare_database(&pool).await?;
     seed_demo_methods(&pool).await?;
     let tokens = create_demo_tokens(&pool).await?;
@@ -67,6 +70,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("serving on {base}; stop with Ctrl-C");
     server.await??;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Connects to the demo's own database, creating it on the server when missing.
+async fn demo_database(args: &DemoArgs) -> anyhow::Result<PgPool> {
+    let server = PgConnectOptions::from_str(&args.database.url)?;
+    let mut admin = server.connect().await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(&args.database_name)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        let name = args.database_name.replace('"', "");
+        admin
+            .execute(format!(r#"create database "{name}""#).as_str())
+            .await?;
+    }
+    let url = server.database(&args.database_name);
+    Ok(PgPoolOptions::new()
+        .max_connections(32)
+        .connect_with(url)
+        .await?)
 }
 
 struct DemoToken {

@@ -1,6 +1,6 @@
 //! One module per subcommand.
 
-mod bench_store;
+mod bench;
 mod demo;
 mod serve;
 mod store_admin;
@@ -24,7 +24,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token { action } => token::run(action).await,
         Command::Bench {
             target: BenchTarget::Store { database, seconds },
-        } => bench_store::run(&database, seconds).await,
+        } => bench::store::run(&database, seconds).await,
+        Command::Bench {
+            target: BenchTarget::Ingest { database, seconds },
+        } => bench::ingest::run(&database, seconds).await,
     }
 }
 

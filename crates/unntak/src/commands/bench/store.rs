@@ -2,24 +2,30 @@
 //! an equivalent table with no store logic, measured in one run against one server.
 //! Runs in a database of its own, created and dropped here.
 
-use std::future::Future;
 use std::process::ExitCode;
-use std::str::FromStr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Executor, PgPool};
+use sqlx::{Executor, PgPool};
 use store::{EventStore, ExpectedVersion, NewEvent};
 use uuid::Uuid;
 
+use super::database::BenchDatabase;
+use super::rate;
 use crate::cli::DatabaseArgs;
 
 const BATCH_SIZE: usize = 100;
 
 pub async fn run(database: &DatabaseArgs, seconds: u64) -> anyhow::Result<ExitCode> {
     let bench = BenchDatabase::create(&database.url).await?;
+    // The same columns, constraints and indexes as `events`, and none of its logic.
+    bench
+        .pool
+        .execute(
+            "create table baseline_events (like events including defaults including identity
+                 including constraints including indexes)",
+        )
+        .await?;
     let result = measure_all(&bench.pool, Duration::from_secs(seconds)).await;
     bench.drop_database().await?;
     let rows = result?;
@@ -56,41 +62,7 @@ async fn measure_all(pool: &PgPool, duration: Duration) -> anyhow::Result<Vec<Me
     Ok(rows)
 }
 
-/// Events per second when `clients` tasks repeat `operation` (each writing `batch` events)
-/// for `duration`.
-async fn rate<F, Fut>(
-    clients: usize,
-    duration: Duration,
-    batch: usize,
-    operation: F,
-) -> anyhow::Result<f64>
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = anyhow::Result<()>> + Send,
-{
-    let operation = Arc::new(operation);
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let operation = operation.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut operations = 0u64;
-            while Instant::now() < deadline {
-                operation().await?;
-                operations += 1;
-            }
-            anyhow::Ok(operations)
-        }));
-    }
-    let mut operations = 0;
-    for task in tasks {
-        operations += task.await??;
-    }
-    Ok((operations * batch as u64) as f64 / started.elapsed().as_secs_f64())
-}
-
-async fn store_append(store: EventStore, batch: usize) -> anyhow::Result<()> {
+pub async fn store_append(store: EventStore, batch: usize) -> anyhow::Result<()> {
     let stream = format!("bench-{}", Uuid::new_v4());
     let events: Vec<NewEvent> = (0..batch).map(|_| sample_event()).collect();
     store
@@ -135,7 +107,7 @@ async fn plain_insert(pool: PgPool, batch: usize) -> anyhow::Result<()> {
 }
 
 /// An event the size and shape of a reported decision.
-fn sample_event() -> NewEvent {
+pub fn sample_event() -> NewEvent {
     NewEvent {
         event_id: Uuid::new_v4(),
         event_type: "DecisionReported".into(),
@@ -170,47 +142,5 @@ fn print_table(rows: &[Measurement]) {
             row.baseline_rate,
             row.store_rate / row.baseline_rate
         );
-    }
-}
-
-/// A throwaway database with the migrations and the baseline table.
-struct BenchDatabase {
-    pool: PgPool,
-    server: PgConnectOptions,
-    name: String,
-}
-
-impl BenchDatabase {
-    async fn create(url: &str) -> anyhow::Result<Self> {
-        let server = PgConnectOptions::from_str(url)?;
-        let name = format!("unntak_bench_{}", std::process::id());
-        let mut admin = server.clone().connect().await?;
-        admin
-            .execute(format!(r#"drop database if exists "{name}""#).as_str())
-            .await?;
-        admin
-            .execute(format!(r#"create database "{name}""#).as_str())
-            .await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(40)
-            .connect_with(server.clone().database(&name))
-            .await?;
-        store::migrate(&pool).await?;
-        // The same columns, constraints and indexes as `events`, and none of its logic.
-        pool.execute(
-            "create table baseline_events (like events including defaults including identity
-                 including constraints including indexes)",
-        )
-        .await?;
-        Ok(BenchDatabase { pool, server, name })
-    }
-
-    async fn drop_database(self) -> anyhow::Result<()> {
-        self.pool.close().await;
-        let mut admin = self.server.connect().await?;
-        admin
-            .execute(format!(r#"drop database "{}" with (force)"#, self.name).as_str())
-            .await?;
-        Ok(())
     }
 }
