@@ -92,8 +92,7 @@ pub fn validate_case(
     reject_unknown_fields(body, &allowed, &mut problems);
     let application = parse_application(body, context, &mut problems);
     let decision = if with_decision {
-        let scheme = application.as_ref().map(|a| a.scheme);
-        parse_decision(body, scheme, context, &mut problems)
+        parse_decision(body, scheme_of(body), context, &mut problems)
     } else {
         None
     };
@@ -167,9 +166,8 @@ pub fn validate_correction(
     };
     let mut problems = Problems::new();
     let parsed = parse_application_keeping(&merged, kept_patient, context, &mut problems);
-    let scheme = parsed.as_ref().map(|a| a.scheme);
     let corrected_decision =
-        decision.and_then(|_| parse_decision(&merged, scheme, context, &mut problems));
+        decision.and_then(|_| parse_decision(&merged, scheme_of(&merged), context, &mut problems));
     finish_case(
         parsed,
         corrected_decision,
@@ -219,6 +217,15 @@ fn finish_case(
     }
 }
 
+/// The scheme the body names, if it names a known one; its problems are reported where the
+/// application is parsed. The decision's criteria depend on it, and must be checked even
+/// when another field of the application is wrong.
+fn scheme_of(body: &Map<String, Value>) -> Option<Scheme> {
+    body.get("scheme")
+        .and_then(Value::as_str)
+        .and_then(Scheme::parse)
+}
+
 fn reject_unknown_fields(body: &Map<String, Value>, allowed: &[&str], problems: &mut Problems) {
     for field in body.keys() {
         if !allowed.contains(&field.as_str()) {
@@ -252,7 +259,7 @@ fn parse_application_keeping(
     let deciding_org = required(body, "deciding_org", problems)
         .and_then(|v| parsed(v, "deciding_org", OrganisationNumber::parse, problems));
     let applying_org = optional(body, "applying_org")
-        .and_then(|v| parsed(v, "applying_org", OrganisationNumber::parse, problems));
+        .map(|v| parsed(v, "applying_org", OrganisationNumber::parse, problems));
     let scheme = required(body, "scheme", problems).and_then(|v| scheme(v, problems));
     let method_id = required(body, "method_id", problems)
         .and_then(|v| parsed(v, "method_id", MethodId::parse, problems));
@@ -261,13 +268,13 @@ fn parse_application_keeping(
     let atc = optional(body, "atc").map(|v| parsed(v, "atc", AtcCode::parse, problems));
     let received_date = required(body, "received_date", problems)
         .and_then(|v| date(v, "received_date", context.today, problems));
-    let (patient, group) = match (scheme, kept_patient) {
-        (Some(scheme), Some(kept)) if scheme.concerns_one_patient() => (Some(kept.clone()), None),
-        (Some(scheme), _) => subject(body, scheme, received_date, context, problems),
-        (None, _) => (None, None),
+    let (patient, group) = match scheme {
+        Some(scheme) => subject(body, scheme, received_date, kept_patient, context, problems),
+        None => (None, None),
     };
     let applying_org = match (applying_org, &deciding_org, scheme) {
-        (Some(org), _, _) => Some(org),
+        // None when malformed: that problem is already recorded.
+        (Some(given), _, _) => given,
         (None, Some(deciding), Some(scheme)) => default_applying_org(deciding, scheme, problems),
         _ => None,
     };
@@ -340,23 +347,31 @@ fn scheme(value: &Value, problems: &mut Problems) -> Option<Scheme> {
     scheme
 }
 
-/// The patient (or, for a group exemption, the group) the case concerns.
+/// The patient (or, for a group exemption, the group) the case concerns. `kept_patient`,
+/// when given, is a stored patient that stands in for the patient field.
 fn subject(
     body: &Map<String, Value>,
     scheme: Scheme,
     received_date: Option<NaiveDate>,
+    kept_patient: Option<&PatientFacts>,
     context: &ReportContext<'_>,
     problems: &mut Problems,
 ) -> (Option<PatientFacts>, Option<GroupFacts>) {
     if scheme.concerns_one_patient() {
-        if body.contains_key("group") {
+        if optional(body, "group").is_some() {
             problems.not_allowed("group", "except for group_exemption");
         }
-        let patient = required(body, "patient", problems)
-            .and_then(|v| patient(v, received_date, context, problems));
+        let patient = match kept_patient {
+            Some(kept) => {
+                check_born_by(kept.birth_year, received_date, problems);
+                Some(kept.clone())
+            }
+            None => required(body, "patient", problems)
+                .and_then(|v| patient(v, received_date, context, problems)),
+        };
         (patient, None)
     } else {
-        if body.contains_key("patient") {
+        if optional(body, "patient").is_some() {
             problems.not_allowed("patient", "for group_exemption: describe the group instead");
         }
         let group = required(body, "group", problems).and_then(|v| group(v, problems));
@@ -397,21 +412,23 @@ fn patient(
         None => anonymous_patient(object, given_birth_year, given_sex, problems),
     };
     let (pseudonym, birth_year, sex) = facts?;
-    if let Some(received) = received_date {
-        if birth_year > received.year() {
-            problems.add(
-                "patient.birth_year",
-                "birth_year_after_application",
-                "the patient's birth year is after the application was received",
-            );
-        }
-    }
+    check_born_by(birth_year, received_date, problems);
     Some(PatientFacts {
         pseudonym,
         birth_year,
         sex,
         residence_county: county?,
     })
+}
+
+fn check_born_by(birth_year: i32, received_date: Option<NaiveDate>, problems: &mut Problems) {
+    if received_date.is_some_and(|received| birth_year > received.year()) {
+        problems.add(
+            "patient.birth_year",
+            "birth_year_after_application",
+            "the patient's birth year is after the application was received",
+        );
+    }
 }
 
 type PatientIdentity = (Option<crate::pseudonym::PatientPseudonym>, i32, Option<Sex>);
@@ -726,7 +743,10 @@ fn check_organisations(
         ),
         Some(_) => {}
     }
-    if application.applying_org == application.deciding_org {
+    // Where a regional authority decides, the applicant is a trust, never the authority.
+    if application.applying_org == application.deciding_org
+        && body != DecidingBody::RegionalAuthority
+    {
         return;
     }
     match context.organisations.get(&application.applying_org) {
@@ -914,7 +934,12 @@ fn parsed<T, E: crate::problems::CodedError>(
 /// A real calendar date written `YYYY-MM-DD`, not after `today`.
 fn date(value: &Value, path: &str, today: NaiveDate, problems: &mut Problems) -> Option<NaiveDate> {
     let text = string(value, path, problems)?;
-    let is_iso_shape = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
+    // Checked byte by byte: chrono alone takes "2025-03- 3", skipping the space.
+    let is_iso_shape = text.len() == 10
+        && text.bytes().enumerate().all(|(at, byte)| match at {
+            4 | 7 => byte == b'-',
+            _ => byte.is_ascii_digit(),
+        });
     let Some(date) = is_iso_shape
         .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
         .flatten()
