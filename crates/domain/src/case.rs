@@ -379,7 +379,8 @@ impl Case {
             RegistryEvent::CaseReceived { .. }
             | RegistryEvent::MethodDescribed { .. }
             | RegistryEvent::MethodStatusChanged { .. }
-            | RegistryEvent::OrganisationRegistered { .. } => {}
+            | RegistryEvent::OrganisationRegistered { .. }
+            | RegistryEvent::PopulationImported { .. } => {}
         }
     }
 

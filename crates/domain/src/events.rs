@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::case::{AppealOutcome, Application, CorrectionReason, Decision, RetractionReason};
-use crate::codes::MethodId;
+use crate::codes::{CountyNumber, MethodId};
 use crate::methods::{MethodDescription, MethodStatus};
 use crate::organisation_register::Organisation;
 
@@ -61,6 +61,24 @@ pub enum RegistryEvent {
     },
     /// An organisation was added to the register, or its entry changed (trusts merge).
     OrganisationRegistered { organisation: Organisation },
+    /// Residents per county for a year were imported (Statistics Norway, table 07459).
+    /// Replaces any earlier import for the same year.
+    PopulationImported {
+        year: i32,
+        counties: Vec<CountyPopulation>,
+    },
+}
+
+/// The residents of one county in one year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountyPopulation {
+    pub county_number: CountyNumber,
+    pub population: u64,
+}
+
+/// The stream that holds a year's population imports.
+pub fn population_stream(year: i32) -> String {
+    format!("population-{year}")
 }
 
 /// The current schema version of every event type.
@@ -87,6 +105,7 @@ impl RegistryEvent {
             RegistryEvent::MethodDescribed { .. } => "MethodDescribed",
             RegistryEvent::MethodStatusChanged { .. } => "MethodStatusChanged",
             RegistryEvent::OrganisationRegistered { .. } => "OrganisationRegistered",
+            RegistryEvent::PopulationImported { .. } => "PopulationImported",
         }
     }
 

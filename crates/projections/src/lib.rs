@@ -1,4 +1,24 @@
-//! Read models built from the global event stream (issue: projections and the statistics
-//! API). Nothing is projected yet: the read side starts with the next issue. The store's
-//! `Subscription` is what a projector will follow, writing its checkpoint in the same
-//! transaction as each read-model change.
+//! Read models built from the global event stream, and the queries that read them.
+//!
+//! Architecture invariant: a read model can be dropped and rebuilt from events alone.
+//! Architecture invariant: a projection's checkpoint moves in the same transaction as the
+//! read-model change it covers.
+
+pub mod facts;
+pub mod projector;
+pub mod rebuild;
+pub mod status;
+
+pub use projector::{Projection, Projector, Target};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("store error: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    UnreadableEvent(#[from] domain::events::UnreadableEvent),
+    #[error("json error: {0}")]
+    Json(#[from] serde_json::Error),
+}

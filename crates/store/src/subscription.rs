@@ -66,22 +66,34 @@ impl Subscription {
                 self.checkpoint = last.checkpoint();
                 return Ok(batch);
             }
-            let poll = tokio::time::sleep(self.poll_interval);
-            match self.listener.as_mut() {
-                Some(listener) => tokio::select! {
-                    _ = local_wake_up => {}
-                    received = listener.recv() => {
-                        if received.is_err() {
-                            poll.await;
-                        }
+            self.wait(local_wake_up).await;
+        }
+    }
+
+    /// Waits for a sign of new events: a wake-up from this process, a NOTIFY from another,
+    /// or the poll interval, whichever comes first. For readers that read by themselves.
+    pub async fn wait_for_events(&mut self) {
+        let store = self.store.clone();
+        let local_wake_up = store.notifier.local_readers().notified();
+        self.wait(local_wake_up).await;
+    }
+
+    async fn wait(&mut self, local_wake_up: impl std::future::Future<Output = ()>) {
+        let poll = tokio::time::sleep(self.poll_interval);
+        match self.listener.as_mut() {
+            Some(listener) => tokio::select! {
+                _ = local_wake_up => {}
+                received = listener.recv() => {
+                    if received.is_err() {
+                        poll.await;
                     }
-                    _ = tokio::time::sleep(self.poll_interval) => {}
-                },
-                None => tokio::select! {
-                    _ = local_wake_up => {}
-                    _ = poll => {}
-                },
-            }
+                }
+                _ = tokio::time::sleep(self.poll_interval) => {}
+            },
+            None => tokio::select! {
+                _ = local_wake_up => {}
+                _ = poll => {}
+            },
         }
     }
 }

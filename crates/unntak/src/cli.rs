@@ -62,6 +62,15 @@ pub enum Command {
     /// Run the system with demo data: migrate, seed, create demo tokens, report a few
     /// decisions over HTTP, seal, verify, and serve.
     Demo(DemoArgs),
+    /// Run the projector standalone, or rebuild projections afresh.
+    Project {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Rebuild this projection (or `all`) into new tables from position 0, swap them
+        /// in atomically, and exit. The old tables serve until the swap.
+        #[arg(long)]
+        rebuild: Option<String>,
+    },
     /// Recompute every event hash chain and seal; exit code 1 names the first mismatch.
     Verify(DatabaseArgs),
     /// Seal every final event not yet sealed.

@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod project;
 mod serve;
 mod store_admin;
 mod token;
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(database) => store_admin::migrate(&connect(&database).await?).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Project { database, rebuild } => project::run(&database, rebuild).await,
         Command::Verify(database) => store_admin::verify(connect(&database).await?).await,
         Command::Seal(database) => store_admin::seal(connect(&database).await?).await,
         Command::Token { action } => token::run(action).await,

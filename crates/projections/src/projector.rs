@@ -1,0 +1,540 @@
+//! The projector: reads the store's global order in batches and updates read models. Each
+//! batch is one transaction that also moves the projection's checkpoint, so a crash at any
+//! point neither loses nor double-counts an event. A transaction-scoped advisory lock per
+//! projection lets any number of projector instances run: one leads each batch.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use domain::events::RegistryEvent;
+use serde::Serialize;
+use sqlx::{PgConnection, Postgres, Row, Transaction};
+use store::{Checkpoint, EventStore, RecordedEvent};
+use uuid::Uuid;
+
+use crate::facts::{region_of_organisation, AppealFact, CaseFact, DecisionKey, RegionOf};
+use crate::ProjectionError;
+
+/// The projections, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Projection {
+    /// Case facts, decision counts, appeals (and the organisation regions they need).
+    Cases,
+    /// Residents by year and county.
+    Population,
+}
+
+impl Projection {
+    pub const ALL: [Projection; 2] = [Projection::Cases, Projection::Population];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Projection::Cases => "cases",
+            Projection::Population => "population",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Projection> {
+        Projection::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The tables it owns.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Projection::Cases => &[
+                "projected_organisations",
+                "case_facts",
+                "decision_counts",
+                "appeal_facts",
+            ],
+            Projection::Population => &["population"],
+        }
+    }
+}
+
+/// Which copy of a projection's tables a run writes: the serving ones, or the copies a
+/// rebuild fills before it swaps them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Live,
+    Rebuild,
+}
+
+impl Target {
+    pub fn table(self, name: &str) -> String {
+        match self {
+            Target::Live => name.to_string(),
+            Target::Rebuild => format!("{name}_rebuild"),
+        }
+    }
+
+    pub fn checkpoint_name(self, projection: Projection) -> String {
+        self.table(projection.name())
+    }
+}
+
+/// Events per batch transaction.
+pub const DEFAULT_BATCH_SIZE: i64 = 2_000;
+
+#[derive(Clone)]
+pub struct Projector {
+    store: EventStore,
+    batch_size: i64,
+}
+
+impl Projector {
+    pub fn new(store: EventStore) -> Self {
+        Self {
+            store,
+            batch_size: DEFAULT_BATCH_SIZE,
+        }
+    }
+
+    pub fn with_batch_size(mut self, batch_size: i64) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Projects every final event not yet projected; returns how many events it read.
+    pub async fn catch_up(
+        &self,
+        projection: Projection,
+        target: Target,
+    ) -> Result<u64, ProjectionError> {
+        let mut total = 0;
+        loop {
+            match self.run_batch(projection, target).await? {
+                Some(0) => return Ok(total),
+                Some(read) => total += read as u64,
+                // Another instance leads this projection now; it will catch up.
+                None => return Ok(total),
+            }
+        }
+    }
+
+    /// One batch in one transaction. None when another instance holds the projection.
+    pub async fn run_batch(
+        &self,
+        projection: Projection,
+        target: Target,
+    ) -> Result<Option<usize>, ProjectionError> {
+        let mut tx = self.store.pool().begin().await?;
+        let checkpoint_name = target.checkpoint_name(projection);
+        if !try_lock(&mut tx, &checkpoint_name).await? {
+            return Ok(None);
+        }
+        let checkpoint = load_checkpoint(&mut tx, &checkpoint_name).await?;
+        let events = store::read_all_with(&mut *tx, checkpoint, self.batch_size).await?;
+        let Some(last) = events.last() else {
+            return Ok(Some(0));
+        };
+        let last = last.checkpoint();
+        match projection {
+            Projection::Cases => project_cases(&mut tx, target, &events).await?,
+            Projection::Population => project_population(&mut tx, target, &events).await?,
+        }
+        save_checkpoint(&mut tx, &checkpoint_name, last).await?;
+        tx.commit().await?;
+        Ok(Some(events.len()))
+    }
+}
+
+/// The advisory lock key of a projection copy: stable across processes.
+fn lock_key(checkpoint_name: &str) -> i64 {
+    let digest = checkpoint_name
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+        });
+    digest as i64
+}
+
+pub(crate) async fn try_lock(
+    tx: &mut PgConnection,
+    checkpoint_name: &str,
+) -> Result<bool, ProjectionError> {
+    Ok(sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
+        .bind(lock_key(checkpoint_name))
+        .fetch_one(tx)
+        .await?)
+}
+
+pub(crate) async fn lock(
+    tx: &mut PgConnection,
+    checkpoint_name: &str,
+) -> Result<(), ProjectionError> {
+    sqlx::query("select pg_advisory_xact_lock($1)")
+        .bind(lock_key(checkpoint_name))
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn load_checkpoint(
+    tx: &mut PgConnection,
+    name: &str,
+) -> Result<Checkpoint, ProjectionError> {
+    let row = sqlx::query(
+        "select transaction_id, position from projection_checkpoints where projection = $1",
+    )
+    .bind(name)
+    .fetch_optional(tx)
+    .await?;
+    Ok(row.map_or(Checkpoint::ORIGIN, |row| Checkpoint {
+        transaction_id: row.get(0),
+        position: row.get(1),
+    }))
+}
+
+pub(crate) async fn save_checkpoint(
+    tx: &mut PgConnection,
+    name: &str,
+    checkpoint: Checkpoint,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "insert into projection_checkpoints (projection, transaction_id, position, updated_at)
+         values ($1, $2, $3, now())
+         on conflict (projection) do update
+            set transaction_id = excluded.transaction_id, position = excluded.position,
+                updated_at = excluded.updated_at",
+    )
+    .bind(name)
+    .bind(checkpoint.transaction_id)
+    .bind(checkpoint.position)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+fn decode(event: &RecordedEvent) -> Result<RegistryEvent, ProjectionError> {
+    Ok(RegistryEvent::from_stored(
+        &event.event_type,
+        event.schema_version,
+        &event.payload,
+    )?)
+}
+
+/// Organisation regions as the cases projection knows them.
+struct Regions(HashMap<String, Option<String>>);
+
+impl RegionOf for Regions {
+    fn region_of(&self, org_number: &str) -> Option<String> {
+        self.0.get(org_number).cloned().flatten()
+    }
+}
+
+#[derive(Serialize)]
+struct ProjectedOrganisation {
+    org_number: String,
+    name: String,
+    kind: String,
+    region_org_number: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CountDelta {
+    #[serde(flatten)]
+    key: DecisionKey,
+    decisions: i64,
+}
+
+async fn project_cases(
+    tx: &mut Transaction<'_, Postgres>,
+    target: Target,
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
+    let decoded: Vec<(RegistryEvent, &RecordedEvent)> = events
+        .iter()
+        .map(|e| decode(e).map(|d| (d, e)))
+        .collect::<Result<_, _>>()?;
+    let touched: Vec<Uuid> = decoded
+        .iter()
+        .filter_map(|(e, _)| case_id_of(e))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut regions = load_regions(tx, target).await?;
+    let mut facts = load_facts(tx, target, &touched).await?;
+    let mut appeals = load_appeals(tx, target, &touched).await?;
+    let before: HashMap<Uuid, Option<DecisionKey>> = facts
+        .iter()
+        .map(|(id, f)| (*id, f.decision_key()))
+        .collect();
+    let mut organisations = Vec::new();
+    for (event, recorded) in &decoded {
+        match event {
+            RegistryEvent::OrganisationRegistered { organisation } => {
+                regions.0.insert(
+                    organisation.org_number.as_str().to_string(),
+                    region_of_organisation(organisation),
+                );
+                organisations.push(ProjectedOrganisation {
+                    org_number: organisation.org_number.as_str().to_string(),
+                    name: organisation.name.clone(),
+                    kind: serde_json::to_value(organisation.kind)?
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    region_org_number: region_of_organisation(organisation),
+                });
+            }
+            RegistryEvent::CaseReceived {
+                case_id,
+                application,
+            } => {
+                facts.entry(*case_id).or_insert_with(|| {
+                    CaseFact::received(*case_id, application, recorded.recorded_at, &regions)
+                });
+            }
+            other => {
+                if let Some(fact) = case_id_of(other).and_then(|id| facts.get_mut(&id)) {
+                    let case_appeals = appeals.entry(fact.case_id).or_default();
+                    fact.apply(other, recorded.recorded_at, &regions, case_appeals);
+                }
+            }
+        }
+    }
+    let deltas = count_deltas(&before, &facts);
+    write_organisations(tx, target, organisations).await?;
+    write_facts(tx, target, &touched, &facts).await?;
+    write_appeals(tx, target, &touched, &appeals).await?;
+    write_count_deltas(tx, target, deltas).await?;
+    Ok(())
+}
+
+fn case_id_of(event: &RegistryEvent) -> Option<Uuid> {
+    match event {
+        RegistryEvent::CaseReceived { case_id, .. }
+        | RegistryEvent::DecisionReported { case_id, .. }
+        | RegistryEvent::CaseCorrected { case_id, .. }
+        | RegistryEvent::CaseRetracted { case_id, .. }
+        | RegistryEvent::AppealLodged { case_id, .. }
+        | RegistryEvent::AppealDecided { case_id, .. } => Some(*case_id),
+        _ => None,
+    }
+}
+
+/// How each count changes: -1 under a case's old key, +1 under its new one.
+fn count_deltas(
+    before: &HashMap<Uuid, Option<DecisionKey>>,
+    facts: &HashMap<Uuid, CaseFact>,
+) -> BTreeMap<DecisionKey, i64> {
+    let mut deltas = BTreeMap::new();
+    for (case_id, fact) in facts {
+        let old = before.get(case_id).cloned().flatten();
+        let new = fact.decision_key();
+        if old == new {
+            continue;
+        }
+        if let Some(old) = old {
+            *deltas.entry(old).or_insert(0) -= 1;
+        }
+        if let Some(new) = new {
+            *deltas.entry(new).or_insert(0) += 1;
+        }
+    }
+    deltas.retain(|_, delta| *delta != 0);
+    deltas
+}
+
+async fn load_regions(tx: &mut PgConnection, target: Target) -> Result<Regions, ProjectionError> {
+    let sql = format!(
+        "select org_number, region_org_number from {}",
+        target.table("projected_organisations")
+    );
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(&sql).fetch_all(tx).await?;
+    Ok(Regions(rows.into_iter().collect()))
+}
+
+async fn load_facts(
+    tx: &mut PgConnection,
+    target: Target,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, CaseFact>, ProjectionError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "select * from {} where case_id = any($1)",
+        target.table("case_facts")
+    );
+    let rows: Vec<CaseFact> = sqlx::query_as(&sql).bind(ids).fetch_all(tx).await?;
+    Ok(rows.into_iter().map(|f| (f.case_id, f)).collect())
+}
+
+async fn load_appeals(
+    tx: &mut PgConnection,
+    target: Target,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<AppealFact>>, ProjectionError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "select * from {} where case_id = any($1) order by lodged_date, appeal_id",
+        target.table("appeal_facts")
+    );
+    let rows: Vec<AppealFact> = sqlx::query_as(&sql).bind(ids).fetch_all(tx).await?;
+    let mut appeals: HashMap<Uuid, Vec<AppealFact>> = HashMap::new();
+    for appeal in rows {
+        appeals.entry(appeal.case_id).or_default().push(appeal);
+    }
+    Ok(appeals)
+}
+
+/// Replaces rows keyed by `key_column in ids` with `rows`, passed as one JSON array and
+/// expanded by jsonb_populate_recordset (column names match the struct's fields).
+async fn replace_rows<T: Serialize>(
+    tx: &mut PgConnection,
+    table: &str,
+    key_column: &str,
+    ids: &[Uuid],
+    rows: &[&T],
+) -> Result<(), ProjectionError> {
+    sqlx::query(&format!("delete from {table} where {key_column} = any($1)"))
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&format!(
+        "insert into {table} select * from jsonb_populate_recordset(null::{table}, $1)"
+    ))
+    .bind(serde_json::to_value(rows)?)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn write_facts(
+    tx: &mut PgConnection,
+    target: Target,
+    touched: &[Uuid],
+    facts: &HashMap<Uuid, CaseFact>,
+) -> Result<(), ProjectionError> {
+    let rows: Vec<&CaseFact> = facts.values().collect();
+    replace_rows(tx, &target.table("case_facts"), "case_id", touched, &rows).await
+}
+
+async fn write_appeals(
+    tx: &mut PgConnection,
+    target: Target,
+    touched: &[Uuid],
+    appeals: &HashMap<Uuid, Vec<AppealFact>>,
+) -> Result<(), ProjectionError> {
+    let rows: Vec<&AppealFact> = appeals.values().flatten().collect();
+    replace_rows(tx, &target.table("appeal_facts"), "case_id", touched, &rows).await
+}
+
+async fn write_organisations(
+    tx: &mut PgConnection,
+    target: Target,
+    organisations: Vec<ProjectedOrganisation>,
+) -> Result<(), ProjectionError> {
+    if organisations.is_empty() {
+        return Ok(());
+    }
+    let table = target.table("projected_organisations");
+    // The last entry of an organisation in the batch wins.
+    let latest: BTreeMap<String, ProjectedOrganisation> = organisations
+        .into_iter()
+        .map(|o| (o.org_number.clone(), o))
+        .collect();
+    let rows: Vec<&ProjectedOrganisation> = latest.values().collect();
+    sqlx::query(&format!(
+        "insert into {table} select * from jsonb_populate_recordset(null::{table}, $1)
+         on conflict (org_number) do update set name = excluded.name, kind = excluded.kind,
+             region_org_number = excluded.region_org_number"
+    ))
+    .bind(serde_json::to_value(rows)?)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn write_count_deltas(
+    tx: &mut PgConnection,
+    target: Target,
+    deltas: BTreeMap<DecisionKey, i64>,
+) -> Result<(), ProjectionError> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let table = target.table("decision_counts");
+    let rows: Vec<CountDelta> = deltas
+        .into_iter()
+        .map(|(key, decisions)| CountDelta { key, decisions })
+        .collect();
+    sqlx::query(&format!(
+        "insert into {table} select * from jsonb_populate_recordset(null::{table}, $1)
+         on conflict (year, quarter, deciding_region, deciding_org, residence_region, scheme,
+                      method_id, icd10_category, outcome)
+         do update set decisions = {table}.decisions + excluded.decisions"
+    ))
+    .bind(serde_json::to_value(&rows)?)
+    .execute(&mut *tx)
+    .await?;
+    // A rebuild never writes a zero count, so neither may the incremental run.
+    sqlx::query(&format!("delete from {table} where decisions = 0"))
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+async fn project_population(
+    tx: &mut Transaction<'_, Postgres>,
+    target: Target,
+    events: &[RecordedEvent],
+) -> Result<(), ProjectionError> {
+    let table = target.table("population");
+    for event in events
+        .iter()
+        .filter(|e| e.event_type == "PopulationImported")
+    {
+        let RegistryEvent::PopulationImported { year, counties } = decode(event)? else {
+            continue;
+        };
+        sqlx::query(&format!("delete from {table} where year = $1"))
+            .bind(year)
+            .execute(&mut **tx)
+            .await?;
+        for county in counties {
+            sqlx::query(&format!(
+                "insert into {table} (year, county_number, population) values ($1, $2, $3)"
+            ))
+            .bind(year)
+            .bind(county.county_number.as_str())
+            .bind(county.population as i64)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+impl Projector {
+    /// Keeps every projection current until the process stops: catches up, then waits for
+    /// new events. Errors are logged and retried after a pause; nothing is skipped.
+    pub async fn run(&self) {
+        let mut wake_ups = match self.store.subscribe(Checkpoint::ORIGIN).await {
+            Ok(subscription) => subscription,
+            Err(error) => {
+                tracing::error!(%error, "the projector cannot subscribe to the store");
+                return;
+            }
+        };
+        loop {
+            for projection in Projection::ALL {
+                if let Err(error) = self.catch_up(projection, Target::Live).await {
+                    tracing::error!(%error, projection = projection.name(), "projection failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+            wake_ups.wait_for_events().await;
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! `unntak project`: the projector on its own (it also runs inside `serve`), or a rebuild.
+
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use projections::{Projection, Projector};
+use store::EventStore;
+
+use super::{connect, prepare_database};
+use crate::cli::DatabaseArgs;
+
+pub async fn run(database: &DatabaseArgs, rebuild: Option<String>) -> anyhow::Result<ExitCode> {
+    let pool = connect(database).await?;
+    prepare_database(&pool).await?;
+    let projector = Projector::new(EventStore::new(pool));
+    let Some(name) = rebuild else {
+        tracing::info!("projecting; stop with Ctrl-C");
+        tokio::select! {
+            _ = projector.run() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let chosen: Vec<Projection> = match name.as_str() {
+        "all" => Projection::ALL.to_vec(),
+        one => vec![Projection::parse(one)
+            .ok_or_else(|| anyhow!("unknown projection {one}: cases, population or all"))?],
+    };
+    for projection in chosen {
+        let events = projector.rebuild(projection).await?;
+        println!("rebuilt {} from {events} events", projection.name());
+    }
+    Ok(ExitCode::SUCCESS)
+}
