@@ -310,6 +310,43 @@ fn neighbours(status: &[Vec<CellStatus>], node: Node, skip: (usize, usize)) -> V
     }
 }
 
+/// Whole-row suppression for a grouped answer whose rows each hold several related counts
+/// (decided, granted and refused, where decided = granted + refused), and whose column
+/// totals a reader can get from the same query without grouping.
+///
+/// A row is hidden when any of its counts is from 1 to `threshold - 1`; all of its counts
+/// are withheld together, so the row's own arithmetic reveals nothing. If that leaves one
+/// hidden row with a non-zero count, the column totals would give it away, so the smallest
+/// other non-zero row is hidden with it.
+pub fn suppress_rows(rows: &[Vec<u64>], threshold: u64) -> Vec<CellStatus> {
+    let is_small = |count: &u64| *count > 0 && *count < threshold;
+    let mut status: Vec<CellStatus> = rows
+        .iter()
+        .map(|row| match row.iter().any(is_small) {
+            true => CellStatus::Primary,
+            false => CellStatus::Published,
+        })
+        .collect();
+    let total = |row: &Vec<u64>| row.iter().sum::<u64>();
+    let hidden_non_zero = rows
+        .iter()
+        .zip(&status)
+        .filter(|(row, s)| s.is_suppressed() && total(row) > 0)
+        .count();
+    if hidden_non_zero == 1 {
+        let complement = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, row)| !status[*i].is_suppressed() && total(row) > 0)
+            .min_by_key(|(_, row)| total(row))
+            .map(|(i, _)| i);
+        if let Some(i) = complement {
+            status[i] = CellStatus::Complementary;
+        }
+    }
+    status
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,5 +534,34 @@ mod tests {
     #[should_panic(expected = "differ in length")]
     fn ragged_tables_are_a_programming_error() {
         suppress_table(&counts(&[&[1, 2], &[3]]), DEFAULT_THRESHOLD);
+    }
+
+    #[test]
+    fn suppress_rows_hides_small_rows_whole_and_never_leaves_one_alone() {
+        use CellStatus::*;
+        let cases: &[(&[&[u64]], &[CellStatus])] = &[
+            (
+                &[&[10, 6, 4], &[20, 10, 10], &[30, 15, 15]],
+                &[Primary, Complementary, Published],
+            ),
+            (
+                &[&[10, 6, 4], &[3, 3, 0], &[30, 15, 15]],
+                &[Primary, Primary, Published],
+            ),
+            (&[&[10, 5, 5], &[20, 10, 10]], &[Published, Published]),
+            (&[&[0, 0, 0], &[2, 1, 1]], &[Published, Primary]),
+            (
+                &[&[9, 9, 0], &[7, 5, 2], &[0, 0, 0]],
+                &[Complementary, Primary, Published],
+            ),
+        ];
+        for (rows, expected) in cases {
+            let rows: Vec<Vec<u64>> = rows.iter().map(|r| r.to_vec()).collect();
+            assert_eq!(
+                suppress_rows(&rows, DEFAULT_THRESHOLD),
+                expected.to_vec(),
+                "{rows:?}"
+            );
+        }
     }
 }

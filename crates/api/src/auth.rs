@@ -196,10 +196,13 @@ pub async fn revoke_token(pool: &PgPool, token_id: Uuid) -> Result<bool, ApiErro
     Ok(revoked.rows_affected() == 1)
 }
 
+/// Token hash to when it was looked up and who it belongs to (None: no valid token).
+type TokenCache = HashMap<Vec<u8>, (Instant, Option<Caller>)>;
+
 /// Looks tokens up, remembering answers for a short while.
 pub struct Authenticator {
     pool: PgPool,
-    cache: Mutex<HashMap<Vec<u8>, (Instant, Option<Caller>)>>,
+    cache: Mutex<TokenCache>,
 }
 
 impl Authenticator {

@@ -52,13 +52,42 @@ pub fn typed<T: DeserializeOwned>(body: &web::Bytes) -> Result<T, ApiError> {
         .map_err(|e| ApiError::invalid("body", "invalid_field", without_input(&e)))
 }
 
-/// A serde message without position details (they add nothing for a client).
+/// A serde message without position details (they add nothing for a client) and without
+/// the values it would quote from the input.
 fn without_input(error: &serde_json::Error) -> String {
     let message = error.to_string();
-    match message.find(" at line ") {
-        Some(cut) => message[..cut].to_string(),
-        None => message,
+    let message = match message.rfind(" at line ") {
+        Some(cut) => &message[..cut],
+        None => &message,
+    };
+    without_values(message)
+}
+
+/// Drops the input values serde quotes ("invalid type: integer `15056112313`", "unknown
+/// variant `...`"): an identity number sent in the wrong field must not come back in an
+/// error, nor reach a log line through one. What is expected, which the API defines, stays.
+fn without_values(message: &str) -> String {
+    let expected = [", expected ", ", there are no variants"]
+        .iter()
+        .filter_map(|marker| message.rfind(marker))
+        .max()
+        .map(|at| &message[at..])
+        .unwrap_or_default();
+    if message.starts_with("unknown variant ") {
+        return format!("unknown variant{expected}");
     }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            // The kind of value ("integer", "string", "map"), without the value itself.
+            let kind = rest
+                .split(['`', '"', ','])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            return format!("{prefix}{kind}{expected}");
+        }
+    }
+    message.to_string()
 }
 
 /// The `report_id` of a report body: the client's idempotency key.
@@ -75,5 +104,64 @@ pub fn report_id(body: &Map<String, Value>) -> Result<Uuid, ApiError> {
             .ok_or_else(|| {
                 ApiError::invalid("report_id", "uuid_format", "report_id must be a uuid")
             }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(body: &str, expected: &str) {
+        let bytes = web::Bytes::from(body.to_string());
+        let message = match typed::<Example>(&bytes) {
+            Err(ApiError::Invalid(errors)) => errors[0].message.clone(),
+            Err(ApiError::MalformedBody(message)) => message,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(message, expected, "body {body}");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Example {
+        id: Uuid,
+        kind: Kind,
+        date: chrono::NaiveDate,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        ReportedInError,
+    }
+
+    const ID: &str = "6f0c9a4e-2b1d-4c8e-9f3a-7d5e1c2b3a4d";
+
+    #[test]
+    fn serde_messages_keep_what_was_expected_but_not_the_values_sent() {
+        check(
+            r#"{"id": 15056112313, "kind": "reported_in_error", "date": "2024-01-01"}"#,
+            "invalid type: integer, expected a formatted UUID string",
+        );
+        check(
+            &format!(r#"{{"id": "{ID}", "kind": "15056112313", "date": "2024-01-01"}}"#),
+            "unknown variant, expected `reported_in_error`",
+        );
+        check(
+            &format!(r#"{{"id": "{ID}", "kind": "reported_in_error", "date": 15056112313}}"#),
+            "invalid type: integer, expected a formatted date string",
+        );
+        check(
+            &format!(r#"{{"id": "{ID}", "kind": 15056112313, "date": "2024-01-01"}}"#),
+            "invalid type: integer, expected string or map",
+        );
+        check(
+            &format!(
+                r#"{{"id": "{ID}", "kind": "reported_in_error", "date": "2024-01-01", "x": 1}}"#
+            ),
+            "unknown field `x`, expected one of `id`, `kind`, `date`",
+        );
+        check(r#"{"id": "#, "EOF while parsing a value");
     }
 }

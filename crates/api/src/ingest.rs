@@ -98,12 +98,7 @@ impl AppState {
                 CaseCommand::Report { body, .. } => case_id_in(body),
                 _ => None,
             });
-            let method_hint = match command() {
-                CaseCommand::Report { body, .. } => method_in(body),
-                CaseCommand::Correct { changes, .. } => method_in(changes),
-                _ => None,
-            };
-            let loaded = self.load(case_id, method_hint.as_ref()).await?;
+            let loaded = self.load(case_id, method_hint(&command()).as_ref()).await?;
             let prepared = self
                 .prepare(caller, request_id, report_id, case_id, command(), &loaded)
                 .await?;
@@ -132,7 +127,9 @@ impl AppState {
             CaseCommand::Report { body, .. } => case_id_in(body),
             _ => None,
         });
-        let loaded = self.load(case_id, None).await?;
+        // The method the body names, as for a report with its id: else every report
+        // without a report_id would also be told its method is unknown.
+        let loaded = self.load(case_id, method_hint(&command()).as_ref()).await?;
         match self
             .prepare(caller, "", Uuid::nil(), case_id, command(), &loaded)
             .await
@@ -203,7 +200,7 @@ impl AppState {
             if !methods.contains_key(&case.application.method_id) {
                 methods.extend(
                     self.registers
-                        .methods(&[case.application.method_id.clone()])
+                        .methods(std::slice::from_ref(&case.application.method_id))
                         .await?,
                 );
             }
@@ -315,6 +312,15 @@ pub fn org_in(body: &Map<String, Value>) -> Option<OrganisationNumber> {
 pub fn case_id_in(body: &Map<String, Value>) -> Option<Uuid> {
     let case_ref = body.get("case_ref")?.as_str()?;
     Some(case_id_for(&org_in(body)?, case_ref))
+}
+
+/// The method a new case or a correction names, to load with the case.
+fn method_hint(command: &CaseCommand<'_>) -> Option<MethodId> {
+    match command {
+        CaseCommand::Report { body, .. } => method_in(body),
+        CaseCommand::Correct { changes, .. } => method_in(changes),
+        _ => None,
+    }
 }
 
 pub fn method_in(body: &Map<String, Value>) -> Option<MethodId> {

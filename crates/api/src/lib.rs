@@ -38,6 +38,8 @@ pub struct ApiConfig {
     pub max_batch_rows: usize,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_seconds: u64,
+    /// /readyz reports unready while a projection lags more events than this behind.
+    pub max_projection_lag: i64,
 }
 
 impl ApiConfig {
@@ -49,6 +51,7 @@ impl ApiConfig {
             max_batch_bytes: 32 * 1024 * 1024,
             max_batch_rows: 5_000,
             shutdown_timeout_seconds: 30,
+            max_projection_lag: 10_000,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod facts;
 pub mod projector;
+pub mod queries;
 pub mod rebuild;
 pub mod status;
 

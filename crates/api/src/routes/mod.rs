@@ -5,12 +5,27 @@ pub(crate) mod cases;
 pub(crate) mod methods;
 pub(crate) mod operations;
 pub(crate) mod organisations;
+pub(crate) mod projections_admin;
 pub(crate) mod reports;
+pub(crate) mod stats;
 
-use actix_web::web;
+use actix_web::{web, HttpResponse};
+
+use crate::error::ApiError;
 
 pub fn configure(config: &mut web::ServiceConfig) {
+    // Extractor failures and unknown routes answer RFC 7807 problems too, and never echo
+    // the path or query they failed on.
     config
+        .app_data(web::PathConfig::default().error_handler(|_, _| {
+            ApiError::NotFound("no such resource: an id in the path is malformed".into()).into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|error, _| {
+            ApiError::invalid("query", "invalid_query", error.to_string()).into()
+        }))
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::NotFound("no such resource".into()))
+        }))
         .service(operations::healthz)
         .service(operations::readyz)
         .service(operations::metrics)
@@ -34,6 +49,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .service(methods::change_method_status)
                 .service(organisations::list_organisations)
                 .service(organisations::add_organisation)
-                .service(organisations::change_organisation),
+                .service(organisations::change_organisation)
+                .service(stats::decisions)
+                .service(stats::applications)
+                .service(stats::processing_times)
+                .service(stats::appeals)
+                .service(projections_admin::list_projections)
+                .service(projections_admin::import_population),
         );
 }

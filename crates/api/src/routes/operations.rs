@@ -15,7 +15,8 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// The database answers and every migration this build knows is applied.
+/// The database answers, every migration this build knows is applied, and no projection
+/// lags more than the configured bound behind the store.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, description = "ready"),
     (status = 503, description = "not ready", body = crate::error::Problem, content_type = "application/problem+json")))]
@@ -32,7 +33,20 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "migrations are behind: applied {applied:?}, this build needs {known:?}"
         )));
     }
-    Ok(HttpResponse::Ok().json(json!({"status": "ready", "migration": applied})))
+    let projections = projections::status::projection_status(&state.pool)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("projection status: {e}")))?;
+    if let Some(behind) = projections
+        .iter()
+        .find(|p| p.lag > state.config.max_projection_lag)
+    {
+        return Err(ApiError::Unavailable(format!(
+            "projection {} lags {} events behind the store (bound {})",
+            behind.name, behind.lag, state.config.max_projection_lag
+        )));
+    }
+    Ok(HttpResponse::Ok()
+        .json(json!({"status": "ready", "migration": applied, "projections": projections})))
 }
 
 /// Prometheus metrics in the text exposition format.

@@ -1,0 +1,468 @@
+//! Queries on the read models, for the statistics API. The SQL lives here, beside the
+//! tables it reads; the statistics themselves are computed by the `analysis` crate.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+
+use crate::ProjectionError;
+
+/// Which region a case counts under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegionBasis {
+    /// The region of the organisation that decided.
+    #[default]
+    Deciding,
+    /// The region that serves the patient's county of residence.
+    Residence,
+}
+
+/// What a statistic can be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Year,
+    Quarter,
+    Region,
+    Org,
+    ApplyingOrg,
+    Scheme,
+    MethodId,
+    Icd10Category,
+    Sex,
+    AgeBand,
+    RefusalReason,
+    Criterion,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 12] = [
+        Dimension::Year,
+        Dimension::Quarter,
+        Dimension::Region,
+        Dimension::Org,
+        Dimension::ApplyingOrg,
+        Dimension::Scheme,
+        Dimension::MethodId,
+        Dimension::Icd10Category,
+        Dimension::Sex,
+        Dimension::AgeBand,
+        Dimension::RefusalReason,
+        Dimension::Criterion,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Year => "year",
+            Dimension::Quarter => "quarter",
+            Dimension::Region => "region",
+            Dimension::Org => "org",
+            Dimension::ApplyingOrg => "applying_org",
+            Dimension::Scheme => "scheme",
+            Dimension::MethodId => "method_id",
+            Dimension::Icd10Category => "icd10_category",
+            Dimension::Sex => "sex",
+            Dimension::AgeBand => "age_band",
+            Dimension::RefusalReason => "refusal_reason",
+            Dimension::Criterion => "criterion",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Dimension> {
+        Dimension::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// The SQL for this dimension over `case_facts` (aliased `f`), as text. `date` is the
+    /// date column the statistic is about.
+    fn facts_expression(self, date: &str, basis: RegionBasis) -> String {
+        match self {
+            Dimension::Year => format!("extract(year from {date})::int::text"),
+            Dimension::Quarter => format!("extract(quarter from {date})::int::text"),
+            Dimension::Region => match basis {
+                RegionBasis::Deciding => "coalesce(f.deciding_region, '')".into(),
+                RegionBasis::Residence => "coalesce(f.residence_region, '')".into(),
+            },
+            Dimension::Org => "f.deciding_org".into(),
+            Dimension::ApplyingOrg => "f.applying_org".into(),
+            Dimension::Scheme => "f.scheme".into(),
+            Dimension::MethodId => "f.method_id".into(),
+            Dimension::Icd10Category => "f.icd10_category".into(),
+            Dimension::Sex => "f.sex".into(),
+            Dimension::AgeBand => "f.age_band".into(),
+            Dimension::RefusalReason => "reason.value".into(),
+            Dimension::Criterion => "criterion.key || '=' || criterion.value".into(),
+        }
+    }
+
+    /// The column in `decision_counts`, for the dimensions it has.
+    fn counts_column(self, basis: RegionBasis) -> Option<&'static str> {
+        match self {
+            Dimension::Year => Some("year::text"),
+            Dimension::Quarter => Some("quarter::text"),
+            Dimension::Region => Some(match basis {
+                RegionBasis::Deciding => "deciding_region",
+                RegionBasis::Residence => "residence_region",
+            }),
+            Dimension::Org => Some("deciding_org"),
+            Dimension::Scheme => Some("scheme"),
+            Dimension::MethodId => Some("method_id"),
+            Dimension::Icd10Category => Some("icd10_category"),
+            _ => None,
+        }
+    }
+}
+
+/// The common filters of every statistic.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub scheme: Option<String>,
+    pub method_id: Option<String>,
+    pub deciding_org: Option<String>,
+    pub region_basis: RegionBasis,
+}
+
+/// Counts of one group; `keys` in the order of the dimensions asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionGroup {
+    pub keys: Vec<Option<String>>,
+    pub granted: i64,
+    pub refused: i64,
+}
+
+impl DecisionGroup {
+    pub fn decided(&self) -> i64 {
+        self.granted + self.refused
+    }
+}
+
+/// Decisions per group: from `decision_counts` when it has every dimension and the period
+/// is whole quarters, else from `case_facts`. Both give the same answer.
+pub async fn decisions(
+    pool: &PgPool,
+    filter: &Filter,
+    dimensions: &[Dimension],
+) -> Result<Vec<DecisionGroup>, ProjectionError> {
+    if counts_table_answers(filter, dimensions) {
+        decisions_from_counts(pool, filter, dimensions).await
+    } else {
+        decisions_from_facts(pool, filter, dimensions).await
+    }
+}
+
+fn counts_table_answers(filter: &Filter, dimensions: &[Dimension]) -> bool {
+    let whole_quarters =
+        filter.from.is_none_or(starts_quarter) && filter.to.is_none_or(ends_quarter);
+    whole_quarters
+        && dimensions
+            .iter()
+            .all(|d| d.counts_column(filter.region_basis).is_some())
+}
+
+fn starts_quarter(date: NaiveDate) -> bool {
+    date.day() == 1 && date.month0() % 3 == 0
+}
+
+fn ends_quarter(date: NaiveDate) -> bool {
+    date.succ_opt().is_some_and(starts_quarter)
+}
+
+/// `year * 10 + quarter`, the period key the counts table can be filtered by.
+fn period_key(date: NaiveDate) -> i32 {
+    date.year() * 10 + crate::facts::quarter_of(date)
+}
+
+pub async fn decisions_from_counts(
+    pool: &PgPool,
+    filter: &Filter,
+    dimensions: &[Dimension],
+) -> Result<Vec<DecisionGroup>, ProjectionError> {
+    let keys: Vec<&str> = dimensions
+        .iter()
+        .map(|d| {
+            d.counts_column(filter.region_basis)
+                .expect("checked by counts_table_answers")
+        })
+        .collect();
+    let select_keys = select_list(&keys);
+    let group = group_list(keys.len());
+    let sql = format!(
+        "select {select_keys}
+                coalesce(sum(decisions) filter (where outcome = 'granted'), 0)::bigint as granted,
+                coalesce(sum(decisions) filter (where outcome = 'refused'), 0)::bigint as refused
+           from decision_counts
+          where ($1::int is null or year * 10 + quarter >= $1)
+            and ($2::int is null or year * 10 + quarter <= $2)
+            and ($3::text is null or scheme = $3)
+            and ($4::text is null or method_id = $4)
+            and ($5::text is null or deciding_org = $5)
+          {group} order by {order}",
+        order = order_list(keys.len()),
+    );
+    let rows = sqlx::query(&sql)
+        .bind(filter.from.map(period_key))
+        .bind(filter.to.map(period_key))
+        .bind(&filter.scheme)
+        .bind(&filter.method_id)
+        .bind(&filter.deciding_org)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| decision_group(row, keys.len()))
+        .collect())
+}
+
+pub async fn decisions_from_facts(
+    pool: &PgPool,
+    filter: &Filter,
+    dimensions: &[Dimension],
+) -> Result<Vec<DecisionGroup>, ProjectionError> {
+    let expressions: Vec<String> = dimensions
+        .iter()
+        .map(|d| d.facts_expression("f.decided_date", filter.region_basis))
+        .collect();
+    let keys: Vec<&str> = expressions.iter().map(String::as_str).collect();
+    let sql = format!(
+        "select {select_keys}
+                count(*) filter (where f.outcome = 'granted') as granted,
+                count(*) filter (where f.outcome = 'refused') as refused
+           from case_facts f {joins}
+          where not f.retracted and f.decided_date is not null {filters}
+          {group} order by {order}",
+        select_keys = select_list(&keys),
+        joins = lateral_joins(dimensions),
+        filters = facts_filters("f.decided_date"),
+        group = group_list(keys.len()),
+        order = order_list(keys.len()),
+    );
+    let rows = bind_filter(sqlx::query(&sql), filter)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| decision_group(row, keys.len()))
+        .collect())
+}
+
+/// Applications received per group (pending cases included).
+pub async fn applications(
+    pool: &PgPool,
+    filter: &Filter,
+    dimensions: &[Dimension],
+) -> Result<Vec<(Vec<Option<String>>, i64)>, ProjectionError> {
+    let expressions: Vec<String> = dimensions
+        .iter()
+        .map(|d| d.facts_expression("f.received_date", filter.region_basis))
+        .collect();
+    let keys: Vec<&str> = expressions.iter().map(String::as_str).collect();
+    let sql = format!(
+        "select {select_keys} count(distinct f.case_id) as applications
+           from case_facts f {joins}
+          where not f.retracted {filters}
+          {group} order by {order}",
+        select_keys = select_list(&keys),
+        joins = lateral_joins(dimensions),
+        filters = facts_filters("f.received_date"),
+        group = group_list(keys.len()),
+        order = order_list(keys.len()),
+    );
+    let rows = bind_filter(sqlx::query(&sql), filter)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| (group_keys(row, keys.len()), row.get("applications")))
+        .collect())
+}
+
+/// One case's processing: received, and decided unless pending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Processing {
+    pub keys: Vec<Option<String>>,
+    pub received_date: NaiveDate,
+    pub decided_date: Option<NaiveDate>,
+}
+
+/// Cases received in the period, with their groups, for survival analysis.
+pub async fn processing(
+    pool: &PgPool,
+    filter: &Filter,
+    dimensions: &[Dimension],
+) -> Result<Vec<Processing>, ProjectionError> {
+    let expressions: Vec<String> = dimensions
+        .iter()
+        .map(|d| d.facts_expression("f.received_date", filter.region_basis))
+        .collect();
+    let keys: Vec<&str> = expressions.iter().map(String::as_str).collect();
+    let sql = format!(
+        "select {select_keys} f.received_date, f.decided_date
+           from case_facts f {joins}
+          where not f.retracted {filters}",
+        select_keys = select_list(&keys),
+        joins = lateral_joins(dimensions),
+        filters = facts_filters("f.received_date"),
+    );
+    let rows = bind_filter(sqlx::query(&sql), filter)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| Processing {
+            keys: group_keys(row, keys.len()),
+            received_date: row.get("received_date"),
+            decided_date: row.get("decided_date"),
+        })
+        .collect())
+}
+
+/// One appeal, with the groups of its case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppealRow {
+    pub keys: Vec<Option<String>>,
+    pub lodged_date: NaiveDate,
+    pub decided_date: Option<NaiveDate>,
+    pub outcome: Option<String>,
+}
+
+/// Appeals lodged in the period on cases not retracted.
+pub async fn appeals(
+    pool: &PgPool,
+    filter: &Filter,
+    dimensions: &[Dimension],
+) -> Result<Vec<AppealRow>, ProjectionError> {
+    let expressions: Vec<String> = dimensions
+        .iter()
+        .map(|d| d.facts_expression("a.lodged_date", filter.region_basis))
+        .collect();
+    let keys: Vec<&str> = expressions.iter().map(String::as_str).collect();
+    let sql = format!(
+        "select {select_keys} a.lodged_date, a.decided_date, a.outcome
+           from appeal_facts a join case_facts f on f.case_id = a.case_id {joins}
+          where not f.retracted {filters}",
+        select_keys = select_list(&keys),
+        joins = lateral_joins(dimensions),
+        filters = facts_filters("a.lodged_date"),
+    );
+    let rows = bind_filter(sqlx::query(&sql), filter)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| AppealRow {
+            keys: group_keys(row, keys.len()),
+            lodged_date: row.get("lodged_date"),
+            decided_date: row.get("decided_date"),
+            outcome: row.get("outcome"),
+        })
+        .collect())
+}
+
+/// Residents per (year, region) from the population import; region is the RHF that serves
+/// the county.
+pub async fn population_by_year_and_region(
+    pool: &PgPool,
+) -> Result<HashMap<(i32, String), i64>, ProjectionError> {
+    let rows: Vec<(i32, String, i64)> =
+        sqlx::query_as("select year, county_number, population from population")
+            .fetch_all(pool)
+            .await?;
+    let mut totals = HashMap::new();
+    for (year, county, population) in rows {
+        let region = domain::codes::CountyNumber::parse(&county)
+            .map(|c| c.county().health_authority_org_number.to_string())
+            .unwrap_or_default();
+        *totals.entry((year, region)).or_insert(0) += population;
+    }
+    Ok(totals)
+}
+
+/// Names of the organisations the cases projection knows, by number.
+pub async fn organisation_names(pool: &PgPool) -> Result<HashMap<String, String>, ProjectionError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select org_number, name from projected_organisations")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+fn select_list(keys: &[&str]) -> String {
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| format!("{key} as k{i},"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn group_list(count: usize) -> String {
+    if count == 0 {
+        return String::new();
+    }
+    format!(
+        "group by {}",
+        (1..=count)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn order_list(count: usize) -> String {
+    if count == 0 {
+        return "1".into();
+    }
+    (1..=count)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn lateral_joins(dimensions: &[Dimension]) -> String {
+    let mut joins = String::new();
+    if dimensions.contains(&Dimension::RefusalReason) {
+        joins.push_str(" left join lateral unnest(f.refusal_reasons) as reason(value) on true");
+    }
+    if dimensions.contains(&Dimension::Criterion) {
+        joins.push_str(
+            " left join lateral (select key, value from jsonb_each_text(f.criteria)
+                                  where key <> 'exceptional_on') as criterion on true",
+        );
+    }
+    joins
+}
+
+fn facts_filters(date: &str) -> String {
+    format!(
+        "and ($1::date is null or {date} >= $1) and ($2::date is null or {date} <= $2)
+         and ($3::text is null or f.scheme = $3) and ($4::text is null or f.method_id = $4)
+         and ($5::text is null or f.deciding_org = $5)"
+    )
+}
+
+fn bind_filter<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    filter: &'q Filter,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(&filter.scheme)
+        .bind(&filter.method_id)
+        .bind(&filter.deciding_org)
+}
+
+fn group_keys(row: &PgRow, count: usize) -> Vec<Option<String>> {
+    (0..count)
+        .map(|i| row.get(format!("k{i}").as_str()))
+        .collect()
+}
+
+fn decision_group(row: &PgRow, count: usize) -> DecisionGroup {
+    DecisionGroup {
+        keys: group_keys(row, count),
+        granted: row.get("granted"),
+        refused: row.get("refused"),
+    }
+}
