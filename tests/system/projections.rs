@@ -1,0 +1,557 @@
+//! The projector's promises: incremental projection equals a rebuild from scratch, a
+//! projector stopped between batches and restarted ends where one never stopped would,
+//! and an event that commits late is still counted.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use domain::case::{case_stream, Case};
+use domain::codes::{AtcCode, MethodId};
+use domain::commands::{handle, CaseCommand};
+use domain::events::{RegistryEvent, SCHEMA_VERSION};
+use domain::methods::{method_stream, Method, MethodDescription, MethodStatus};
+use domain::organisation::OrganisationNumber;
+use domain::organisation_register::{organisation_stream, Organisation, OrganisationKind};
+use domain::pseudonym::PseudonymKey;
+use domain::report::ReportContext;
+use harness::TestDatabase;
+use projections::{Projection, Projector, Target};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Map, Value};
+use store::{EventStore, ExpectedVersion, NewEvent};
+use uuid::Uuid;
+
+const TRUSTS: [(&str, &str); 4] = [
+    ("993467049", "991324968"),
+    ("983974724", "983658725"),
+    ("883974832", "983658776"),
+    ("983974899", "883658752"),
+];
+const RHFS: [&str; 4] = ["991324968", "983658725", "983658776", "883658752"];
+const COUNTIES: [&str; 6] = ["03", "32", "46", "50", "55", "11"];
+const METHODS: [&str; 2] = ["ID2023_045", "ID2022_101"];
+
+fn org(number: &str) -> OrganisationNumber {
+    OrganisationNumber::parse(number).expect("a valid organisation number")
+}
+
+fn date(text: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a valid date")
+}
+
+/// A registry written through the domain's commands, as the API would write it.
+pub struct World {
+    pub store: EventStore,
+    organisations: HashMap<OrganisationNumber, Organisation>,
+    methods: HashMap<MethodId, Method>,
+    key: PseudonymKey,
+    rng: StdRng,
+    cases: Vec<Uuid>,
+    last_written: std::sync::Mutex<store::Checkpoint>,
+}
+
+impl World {
+    pub async fn new(store: EventStore, seed: u64) -> World {
+        let mut world = World {
+            store,
+            organisations: HashMap::new(),
+            methods: HashMap::new(),
+            key: PseudonymKey::new("t", &[3u8; 32]).expect("a valid key"),
+            rng: StdRng::seed_from_u64(seed),
+            cases: Vec::new(),
+            last_written: std::sync::Mutex::new(store::Checkpoint::ORIGIN),
+        };
+        for rhf in RHFS {
+            world.register(rhf, OrganisationKind::Rhf, rhf).await;
+        }
+        for (trust, region) in TRUSTS {
+            world.register(trust, OrganisationKind::Hf, region).await;
+        }
+        for method in METHODS {
+            world.describe_method(method).await;
+        }
+        world
+    }
+
+    async fn register(&mut self, number: &str, kind: OrganisationKind, region: &str) {
+        let organisation = Organisation {
+            org_number: org(number),
+            name: format!("Organisation {number}"),
+            kind,
+            region_org_number: Some(org(region)),
+            active: true,
+        };
+        self.organisations.insert(org(number), organisation.clone());
+        let stream = organisation_stream(&org(number));
+        self.append(
+            &stream,
+            ExpectedVersion::Any,
+            vec![RegistryEvent::OrganisationRegistered { organisation }],
+        )
+        .await;
+    }
+
+    async fn describe_method(&mut self, id: &str) {
+        let method_id = MethodId::parse(id).expect("a valid method id");
+        let events = vec![
+            RegistryEvent::MethodDescribed {
+                method_id: method_id.clone(),
+                description: MethodDescription {
+                    name: format!("Method {id}"),
+                    atc: vec![AtcCode::parse("L01FF02").expect("a valid ATC code")],
+                    indication: "Test indication".into(),
+                },
+            },
+            RegistryEvent::MethodStatusChanged {
+                method_id: method_id.clone(),
+                status: MethodStatus::UnderAssessment,
+                decision_date: date("2020-01-01"),
+                effective_from: None,
+            },
+        ];
+        self.methods.insert(
+            method_id.clone(),
+            Method::from_events(&events).expect("a method"),
+        );
+        self.append(&method_stream(&method_id), ExpectedVersion::Any, events)
+            .await;
+    }
+
+    pub async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<RegistryEvent>,
+    ) -> store::AppendResult {
+        let new_events: Vec<NewEvent> = events
+            .iter()
+            .map(|event| NewEvent {
+                event_id: Uuid::new_v4(),
+                event_type: event.event_type().to_string(),
+                schema_version: SCHEMA_VERSION,
+                payload: event.payload(),
+                metadata: json!({"actor": "test"}),
+            })
+            .collect();
+        let appended = self
+            .store
+            .append(stream, expected, &new_events)
+            .await
+            .expect("append");
+        let mut last = self.last_written.lock().unwrap();
+        *last = (*last).max(appended.checkpoint);
+        appended
+    }
+
+    fn context(&self) -> ReportContext<'_> {
+        ReportContext {
+            today: date("2026-06-30"),
+            pseudonym_key: &self.key,
+            accept_synthetic_identity_numbers: false,
+            organisations: &self.organisations,
+            methods: &self.methods,
+        }
+    }
+
+    /// A random, valid report body for a new case.
+    fn new_case_body(&mut self, with_decision: bool) -> Map<String, Value> {
+        let (trust, _) = TRUSTS[self.rng.gen_range(0..TRUSTS.len())];
+        let received = date("2024-01-01") + chrono::Days::new(self.rng.gen_range(0..700));
+        let indication = ["C64", "C50", "C34"][self.rng.gen_range(0..3)];
+        let sex = ["female", "male"][self.rng.gen_range(0..2)];
+        let county = COUNTIES[self.rng.gen_range(0..COUNTIES.len())];
+        let method = METHODS[self.rng.gen_range(0..METHODS.len())];
+        let birth_year = self.rng.gen_range(1940..2005);
+        let mut body = json!({
+            "case_ref": format!("C-{}", Uuid::new_v4().simple()),
+            "deciding_org": trust,
+            "scheme": "individual_exemption",
+            "method_id": method,
+            "indication_icd10": indication,
+            "patient": {"birth_year": birth_year, "sex": sex, "residence_county": county},
+            "received_date": received.to_string(),
+        });
+        if with_decision {
+            self.add_decision(&mut body, received);
+        }
+        body.as_object().expect("an object").clone()
+    }
+
+    fn add_decision(&mut self, body: &mut Value, received: chrono::NaiveDate) {
+        let granted = self.rng.gen_bool(0.7);
+        body["decided_date"] =
+            json!((received + chrono::Days::new(self.rng.gen_range(0..90))).to_string());
+        body["outcome"] = json!(if granted { "granted" } else { "refused" });
+        body["criteria"] =
+            json!({"marketing_authorisation": true, "standard_treatment_unsuitable": granted});
+        if !granted {
+            body["refusal_reasons"] = json!(["criteria_not_met"]);
+        }
+    }
+
+    async fn case(&self, case_id: Uuid) -> (Option<Case>, i64) {
+        let events = self
+            .store
+            .read_stream(&case_stream(case_id))
+            .await
+            .expect("read");
+        let decoded: Vec<RegistryEvent> = events
+            .iter()
+            .map(|e| {
+                RegistryEvent::from_stored(&e.event_type, e.schema_version, &e.payload)
+                    .expect("readable")
+            })
+            .collect();
+        (
+            Case::from_events(&decoded),
+            events.last().map_or(0, |e| e.stream_version),
+        )
+    }
+
+    /// Does one random thing a trust might report; returns false when it was refused.
+    pub async fn step(&mut self) -> bool {
+        let choice = self.rng.gen_range(0..10);
+        if self.cases.is_empty() || choice < 4 {
+            let with_decision = self.rng.gen_bool(0.7);
+            let body = self.new_case_body(with_decision);
+            return self
+                .run(
+                    None,
+                    0,
+                    CaseCommand::Report {
+                        body: &body,
+                        with_decision,
+                    },
+                )
+                .await;
+        }
+        let case_id = self.cases[self.rng.gen_range(0..self.cases.len())];
+        let (case, version) = self.case(case_id).await;
+        let Some(case) = case else { return false };
+        let decided = case.decision.as_ref().map(|d| d.decided_date);
+        match (choice, decided) {
+            (4 | 5, None) => {
+                let mut body = json!({});
+                self.add_decision(&mut body, case.application.received_date);
+                let body = body.as_object().expect("an object").clone();
+                self.run(
+                    Some(case),
+                    version,
+                    CaseCommand::ReportDecision { body: &body },
+                )
+                .await
+            }
+            (4 | 5, Some(_)) | (6, _) => {
+                let mut changes = Map::new();
+                changes.insert(
+                    "method_id".into(),
+                    json!(METHODS[self.rng.gen_range(0..METHODS.len())]),
+                );
+                if decided.is_some() && self.rng.gen_bool(0.5) {
+                    changes.insert("outcome".into(), json!("granted"));
+                    changes.insert("refusal_reasons".into(), json!([]));
+                }
+                let reason = domain::case::CorrectionReason::RegistrationError;
+                self.run(
+                    Some(case),
+                    version,
+                    CaseCommand::Correct {
+                        changes: &changes,
+                        reason,
+                    },
+                )
+                .await
+            }
+            (7, _) => {
+                let reason = domain::case::RetractionReason::ReportedInError;
+                self.run(Some(case), version, CaseCommand::Retract { reason })
+                    .await
+            }
+            (8, Some(decided)) => {
+                let lodged_date = decided + chrono::Days::new(self.rng.gen_range(0..30));
+                self.run(
+                    Some(case),
+                    version,
+                    CaseCommand::LodgeAppeal {
+                        appeal_id: Uuid::new_v4(),
+                        lodged_date,
+                    },
+                )
+                .await
+            }
+            (_, _) => match case.appeals.iter().find(|a| a.outcome.is_none()).cloned() {
+                Some(appeal) => {
+                    let decided_date =
+                        appeal.lodged_date + chrono::Days::new(self.rng.gen_range(0..60));
+                    let outcome = [
+                        domain::case::AppealOutcome::Upheld,
+                        domain::case::AppealOutcome::Overturned,
+                    ][self.rng.gen_range(0..2)];
+                    self.run(
+                        Some(case),
+                        version,
+                        CaseCommand::DecideAppeal {
+                            appeal_id: appeal.appeal_id,
+                            decided_date,
+                            outcome,
+                        },
+                    )
+                    .await
+                }
+                None => false,
+            },
+        }
+    }
+
+    async fn run(&mut self, case: Option<Case>, version: i64, command: CaseCommand<'_>) -> bool {
+        let Ok(accepted) = handle(case.as_ref(), command, &self.context()) else {
+            return false;
+        };
+        let expected = if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        };
+        self.append(&case_stream(accepted.case_id), expected, accepted.events)
+            .await;
+        if case.is_none() {
+            self.cases.push(accepted.case_id);
+        }
+        true
+    }
+}
+
+/// Every read model's rows, as text, in a stable order.
+async fn read_models(db: &TestDatabase) -> Vec<String> {
+    let mut snapshot = Vec::new();
+    for (table, order) in [
+        ("case_facts", "case_id"),
+        ("decision_counts", "year, quarter, deciding_region, deciding_org, residence_region, scheme, method_id, icd10_category, outcome"),
+        ("appeal_facts", "appeal_id"),
+        ("projected_organisations", "org_number"),
+        ("population", "year, county_number"),
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(&format!("select to_jsonb(t)::text from {table} t order by {order}"))
+            .fetch_all(&db.pool)
+            .await
+            .expect("read model rows");
+        snapshot.push(format!("{table}: {}", rows.join("\n")));
+    }
+    snapshot
+}
+
+/// Waits until everything the world wrote is final, so a projector can read it.
+async fn settle(world: &World) {
+    let last = *world.last_written.lock().unwrap();
+    assert!(world
+        .store
+        .wait_until_final(last, Duration::from_secs(30))
+        .await
+        .expect("wait"));
+}
+
+async fn catch_up_all(projector: &Projector) {
+    for projection in Projection::ALL {
+        projector
+            .catch_up(projection, Target::Live)
+            .await
+            .expect("catch up");
+    }
+}
+
+/// How many cases were corrected, retracted, and appealed.
+async fn history_kinds(db: &TestDatabase) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "select (select count(*) from case_facts where corrections > 0),
+                (select count(*) from case_facts where retracted),
+                (select count(*) from appeal_facts where outcome is not null)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn incremental_projection_equals_a_rebuild_over_random_histories() {
+    let mut kinds_seen = (0, 0, 0);
+    for seed in 0..6u64 {
+        let db = TestDatabase::new().await;
+        let store = EventStore::new(db.pool.clone());
+        let mut world = World::new(store.clone(), seed).await;
+        let mut rng = StdRng::seed_from_u64(seed + 100);
+        let mut accepted = 0;
+        for _ in 0..12 {
+            for _ in 0..rng.gen_range(1..12) {
+                accepted += usize::from(world.step().await);
+            }
+            settle(&world).await;
+            // A projector with a random batch size, new each round: as if restarted.
+            let projector = Projector::new(store.clone()).with_batch_size(rng.gen_range(1..40));
+            catch_up_all(&projector).await;
+        }
+        assert!(
+            accepted > 20,
+            "seed {seed}: the history has substance ({accepted} commands)"
+        );
+        let incremental = read_models(&db).await;
+        let projector = Projector::new(store.clone());
+        for projection in Projection::ALL {
+            projector.rebuild(projection).await.expect("rebuild");
+        }
+        assert_eq!(read_models(&db).await, incremental, "seed {seed}");
+        let cases: i64 = sqlx::query_scalar("select count(*) from case_facts")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert!(cases > 5, "seed {seed}: cases were projected");
+        let (corrected, retracted, appealed) = history_kinds(&db).await;
+        kinds_seen = (
+            kinds_seen.0 + corrected,
+            kinds_seen.1 + retracted,
+            kinds_seen.2 + appealed,
+        );
+    }
+    let (corrected, retracted, appealed) = kinds_seen;
+    assert!(
+        corrected > 0 && retracted > 0 && appealed > 0,
+        "histories held corrections, retractions and decided appeals: {kinds_seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_projector_stopped_between_batches_ends_where_one_never_stopped_would() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let mut world = World::new(store.clone(), 42).await;
+    for _ in 0..60 {
+        world.step().await;
+    }
+    settle(&world).await;
+    // Stopped after every single event: each batch is its own transaction and checkpoint.
+    loop {
+        let projector = Projector::new(store.clone()).with_batch_size(1);
+        if projector
+            .run_batch(Projection::Cases, Target::Live)
+            .await
+            .expect("batch")
+            == Some(0)
+        {
+            break;
+        }
+    }
+    let stepwise = read_models(&db).await;
+    Projector::new(store.clone())
+        .rebuild(Projection::Cases)
+        .await
+        .expect("rebuild");
+    assert_eq!(read_models(&db).await, stepwise);
+}
+
+#[tokio::test]
+async fn two_projectors_at_once_count_every_event_once() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let mut world = World::new(store.clone(), 7).await;
+    for _ in 0..80 {
+        world.step().await;
+    }
+    settle(&world).await;
+    let first = Projector::new(store.clone()).with_batch_size(3);
+    let second = Projector::new(store.clone()).with_batch_size(5);
+    let (a, b) = tokio::join!(
+        async {
+            for _ in 0..5 {
+                first
+                    .catch_up(Projection::Cases, Target::Live)
+                    .await
+                    .unwrap();
+            }
+        },
+        async {
+            for _ in 0..5 {
+                second
+                    .catch_up(Projection::Cases, Target::Live)
+                    .await
+                    .unwrap();
+            }
+        },
+    );
+    let ((), ()) = (a, b);
+    catch_up_all(&first).await;
+    let together = read_models(&db).await;
+    Projector::new(store.clone())
+        .rebuild(Projection::Cases)
+        .await
+        .expect("rebuild");
+    assert_eq!(read_models(&db).await, together);
+}
+
+#[tokio::test]
+async fn an_event_that_commits_late_is_counted() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let mut world = World::new(store.clone(), 3).await;
+    settle(&world).await;
+    let projector = Projector::new(store.clone());
+    catch_up_all(&projector).await;
+
+    // A decision held open in its transaction while another commits after it.
+    let body = world.new_case_body(true);
+    let accepted = handle(
+        None,
+        CaseCommand::Report {
+            body: &body,
+            with_decision: true,
+        },
+        &world.context(),
+    )
+    .expect("valid");
+    let mut held_open = db.pool.begin().await.unwrap();
+    for (version, event) in accepted.events.iter().enumerate() {
+        sqlx::query("select * from append_events($1, 'exact', $2, $3, $4, $5, $6, $7)")
+            .bind(case_stream(accepted.case_id))
+            .bind(version as i64)
+            .bind(vec![Uuid::new_v4()])
+            .bind(vec![event.event_type().to_string()])
+            .bind(vec![SCHEMA_VERSION])
+            .bind(vec![event.payload()])
+            .bind(vec![json!({})])
+            .fetch_all(&mut *held_open)
+            .await
+            .unwrap();
+    }
+    let other = world.new_case_body(true);
+    world
+        .run(
+            None,
+            0,
+            CaseCommand::Report {
+                body: &other,
+                with_decision: true,
+            },
+        )
+        .await;
+    let decided = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select coalesce(sum(decisions), 0)::bigint from decision_counts",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+    };
+    catch_up_all(&projector).await;
+    assert_eq!(
+        decided().await,
+        0,
+        "nothing is projected past the open transaction"
+    );
+    held_open.commit().await.unwrap();
+    settle(&world).await;
+    catch_up_all(&projector).await;
+    assert_eq!(
+        decided().await,
+        2,
+        "both decisions counted, the late one included"
+    );
+}
