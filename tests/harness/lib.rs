@@ -2,6 +2,9 @@
 //! already has the migrations, and dropped when the test ends.
 //!
 //! The server is the one `DATABASE_URL` names (scripts/with-postgres.sh sets it).
+//! `app::spawn_app()` adds the API server on top of such a database.
+
+pub mod app;
 
 use sha2::{Digest, Sha256};
 use std::str::FromStr;

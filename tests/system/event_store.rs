@@ -208,7 +208,11 @@ async fn reusing_an_event_id_with_other_content_is_a_conflict() {
     let store = EventStore::new(db.pool.clone());
     let original = numbered(1);
     store
-        .append("a", ExpectedVersion::NoStream, &[original.clone()])
+        .append(
+            "a",
+            ExpectedVersion::NoStream,
+            std::slice::from_ref(&original),
+        )
         .await
         .unwrap();
     let mut changed_payload = original.clone();

@@ -1,0 +1,199 @@
+//! Probes, metrics, the API description and authentication.
+
+use harness::app::{individual_exemption, spawn_app};
+use serde_json::json;
+
+#[tokio::test]
+async fn healthz_answers_200_without_a_token() {
+    let app = spawn_app().await;
+    let answer = app.get("/healthz", None).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["status"], json!("ok"));
+}
+
+#[tokio::test]
+async fn readyz_answers_200_when_the_migrations_are_current() {
+    let app = spawn_app().await;
+    let answer = app.get("/readyz", None).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["status"], json!("ready"));
+    let newest = store::MIGRATOR.iter().map(|m| m.version).max();
+    assert_eq!(answer.body["migration"], json!(newest));
+}
+
+#[tokio::test]
+async fn readyz_answers_503_when_a_migration_is_missing() {
+    let app = spawn_app().await;
+    let newest = store::MIGRATOR.iter().map(|m| m.version).max().unwrap();
+    sqlx::query("delete from _sqlx_migrations where version = $1")
+        .bind(newest)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+
+    let answer = app.get("/readyz", None).await;
+
+    answer.assert_problem(503);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status_and_the_events_appended() {
+    let app = spawn_app().await;
+    app.reported_case(&individual_exemption("X-1")).await;
+    let unknown_id = uuid::Uuid::new_v4().to_string();
+    let unknown = app
+        .get(
+            &format!("/api/v1/cases/{unknown_id}"),
+            Some(&app.tokens.ous),
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+
+    let answer = app.get("/metrics", None).await;
+
+    assert_eq!(answer.status, 200);
+    assert!(
+        answer.content_type.starts_with("text/plain"),
+        "{}",
+        answer.content_type
+    );
+    let text = &answer.text;
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix} in\n{text}"))
+            .to_string()
+    };
+    assert!(line(
+        r#"unntak_http_requests_total{method="POST",route="/api/v1/decisions",status="201"}"#
+    )
+    .ends_with(" 1"));
+    assert!(line(
+        r#"unntak_http_requests_total{method="GET",route="/api/v1/cases/{case_id}",status="404"}"#
+    )
+    .ends_with(" 1"));
+    assert_eq!(
+        line("unntak_events_appended_total "),
+        "unntak_events_appended_total 2"
+    );
+    assert!(text.contains("unntak_http_request_duration_seconds_bucket"));
+    assert!(!text.contains(&unknown_id), "raw ids never become labels");
+}
+
+#[tokio::test]
+async fn the_openapi_description_is_version_3_1_and_lists_every_endpoint() {
+    let app = spawn_app().await;
+    let answer = app.get("/api/v1/openapi.json", None).await;
+
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        answer.body["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        answer.body["openapi"]
+    );
+    let paths = answer.body["paths"].as_object().unwrap();
+    let expected = [
+        ("/api/v1/decisions", "post"),
+        ("/api/v1/cases", "post"),
+        ("/api/v1/cases/{case_id}/decision", "post"),
+        ("/api/v1/decisions/batch", "post"),
+        ("/api/v1/cases/{case_id}/corrections", "post"),
+        ("/api/v1/cases/{case_id}/retraction", "post"),
+        ("/api/v1/cases/{case_id}/appeals", "post"),
+        (
+            "/api/v1/cases/{case_id}/appeals/{appeal_id}/decision",
+            "post",
+        ),
+        ("/api/v1/cases/{case_id}", "get"),
+        ("/api/v1/cases/{case_id}/history", "get"),
+        ("/api/v1/methods", "get"),
+        ("/api/v1/methods/{method_id}", "get"),
+        ("/api/v1/methods/{method_id}", "put"),
+        ("/api/v1/methods/{method_id}/status", "post"),
+        ("/api/v1/organisations", "get"),
+        ("/api/v1/organisations", "post"),
+        ("/api/v1/organisations/{org_number}", "put"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+        ("/api/v1/openapi.json", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from the description"
+        );
+    }
+    let schemas = answer.body["components"]["schemas"].as_object().unwrap();
+    for schema in ["DecisionReport", "CaseReport", "Problem", "ImportSummary"] {
+        assert!(schemas.contains_key(schema), "schema {schema} missing");
+    }
+}
+
+#[tokio::test]
+async fn the_interactive_docs_are_an_html_page() {
+    let app = spawn_app().await;
+    let answer = app.get("/api/docs", None).await;
+
+    assert_eq!(answer.status, 200);
+    assert!(
+        answer.content_type.starts_with("text/html"),
+        "{}",
+        answer.content_type
+    );
+    assert!(answer.text.to_lowercase().contains("<html"));
+}
+
+#[tokio::test]
+async fn a_request_without_a_token_answers_401() {
+    let app = spawn_app().await;
+    let answer = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/decisions",
+            None,
+            individual_exemption("A-1").to_string(),
+        )
+        .await;
+
+    answer.assert_problem(401);
+    let list = app.get("/api/v1/methods", None).await;
+    list.assert_problem(401);
+    assert_eq!(app.case_event_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_request_with_an_unknown_token_answers_401() {
+    let app = spawn_app().await;
+    let forged = format!("unntak_{}", "ab".repeat(32));
+    let answer = app
+        .post_json("/api/v1/decisions", &forged, &individual_exemption("A-2"))
+        .await;
+
+    answer.assert_problem(401);
+    let read = app.get("/api/v1/organisations", Some(&forged)).await;
+    read.assert_problem(401);
+    assert_eq!(app.case_event_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_revoked_token_answers_401() {
+    let app = spawn_app().await;
+    let new = api::auth::NewToken {
+        role: api::auth::Role::Reporter,
+        org: Some(domain::organisation::OrganisationNumber::parse(harness::app::OUS).unwrap()),
+        project: None,
+        label: "to be revoked".into(),
+        expires: None,
+    };
+    let (token_id, token) = api::auth::create_token(&app.db.pool, new).await.unwrap();
+    assert!(api::auth::revoke_token(&app.db.pool, token_id)
+        .await
+        .unwrap());
+
+    let answer = app.get("/api/v1/methods", Some(&token)).await;
+
+    answer.assert_problem(401);
+}
