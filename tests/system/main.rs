@@ -8,5 +8,6 @@ mod api_privacy;
 mod api_registers;
 mod api_reporting;
 mod api_scoping;
+mod api_stats;
 mod event_store;
 mod projections;

@@ -162,7 +162,7 @@ fn counts_table_answers(filter: &Filter, dimensions: &[Dimension]) -> bool {
 }
 
 fn starts_quarter(date: NaiveDate) -> bool {
-    date.day() == 1 && date.month0() % 3 == 0
+    date.day() == 1 && date.month0().is_multiple_of(3)
 }
 
 fn ends_quarter(date: NaiveDate) -> bool {

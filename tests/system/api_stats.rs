@@ -1,0 +1,340 @@
+//! The statistics API against hand-computed figures on a small fixed data set, with the
+//! projector running beside the server as it does in `unntak serve`.
+
+use harness::app::{individual_exemption, spawn_app, TestApp, BERGEN, OUS};
+use projections::Projector;
+use serde_json::{json, Value};
+use store::EventStore;
+
+/// Reports a decision of `org` and returns the position it was written at.
+async fn report(app: &TestApp, org: &str, case_ref: &str, patch: Value) -> i64 {
+    let mut body = individual_exemption(case_ref);
+    body["deciding_org"] = json!(org);
+    for (field, value) in patch.as_object().expect("an object") {
+        body[field] = value.clone();
+    }
+    if body["outcome"] == json!("refused") {
+        body["refusal_reasons"] = json!(["criteria_not_met"]);
+    }
+    let token = if org == OUS {
+        &app.tokens.ous
+    } else {
+        &app.tokens.bergen
+    };
+    let answer = app.post_json("/api/v1/decisions", token, &body).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    answer.body["position"].as_i64().expect("a position")
+}
+
+/// Outcomes per organisation: (org, granted, refused).
+async fn report_outcomes(app: &TestApp, outcomes: &[(&str, usize, usize)]) -> i64 {
+    let mut last = 0;
+    for (org, granted, refused) in outcomes {
+        for n in 0..granted + refused {
+            let outcome = if n < *granted { "granted" } else { "refused" };
+            last = report(app, org, &format!("{org}-{n}"), json!({"outcome": outcome})).await;
+        }
+    }
+    last
+}
+
+async fn with_projector(app: &TestApp) {
+    let projector = Projector::new(EventStore::new(app.db.pool.clone()));
+    tokio::spawn(async move { projector.run().await });
+}
+
+fn rows(answer: &harness::app::Answer) -> Vec<Value> {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.body["rows"].as_array().expect("rows").clone()
+}
+
+#[tokio::test]
+async fn decisions_match_hand_computed_counts_and_wilson_intervals() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 6, 2), (BERGEN, 5, 5)]).await;
+    let path = format!("/api/v1/stats/decisions?group_by=org&suppress=false&min_position={last}");
+    let answer = app.get(&path, Some(&app.tokens.reviewer)).await;
+    let rows = rows(&answer);
+    assert!(
+        answer.body["as_of_position"].as_i64().unwrap() >= last,
+        "the answer includes our writes"
+    );
+    let ous = rows
+        .iter()
+        .find(|r| r["org"] == json!(OUS))
+        .expect("an OUS row");
+    assert_eq!(
+        (
+            ous["decided"].clone(),
+            ous["granted"].clone(),
+            ous["refused"].clone()
+        ),
+        (json!(8), json!(6), json!(2))
+    );
+    assert_eq!(ous["grant_rate"], json!(0.75));
+    // Wilson 95 % for 6 of 8, as R's binom.confint(6, 8, method = "wilson"): 0.4093 to 0.9285.
+    let ci = &ous["grant_rate_ci95"];
+    assert!(
+        (ci["lower"].as_f64().unwrap() - 0.4093).abs() < 1e-4,
+        "{ci}"
+    );
+    assert!(
+        (ci["upper"].as_f64().unwrap() - 0.9285).abs() < 1e-4,
+        "{ci}"
+    );
+    assert_eq!(ous["org_name"], json!("Oslo universitetssykehus HF"));
+    let bergen = rows
+        .iter()
+        .find(|r| r["org"] == json!(BERGEN))
+        .expect("a Bergen row");
+    assert_eq!(bergen["grant_rate"], json!(0.5));
+}
+
+#[tokio::test]
+async fn small_cells_are_withheld_with_a_complement_and_never_shown_as_zero() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 6, 6), (BERGEN, 2, 5)]).await;
+    let path = format!("/api/v1/stats/decisions?group_by=org&min_position={last}");
+    let rows = rows(&app.get(&path, Some(&app.tokens.ous)).await);
+    let bergen = rows
+        .iter()
+        .find(|r| r["org"] == json!(BERGEN))
+        .expect("a Bergen row");
+    assert_eq!(
+        bergen["suppressed"],
+        json!(true),
+        "2 granted is a small cell"
+    );
+    assert_eq!(
+        (
+            bergen["decided"].clone(),
+            bergen["granted"].clone(),
+            bergen["grant_rate"].clone()
+        ),
+        (Value::Null, Value::Null, Value::Null)
+    );
+    assert_eq!(bergen["grant_rate_ci95"]["lower"], Value::Null);
+    let ous = rows
+        .iter()
+        .find(|r| r["org"] == json!(OUS))
+        .expect("an OUS row");
+    assert_eq!(
+        ous["suppressed"],
+        json!(true),
+        "the complement: else Bergen = total - OUS"
+    );
+    assert_eq!(ous["granted"], Value::Null);
+
+    let unsuppressed = app
+        .get(&format!("{path}&suppress=false"), Some(&app.tokens.ous))
+        .await;
+    unsuppressed.assert_problem(403);
+}
+
+#[tokio::test]
+async fn residence_and_deciding_region_differ_for_patients_treated_away_from_home() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    // Six patients from Vestland (Helse Vest) decided at OUS (Helse Sør-Øst).
+    let mut last = 0;
+    for n in 0..6 {
+        let patch =
+            json!({"patient": {"birth_year": 1970, "sex": "male", "residence_county": "46"}});
+        last = report(&app, OUS, &format!("away-{n}"), patch).await;
+    }
+    let region_of = |basis: &str| {
+        format!("/api/v1/stats/decisions?group_by=region&region_basis={basis}&min_position={last}")
+    };
+    let deciding = rows(
+        &app.get(&region_of("deciding"), Some(&app.tokens.reviewer))
+            .await,
+    );
+    let residence = rows(
+        &app.get(&region_of("residence"), Some(&app.tokens.reviewer))
+            .await,
+    );
+    assert_eq!(deciding.len(), 1);
+    assert_eq!(deciding[0]["region"], json!("991324968"));
+    assert_eq!(deciding[0]["region_name"], json!("Helse Sør-Øst RHF"));
+    assert_eq!(residence[0]["region"], json!("983658725"));
+    assert_eq!(residence[0]["region_name"], json!("Helse Vest RHF"));
+    assert_eq!(deciding[0]["decided"], json!(6));
+    assert_eq!(residence[0]["decided"], json!(6));
+}
+
+#[tokio::test]
+async fn the_counts_table_and_the_case_facts_give_the_same_answer() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 7, 5), (BERGEN, 9, 6)]).await;
+    let base = format!(
+        "/api/v1/stats/decisions?suppress=false&min_position={last}&group_by=org,year,method_id"
+    );
+    // Whole quarters: the counts table answers. A day off: the case facts answer.
+    let quarters = rows(
+        &app.get(
+            &format!("{base}&from=2024-01-01&to=2024-12-31"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    let days = rows(
+        &app.get(
+            &format!("{base}&from=2024-01-02&to=2024-12-31"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    assert_eq!(quarters, days);
+    assert_eq!(quarters.len(), 2);
+}
+
+#[tokio::test]
+async fn processing_times_are_kaplan_meier_estimates_with_pending_cases_censored() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let mut last = 0;
+    for (n, days) in [10, 20, 30, 40, 50].into_iter().enumerate() {
+        let decided =
+            chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap() + chrono::Days::new(days);
+        let patch = json!({"received_date": "2024-03-01", "decided_date": decided.to_string()});
+        last = report(&app, OUS, &format!("pt-{n}"), patch).await;
+    }
+    let mut pending = harness::app::application_only("pt-pending");
+    pending["received_date"] =
+        json!((chrono::Utc::now().date_naive() - chrono::Days::new(5)).to_string());
+    let answer = app
+        .post_json("/api/v1/cases", &app.tokens.ous, &pending)
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    last = last.max(answer.body["position"].as_i64().unwrap());
+
+    let path =
+        format!("/api/v1/stats/processing-times?suppress=false&curve=true&min_position={last}");
+    let rows = rows(&app.get(&path, Some(&app.tokens.reviewer)).await);
+    let row = &rows[0];
+    assert_eq!(
+        (
+            row["n"].clone(),
+            row["decided"].clone(),
+            row["censored"].clone()
+        ),
+        (json!(6), json!(5), json!(1))
+    );
+    // Censored at 5 days, before the first decision: five at risk, each decision removes a
+    // fifth, so S(30) = 0.4 is the first value under one half. R's survfit gives 30.
+    assert_eq!(row["median_days"]["estimate"], json!(30.0));
+    let share = |field: &str| row[field].as_f64().map(|s| (s * 1e9).round() / 1e9);
+    assert_eq!(share("share_within_14_days"), Some(0.2));
+    assert_eq!(share("share_within_30_days"), Some(0.6));
+    // One step per distinct time: the censoring at day 5 and the five decisions.
+    assert_eq!(row["curve"].as_array().map(Vec::len), Some(6));
+}
+
+#[tokio::test]
+async fn applications_per_100k_residents_use_the_imported_population() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let csv = "county_number,population\n03,700000\n31,300000\n32,700000\n33,250000\n34,370000\n39,250000\n40,170000\n42,310000\n11,500000\n46,650000\n15,270000\n50,480000\n18,240000\n55,170000\n56,75000\n";
+    let imported = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/population/2024",
+            Some(&app.tokens.admin),
+            csv,
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.text);
+    let mut last = imported.body["position"].as_i64().unwrap();
+    for n in 0..7 {
+        last = report(&app, OUS, &format!("app-{n}"), json!({})).await; // residents of Oslo (03)
+    }
+    let path = format!("/api/v1/stats/applications?group_by=region,year&region_basis=residence&min_position={last}");
+    let rows = rows(&app.get(&path, Some(&app.tokens.reviewer)).await);
+    let row = &rows[0];
+    assert_eq!(row["applications"], json!(7));
+    // Helse Sør-Øst's counties: 700000 + 300000 + 700000 + 250000 + 370000 + 250000 + 170000 + 310000.
+    assert_eq!(row["residents"], json!(3_050_000));
+    let expected = 7.0 / 3_050_000.0 * 100_000.0;
+    assert!((row["per_100k"].as_f64().unwrap() - expected).abs() < 1e-12);
+    // Garwood 95 % for 7 events: 2.8143 to 14.4219 (R: poisson.test(7)), per 100 000.
+    let lower = 2.8143 / 3_050_000.0 * 100_000.0;
+    assert!((row["per_100k_ci95"]["lower"].as_f64().unwrap() - lower).abs() < 1e-4);
+
+    let missing = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/population/2024",
+            Some(&app.tokens.admin),
+            "county_number,population\n03,12\n",
+        )
+        .await;
+    let errors = missing.assert_problem(422);
+    assert!(
+        errors.len() >= 14,
+        "every missing county is named: {errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn statistics_come_as_csv_when_asked() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 5, 5)]).await;
+    let response = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/stats/decisions?group_by=org&min_position={last}"
+        )))
+        .bearer_auth(&app.tokens.reviewer)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(response.headers().contains_key("x-as-of-position"));
+    let text = response.text().await.unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.contains("decided") && header.contains("grant_rate_ci95_lower"),
+        "{header}"
+    );
+    assert!(lines.next().unwrap().contains(OUS));
+}
+
+#[tokio::test]
+async fn admins_see_each_projection_and_its_lag() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 1, 0)]).await;
+    // Reading with min_position waits until the projector has caught up.
+    app.get(
+        &format!("/api/v1/stats/decisions?min_position={last}"),
+        Some(&app.tokens.reviewer),
+    )
+    .await;
+    let answer = app
+        .get("/api/v1/projections", Some(&app.tokens.admin))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let cases = answer
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == json!("cases"))
+        .cloned()
+        .unwrap();
+    assert!(cases["position"].as_i64().unwrap() >= last);
+    assert_eq!(cases["lag"], json!(0));
+    assert_eq!(cases["state"], json!("current"));
+    app.get("/api/v1/projections", Some(&app.tokens.ous))
+        .await
+        .assert_problem(403);
+}
