@@ -124,6 +124,15 @@ impl RegistryEvent {
         schema_version: i32,
         payload: &Value,
     ) -> Result<RegistryEvent, UnreadableEvent> {
+        RegistryEvent::from_stored_owned(event_type, schema_version, payload.clone())
+    }
+
+    /// `from_stored` without copying the payload, for readers that are done with it.
+    pub fn from_stored_owned(
+        event_type: &str,
+        schema_version: i32,
+        payload: Value,
+    ) -> Result<RegistryEvent, UnreadableEvent> {
         let unreadable = |reason: String| UnreadableEvent {
             event_type: event_type.to_string(),
             schema_version,

@@ -4,6 +4,7 @@
 //! Architecture invariant: a projection's checkpoint moves in the same transaction as the
 //! read-model change it covers.
 
+mod copy;
 pub mod facts;
 pub mod projector;
 pub mod queries;

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use domain::events::RegistryEvent;
 use serde::Serialize;
 use sqlx::{PgConnection, Postgres, Row, Transaction};
@@ -127,13 +128,13 @@ impl Projector {
             return Ok(None);
         }
         let checkpoint = load_checkpoint(&mut tx, &checkpoint_name).await?;
-        let events = store::read_all_with(&mut *tx, checkpoint, self.batch_size).await?;
+        let mut events = store::read_all_with(&mut *tx, checkpoint, self.batch_size).await?;
         let Some(last) = events.last() else {
             return Ok(Some(0));
         };
         let last = last.checkpoint();
         match projection {
-            Projection::Cases => project_cases(&mut tx, target, &events).await?,
+            Projection::Cases => project_cases(&mut tx, target, &mut events).await?,
             Projection::Population => project_population(&mut tx, target, &events).await?,
         }
         save_checkpoint(&mut tx, &checkpoint_name, last).await?;
@@ -209,6 +210,16 @@ pub(crate) async fn save_checkpoint(
     Ok(())
 }
 
+/// Decodes an event, taking its payload out of it.
+fn decode_taking(event: &mut RecordedEvent) -> Result<RegistryEvent, ProjectionError> {
+    let payload = std::mem::take(&mut event.payload);
+    Ok(RegistryEvent::from_stored_owned(
+        &event.event_type,
+        event.schema_version,
+        payload,
+    )?)
+}
+
 fn decode(event: &RecordedEvent) -> Result<RegistryEvent, ProjectionError> {
     Ok(RegistryEvent::from_stored(
         &event.event_type,
@@ -234,21 +245,14 @@ struct ProjectedOrganisation {
     region_org_number: Option<String>,
 }
 
-#[derive(Serialize)]
-struct CountDelta {
-    #[serde(flatten)]
-    key: DecisionKey,
-    decisions: i64,
-}
-
 async fn project_cases(
     tx: &mut Transaction<'_, Postgres>,
     target: Target,
-    events: &[RecordedEvent],
+    events: &mut [RecordedEvent],
 ) -> Result<(), ProjectionError> {
-    let decoded: Vec<(RegistryEvent, &RecordedEvent)> = events
-        .iter()
-        .map(|e| decode(e).map(|d| (d, e)))
+    let decoded: Vec<(RegistryEvent, DateTime<Utc>)> = events
+        .iter_mut()
+        .map(|e| decode_taking(e).map(|d| (d, e.recorded_at)))
         .collect::<Result<_, _>>()?;
     let touched: Vec<Uuid> = decoded
         .iter()
@@ -259,12 +263,13 @@ async fn project_cases(
     let mut regions = load_regions(tx, target).await?;
     let mut facts = load_facts(tx, target, &touched).await?;
     let mut appeals = load_appeals(tx, target, &touched).await?;
+    let appeals_before: HashSet<Uuid> = appeals.keys().copied().collect();
     let before: HashMap<Uuid, Option<DecisionKey>> = facts
         .iter()
         .map(|(id, f)| (*id, f.decision_key()))
         .collect();
     let mut organisations = Vec::new();
-    for (event, recorded) in &decoded {
+    for (event, recorded_at) in &decoded {
         match event {
             RegistryEvent::OrganisationRegistered { organisation } => {
                 regions.0.insert(
@@ -286,21 +291,24 @@ async fn project_cases(
                 application,
             } => {
                 facts.entry(*case_id).or_insert_with(|| {
-                    CaseFact::received(*case_id, application, recorded.recorded_at, &regions)
+                    CaseFact::received(*case_id, application, *recorded_at, &regions)
                 });
             }
             other => {
                 if let Some(fact) = case_id_of(other).and_then(|id| facts.get_mut(&id)) {
                     let case_appeals = appeals.entry(fact.case_id).or_default();
-                    fact.apply(other, recorded.recorded_at, &regions, case_appeals);
+                    fact.apply(other, *recorded_at, &regions, case_appeals);
                 }
             }
         }
     }
     let deltas = count_deltas(&before, &facts);
+    // Only rows that existed before this batch need replacing; new ones are just inserted.
+    let existing: Vec<Uuid> = before.keys().copied().collect();
+    let had_appeals: Vec<Uuid> = appeals_before.into_iter().collect();
     write_organisations(tx, target, organisations).await?;
-    write_facts(tx, target, &touched, &facts).await?;
-    write_appeals(tx, target, &touched, &appeals).await?;
+    write_facts(tx, target, &existing, &facts).await?;
+    write_appeals(tx, target, &had_appeals, &appeals).await?;
     write_count_deltas(tx, target, deltas).await?;
     Ok(())
 }
@@ -385,7 +393,22 @@ async fn load_appeals(
     Ok(appeals)
 }
 
-/// Replaces rows keyed by `key_column in ids` with `rows`, passed as one JSON array and
+async fn delete_rows(
+    tx: &mut PgConnection,
+    table: &str,
+    key_column: &str,
+    ids: &[Uuid],
+) -> Result<(), ProjectionError> {
+    if !ids.is_empty() {
+        sqlx::query(&format!("delete from {table} where {key_column} = any($1)"))
+            .bind(ids)
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Replaces rows keyed by `key_column in ids` (the rows that existed) with `rows`, passed as one JSON array and
 /// expanded by jsonb_populate_recordset (column names match the struct's fields).
 async fn replace_rows<T: Serialize>(
     tx: &mut PgConnection,
@@ -394,10 +417,7 @@ async fn replace_rows<T: Serialize>(
     ids: &[Uuid],
     rows: &[&T],
 ) -> Result<(), ProjectionError> {
-    sqlx::query(&format!("delete from {table} where {key_column} = any($1)"))
-        .bind(ids)
-        .execute(&mut *tx)
-        .await?;
+    delete_rows(tx, table, key_column, ids).await?;
     if rows.is_empty() {
         return Ok(());
     }
@@ -413,21 +433,30 @@ async fn replace_rows<T: Serialize>(
 async fn write_facts(
     tx: &mut PgConnection,
     target: Target,
-    touched: &[Uuid],
+    existing: &[Uuid],
     facts: &HashMap<Uuid, CaseFact>,
 ) -> Result<(), ProjectionError> {
+    let table = target.table("case_facts");
+    delete_rows(tx, &table, "case_id", existing).await?;
     let rows: Vec<&CaseFact> = facts.values().collect();
-    replace_rows(tx, &target.table("case_facts"), "case_id", touched, &rows).await
+    crate::copy::copy_case_facts(tx, &table, &rows).await
 }
 
 async fn write_appeals(
     tx: &mut PgConnection,
     target: Target,
-    touched: &[Uuid],
+    existing: &[Uuid],
     appeals: &HashMap<Uuid, Vec<AppealFact>>,
 ) -> Result<(), ProjectionError> {
     let rows: Vec<&AppealFact> = appeals.values().flatten().collect();
-    replace_rows(tx, &target.table("appeal_facts"), "case_id", touched, &rows).await
+    replace_rows(
+        tx,
+        &target.table("appeal_facts"),
+        "case_id",
+        existing,
+        &rows,
+    )
+    .await
 }
 
 async fn write_organisations(
@@ -465,23 +494,37 @@ async fn write_count_deltas(
         return Ok(());
     }
     let table = target.table("decision_counts");
-    let rows: Vec<CountDelta> = deltas
-        .into_iter()
-        .map(|(key, decisions)| CountDelta { key, decisions })
-        .collect();
+    let has_decrements = deltas.values().any(|delta| *delta < 0);
+    // Typed arrays rather than JSON: this runs for every batch of a rebuild.
+    let column =
+        |pick: fn(&DecisionKey) -> String| deltas.keys().map(pick).collect::<Vec<String>>();
     sqlx::query(&format!(
-        "insert into {table} select * from jsonb_populate_recordset(null::{table}, $1)
+        "insert into {table} (year, quarter, deciding_region, deciding_org, residence_region,
+                              scheme, method_id, icd10_category, outcome, decisions)
+         select * from unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[],
+                              $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
          on conflict (year, quarter, deciding_region, deciding_org, residence_region, scheme,
                       method_id, icd10_category, outcome)
          do update set decisions = {table}.decisions + excluded.decisions"
     ))
-    .bind(serde_json::to_value(&rows)?)
+    .bind(deltas.keys().map(|k| k.year).collect::<Vec<i32>>())
+    .bind(deltas.keys().map(|k| k.quarter).collect::<Vec<i32>>())
+    .bind(column(|k| k.deciding_region.clone()))
+    .bind(column(|k| k.deciding_org.clone()))
+    .bind(column(|k| k.residence_region.clone()))
+    .bind(column(|k| k.scheme.clone()))
+    .bind(column(|k| k.method_id.clone()))
+    .bind(column(|k| k.icd10_category.clone()))
+    .bind(column(|k| k.outcome.clone()))
+    .bind(deltas.values().copied().collect::<Vec<i64>>())
     .execute(&mut *tx)
     .await?;
     // A rebuild never writes a zero count, so neither may the incremental run.
-    sqlx::query(&format!("delete from {table} where decisions = 0"))
-        .execute(tx)
-        .await?;
+    if has_decrements {
+        sqlx::query(&format!("delete from {table} where decisions = 0"))
+            .execute(tx)
+            .await?;
+    }
     Ok(())
 }
 

@@ -141,6 +141,15 @@ pub enum BenchTarget {
         #[arg(long, default_value_t = 5)]
         seconds: u64,
     },
+    /// Rebuilding the cases projection, and the decisions statistic's latency, against a
+    /// bare read of the store and a plain SQL GROUP BY.
+    Projections {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Cases to seed (two events each).
+        #[arg(long, default_value_t = 500_000)]
+        cases: usize,
+    },
     /// Decisions over HTTP (single and batches) against the store-level append rate.
     Ingest {
         #[command(flatten)]

@@ -28,6 +28,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target: BenchTarget::Store { database, seconds },
         } => bench::store::run(&database, seconds).await,
         Command::Bench {
+            target: BenchTarget::Projections { database, cases },
+        } => bench::projections::run(&database, cases).await,
+        Command::Bench {
             target: BenchTarget::Ingest { database, seconds },
         } => bench::ingest::run(&database, seconds).await,
     }

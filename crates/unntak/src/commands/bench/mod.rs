@@ -3,6 +3,7 @@
 
 mod database;
 pub mod ingest;
+pub mod projections;
 pub mod store;
 
 use std::future::Future;

@@ -1,0 +1,240 @@
+//! `unntak bench projections`: rebuilding the cases projection over a large store, against
+//! reading the same events with no projection work; and the latency of the decisions
+//! statistic grouped by region and method, against the same grouping as one plain SQL
+//! query. Both baselines are measured in the same run on the same server.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use api::auth::{create_token, NewToken, Role};
+use api::ApiConfig;
+use chrono::NaiveDate;
+use domain::case::{
+    case_id_for, case_stream, Application, Criteria, Criterion, Decision, Outcome, PatientFacts,
+    Scheme,
+};
+use domain::codes::{CountyNumber, Icd10Code, MethodId, COUNTIES};
+use domain::events::{RegistryEvent, SCHEMA_VERSION};
+use domain::organisation::OrganisationNumber;
+use domain::pseudonym::PseudonymKey;
+use projections::{Projection, Projector};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use store::{Checkpoint, EventStore, ExpectedVersion, NewEvent, StreamAppend};
+use uuid::Uuid;
+
+use super::database::BenchDatabase;
+use crate::cli::DatabaseArgs;
+
+const TRUSTS: [&str; 8] = [
+    "993467049",
+    "983971636",
+    "983974724",
+    "983974678",
+    "883974832",
+    "997005562",
+    "983974899",
+    "983974910",
+];
+const CASES_PER_TRANSACTION: usize = 500;
+const LATENCY_SAMPLES: usize = 60;
+
+pub async fn run(database: &DatabaseArgs, cases: usize) -> anyhow::Result<ExitCode> {
+    let bench = BenchDatabase::create(&database.url).await?;
+    let result = measure(&bench, cases).await;
+    bench.drop_database().await?;
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn measure(bench: &BenchDatabase, cases: usize) -> anyhow::Result<()> {
+    let store = EventStore::new(bench.pool.clone());
+    let started = Instant::now();
+    let events = seed(&store, cases).await?;
+    println!(
+        "seeded {cases} cases ({events} events) in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    sqlx::query("vacuum analyze events")
+        .execute(&bench.pool)
+        .await?;
+
+    let read_rate = bare_read_rate(&store).await?;
+    let projector = Projector::new(store.clone()).with_batch_size(5_000);
+    let started = Instant::now();
+    let rebuilt = projector.rebuild(Projection::Cases).await?;
+    let rebuild_rate = rebuilt as f64 / started.elapsed().as_secs_f64();
+    sqlx::query("vacuum analyze case_facts")
+        .execute(&bench.pool)
+        .await?;
+    sqlx::query("vacuum analyze decision_counts")
+        .execute(&bench.pool)
+        .await?;
+
+    let api_p95 = api_latency_p95(bench).await?;
+    let sql_p95 = plain_query_p95(bench).await?;
+    println!("| measurement | figure | baseline | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!("| rebuild of `cases` over {rebuilt} events (events/s) | {rebuild_rate:.0} | {read_rate:.0} (bare read_all) | {:.2} |", rebuild_rate / read_rate);
+    println!("| GET /api/v1/stats/decisions?group_by=region,method_id over {cases} cases, p95 (ms) | {api_p95:.1} | {sql_p95:.1} (plain GROUP BY on case_facts) | {:.2} |", api_p95 / sql_p95);
+    Ok(())
+}
+
+/// Appends `cases` decided cases (two events each) in transactions of 500 cases.
+async fn seed(store: &EventStore, cases: usize) -> anyhow::Result<usize> {
+    let mut rng = StdRng::seed_from_u64(2026);
+    let mut written = 0;
+    for chunk_start in (0..cases).step_by(CASES_PER_TRANSACTION) {
+        let count = CASES_PER_TRANSACTION.min(cases - chunk_start);
+        let appends: Vec<StreamAppend> = (0..count)
+            .map(|n| case_append(&mut rng, chunk_start + n))
+            .collect();
+        written += appends.iter().map(|a| a.events.len()).sum::<usize>();
+        store
+            .append_all(&appends)
+            .await
+            .map_err(|(_, e)| anyhow!("seeding: {e}"))?;
+    }
+    Ok(written)
+}
+
+fn case_append(rng: &mut StdRng, n: usize) -> StreamAppend {
+    let deciding_org =
+        OrganisationNumber::parse(TRUSTS[rng.gen_range(0..TRUSTS.len())]).expect("valid");
+    let case_ref = format!("B-{n}");
+    let case_id = case_id_for(&deciding_org, &case_ref);
+    let received = NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date")
+        + chrono::Days::new(rng.gen_range(0..2000));
+    let county = COUNTIES[rng.gen_range(0..COUNTIES.len())].number;
+    let application = Application {
+        case_ref,
+        applying_org: deciding_org.clone(),
+        deciding_org,
+        scheme: Scheme::IndividualExemption,
+        method_id: MethodId::parse(&format!("ID2020_{:03}", rng.gen_range(1..60))).expect("valid"),
+        indication_icd10: Icd10Code::parse(
+            ["C64", "C50", "C34", "C18", "G12"][rng.gen_range(0..5)],
+        )
+        .expect("valid"),
+        atc: None,
+        patient: Some(PatientFacts {
+            pseudonym: None,
+            birth_year: rng.gen_range(1930..2015),
+            sex: None,
+            residence_county: CountyNumber::parse(county).expect("valid"),
+        }),
+        group: None,
+        received_date: received,
+    };
+    let granted = rng.gen_bool(0.75);
+    let mut criteria = Criteria::default();
+    criteria
+        .assessed
+        .insert(Criterion::MarketingAuthorisation, true);
+    let decision = Decision {
+        decided_date: received + chrono::Days::new(rng.gen_range(0..120)),
+        outcome: if granted {
+            Outcome::Granted
+        } else {
+            Outcome::Refused
+        },
+        criteria,
+        refusal_reasons: Vec::new(),
+    };
+    let events = [
+        RegistryEvent::CaseReceived {
+            case_id,
+            application,
+        },
+        RegistryEvent::DecisionReported { case_id, decision },
+    ];
+    StreamAppend {
+        stream_id: case_stream(case_id),
+        expected: ExpectedVersion::NoStream,
+        events: events
+            .iter()
+            .map(|event| NewEvent {
+                event_id: Uuid::new_v4(),
+                event_type: event.event_type().to_string(),
+                schema_version: SCHEMA_VERSION,
+                payload: event.payload(),
+                metadata: json!({"actor": "bench"}),
+            })
+            .collect(),
+    }
+}
+
+/// Events per second when reading the whole store in order and doing nothing with it.
+async fn bare_read_rate(store: &EventStore) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut after = Checkpoint::ORIGIN;
+    let mut read = 0usize;
+    loop {
+        let batch = store.read_all(after, 5_000).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.checkpoint();
+        read += batch.len();
+    }
+    Ok(read as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn api_latency_p95(bench: &BenchDatabase) -> anyhow::Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let key = PseudonymKey::new("bench", &[9u8; 32]).map_err(|e| anyhow!("{e}"))?;
+    tokio::spawn(api::build(
+        ApiConfig::new(key),
+        bench.pool.clone(),
+        listener,
+    )?);
+    let new = NewToken {
+        role: Role::Reviewer,
+        org: None,
+        project: None,
+        label: "bench".into(),
+        expires: None,
+    };
+    let (_, token) = create_token(&bench.pool, new)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/v1/stats/decisions?group_by=region,method_id");
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    for _ in 0..LATENCY_SAMPLES + 5 {
+        let started = Instant::now();
+        let response = client.get(&url).bearer_auth(&token).send().await?;
+        if !response.status().is_success() {
+            return Err(anyhow!("stats request failed: {}", response.text().await?));
+        }
+        response.bytes().await?;
+        samples.push(started.elapsed());
+    }
+    Ok(p95(&mut samples[5..].to_vec()))
+}
+
+async fn plain_query_p95(bench: &BenchDatabase) -> anyhow::Result<f64> {
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    for _ in 0..LATENCY_SAMPLES + 5 {
+        let started = Instant::now();
+        let rows: Vec<(Option<String>, String, i64, i64)> = sqlx::query_as(
+            "select deciding_region, method_id,
+                    count(*) filter (where outcome = 'granted'), count(*) filter (where outcome = 'refused')
+               from case_facts where not retracted and decided_date is not null
+              group by 1, 2 order by 1, 2",
+        )
+        .fetch_all(&bench.pool)
+        .await?;
+        std::hint::black_box(rows);
+        samples.push(started.elapsed());
+    }
+    Ok(p95(&mut samples[5..].to_vec()))
+}
+
+fn p95(samples: &mut [Duration]) -> f64 {
+    samples.sort();
+    let index = ((samples.len() as f64 * 0.95).ceil() as usize).clamp(1, samples.len()) - 1;
+    samples[index].as_secs_f64() * 1000.0
+}
