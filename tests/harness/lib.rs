@@ -49,6 +49,21 @@ impl TestDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// A URL for this database, for a child process: DATABASE_URL with its database
+    /// name replaced.
+    pub fn url(&self) -> String {
+        let server = std::env::var("DATABASE_URL").expect("DATABASE_URL is set");
+        let (address, query) = match server.split_once('?') {
+            Some((address, query)) => (address, format!("?{query}")),
+            None => (server.as_str(), String::new()),
+        };
+        let after_scheme = address.find("://").map_or(0, |at| at + 3);
+        let host_end = address[after_scheme..]
+            .find('/')
+            .map_or(address.len(), |at| after_scheme + at);
+        format!("{}/{}{query}", &address[..host_end], self.name)
+    }
 }
 
 impl Drop for TestDatabase {

@@ -338,3 +338,97 @@ async fn admins_see_each_projection_and_its_lag() {
         .await
         .assert_problem(403);
 }
+
+#[tokio::test]
+async fn appeals_and_reporting_quality_are_counted_per_group() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    report_outcomes(&app, &[(OUS, 2, 3)]).await;
+    let case_id = app
+        .reported_case(&{
+            let mut body = individual_exemption("appealed");
+            body["outcome"] = json!("refused");
+            body["refusal_reasons"] = json!(["criteria_not_met"]);
+            body
+        })
+        .await;
+    let lodged = app
+        .post_json(
+            &format!("/api/v1/cases/{case_id}/appeals"),
+            &app.tokens.ous,
+            &json!({"report_id": uuid::Uuid::new_v4(), "lodged_date": "2024-04-01"}),
+        )
+        .await;
+    assert_eq!(lodged.status, 201, "{}", lodged.text);
+    let appeal_id = lodged.body["appeal_id"].as_str().unwrap().to_string();
+    let decided = app
+        .post_json(
+            &format!("/api/v1/cases/{case_id}/appeals/{appeal_id}/decision"),
+            &app.tokens.ous,
+            &json!({"report_id": uuid::Uuid::new_v4(), "decided_date": "2024-04-21", "outcome": "overturned"}),
+        )
+        .await;
+    assert_eq!(decided.status, 201, "{}", decided.text);
+    let correction = app
+        .post_json(
+            &format!("/api/v1/cases/{case_id}/corrections"),
+            &app.tokens.ous,
+            &json!({"report_id": uuid::Uuid::new_v4(), "changes": {"indication_icd10": "C349"}, "reason": "registration_error"}),
+        )
+        .await;
+    assert_eq!(correction.status, 201, "{}", correction.text);
+    let last = correction.body["position"].as_i64().unwrap();
+
+    let appeals = rows(
+        &app.get(
+            &format!("/api/v1/stats/appeals?suppress=false&min_position={last}"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    assert_eq!(appeals.len(), 1);
+    let row = &appeals[0];
+    assert_eq!(
+        (
+            row["lodged"].clone(),
+            row["decided"].clone(),
+            row["overturned"].clone(),
+            row["upheld"].clone()
+        ),
+        (json!(1), json!(1), json!(1), json!(0))
+    );
+    assert_eq!(row["median_duration_days"]["estimate"], json!(20.0));
+    let suppressed = rows(
+        &app.get(
+            &format!("/api/v1/stats/appeals?min_position={last}"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    assert_eq!(
+        suppressed[0]["lodged"],
+        Value::Null,
+        "one appeal is a small cell"
+    );
+
+    let quality = rows(
+        &app.get(
+            &format!("/api/v1/stats/reporting-quality?min_position={last}"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    let ous = quality
+        .iter()
+        .find(|r| r["org"] == json!(OUS))
+        .expect("an OUS row");
+    assert_eq!(
+        (
+            ous["cases"].clone(),
+            ous["decisions"].clone(),
+            ous["corrections"].clone()
+        ),
+        (json!(6), json!(6), json!(1))
+    );
+    assert_eq!(ous["share_complete_criteria"], json!(1.0));
+}

@@ -151,6 +151,7 @@ impl Modify for BearerAuth {
         routes::stats::applications,
         routes::stats::processing_times,
         routes::stats::appeals,
+        routes::stats::reporting_quality,
         routes::projections_admin::list_projections,
         routes::projections_admin::import_population,
         routes::operations::healthz,

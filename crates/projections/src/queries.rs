@@ -466,3 +466,48 @@ fn decision_group(row: &PgRow, count: usize) -> DecisionGroup {
         refused: row.get("refused"),
     }
 }
+
+/// How one organisation reports: volume, delay from decision to report, corrections,
+/// retractions and how often the criteria are documented in full.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ReportingQuality {
+    pub org: String,
+    pub cases: i64,
+    pub decisions: i64,
+    /// Median days from the decision to its report reaching the registry.
+    pub median_report_delay_days: Option<f64>,
+    pub corrections: i64,
+    pub retractions: i64,
+    /// Share of decisions that document every criterion of their scheme.
+    pub share_complete_criteria: Option<f64>,
+}
+
+/// Reporting quality per deciding organisation, for cases received in the period
+/// (retracted ones included: retracting is part of how an organisation reports).
+pub async fn reporting_quality(
+    pool: &PgPool,
+    filter: &Filter,
+) -> Result<Vec<ReportingQuality>, ProjectionError> {
+    let sql = format!(
+        "select f.deciding_org as org, count(*) as cases,
+                count(*) filter (where f.decided_date is not null) as decisions,
+                percentile_cont(0.5) within group (
+                    order by ((f.decision_reported_at at time zone 'UTC')::date - f.decided_date)::float8
+                ) filter (where f.decision_reported_at is not null) as median_report_delay_days,
+                coalesce(sum(f.corrections), 0)::bigint as corrections,
+                count(*) filter (where f.retracted) as retractions,
+                (avg(case when f.criteria_complete then 1.0 else 0.0 end)
+                    filter (where f.decided_date is not null))::float8 as share_complete_criteria
+           from case_facts f
+          where true {filters}
+          group by f.deciding_org order by f.deciding_org",
+        filters = facts_filters("f.received_date"),
+    );
+    let rows = bind_filter(sqlx::query(&sql), filter)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(<ReportingQuality as sqlx::FromRow<PgRow>>::from_row)
+        .collect::<Result<_, _>>()?)
+}

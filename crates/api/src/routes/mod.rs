@@ -54,6 +54,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .service(stats::applications)
                 .service(stats::processing_times)
                 .service(stats::appeals)
+                .service(stats::reporting_quality)
                 .service(projections_admin::list_projections)
                 .service(projections_admin::import_population),
         );

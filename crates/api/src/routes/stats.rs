@@ -601,3 +601,44 @@ fn flatten(row: &Map<String, Value>, prefix: &str) -> Vec<(String, String)> {
     }
     cells
 }
+
+/// How each deciding organisation reports: delay from decision to report, corrections,
+/// retractions, and the share of decisions with every criterion documented. About
+/// organisations, not patients, so nothing is withheld.
+#[utoipa::path(get, path = "/api/v1/stats/reporting-quality", tag = "statistics", params(StatsQuery),
+    security(("bearer" = [])), responses(
+    (status = 200, description = "one row per deciding organisation"),
+    (status = 403, description = "role may not read statistics", body = Problem, content_type = "application/problem+json")))]
+#[get("/stats/reporting-quality")]
+pub async fn reporting_quality(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<StatsQuery>,
+    http: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let request = query.parse(&caller, &http)?;
+    let as_of_position = as_of(&state, query.min_position).await?;
+    let names = queries::organisation_names(&state.pool)
+        .await
+        .map_err(internal)?;
+    let rows = queries::reporting_quality(&state.pool, &request.filter)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|quality| {
+            let mut row = match serde_json::to_value(&quality) {
+                Ok(Value::Object(row)) => row,
+                _ => Map::new(),
+            };
+            row.insert(
+                "org_name".into(),
+                names
+                    .get(&quality.org)
+                    .cloned()
+                    .map_or(Value::Null, Value::String),
+            );
+            row
+        })
+        .collect();
+    respond(&request, as_of_position, rows)
+}

@@ -59,6 +59,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let base = format!("http://{address}");
     wait_until_ready(&base).await?;
     report_demo_decisions(&base, &tokens).await?;
+    import_demo_population(&base, &tokens).await?;
     let store = EventStore::new(pool.clone());
     let sealed = store.seal(EVENTS_PER_SEAL).await?;
     println!("sealed {} events", sealed.events_sealed);
@@ -377,6 +378,41 @@ async fn report_demo_decisions(base: &str, tokens: &[DemoToken]) -> anyhow::Resu
             answer["position"]
         );
     }
+    Ok(())
+}
+
+/// The county list shipped with the binary, with populations rounded from public statistics.
+const COUNTIES_CSV: &str = include_str!("../../../../deploy/reference/counties.csv");
+
+/// Imports the approximate county populations for the demo's years through the admin API.
+/// A real deployment imports Statistics Norway's exact figures for each year.
+async fn import_demo_population(base: &str, tokens: &[DemoToken]) -> anyhow::Result<()> {
+    let admin = tokens
+        .iter()
+        .find(|t| t.role == Role::Admin)
+        .expect("a demo admin token");
+    let mut body = String::from("county_number,population\n");
+    for record in csv::Reader::from_reader(COUNTIES_CSV.as_bytes()).records() {
+        let record = record?;
+        body.push_str(&format!("{},{}\n", &record[0], &record[4]));
+    }
+    let client = reqwest::Client::new();
+    for year in 2024..=2025 {
+        let response = client
+            .put(format!("{base}/api/v1/population/{year}"))
+            .bearer_auth(&admin.token)
+            .header("Content-Type", "text/csv")
+            .body(body.clone())
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(anyhow!(
+                "population import for {year} failed: {}",
+                response.text().await?
+            ));
+        }
+    }
+    println!("imported county populations for 2024 and 2025");
     Ok(())
 }
 

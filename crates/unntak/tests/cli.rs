@@ -1,0 +1,121 @@
+//! The `unntak` command as an operator runs it, against a real database.
+
+use std::process::{Command, Output};
+
+use harness::TestDatabase;
+use serde_json::json;
+use sqlx::Executor;
+use store::{EventStore, ExpectedVersion, NewEvent};
+use uuid::Uuid;
+
+fn unntak(db: &TestDatabase, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_unntak"))
+        .args(args)
+        .env("DATABASE_URL", db.url())
+        .env("UNNTAK_LOG", "warn")
+        .output()
+        .expect("run unntak")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn verify_passes_on_a_clean_store_and_names_the_altered_event_with_exit_code_1() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let mut positions = Vec::new();
+    for n in 0..3 {
+        let event = NewEvent {
+            event_id: Uuid::new_v4(),
+            event_type: "Numbered".into(),
+            schema_version: 1,
+            payload: json!({ "n": n }),
+            metadata: json!({}),
+        };
+        let appended = store
+            .append("cli", ExpectedVersion::Any, &[event])
+            .await
+            .unwrap();
+        positions.push(appended.positions[0]);
+    }
+    let seal = unntak(&db, &["seal"]);
+    assert!(seal.status.success(), "{seal:?}");
+
+    let clean = unntak(&db, &["verify"]);
+    assert_eq!(clean.status.code(), Some(0), "{clean:?}");
+    assert!(
+        stdout(&clean).contains("verified: 3 events"),
+        "{}",
+        stdout(&clean)
+    );
+
+    let altered = positions[1];
+    let mut connection = db.pool.acquire().await.unwrap();
+    connection
+        .execute("alter table events disable trigger events_immutable")
+        .await
+        .unwrap();
+    connection
+        .execute(
+            format!("update events set payload = '{{\"n\": 7}}' where position = {altered}")
+                .as_str(),
+        )
+        .await
+        .unwrap();
+    connection
+        .execute("alter table events enable trigger events_immutable")
+        .await
+        .unwrap();
+
+    let tampered = unntak(&db, &["verify"]);
+    assert_eq!(tampered.status.code(), Some(1), "{tampered:?}");
+    let said = stdout(&tampered);
+    assert!(
+        said.contains(&format!("event at position {altered}")),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn token_create_prints_the_token_alone_and_stores_only_its_hash() {
+    let db = TestDatabase::new().await;
+    let created = unntak(
+        &db,
+        &[
+            "token",
+            "create",
+            "--role",
+            "reporter",
+            "--org",
+            "993467049",
+            "--label",
+            "OUS case system",
+        ],
+    );
+    assert!(created.status.success(), "{created:?}");
+    let token = stdout(&created).trim().to_string();
+    assert!(
+        token.starts_with("unntak_") && !token.contains(char::is_whitespace),
+        "{token}"
+    );
+    let stored: i64 =
+        sqlx::query_scalar("select count(*) from api_tokens where token_hash = sha256($1::bytea)")
+            .bind(token.as_bytes())
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 1);
+    let listed = stdout(&unntak(&db, &["token", "list"]));
+    assert!(
+        listed.contains("OUS case system") && !listed.contains(&token),
+        "{listed}"
+    );
+
+    let reporter_without_org = unntak(
+        &db,
+        &["token", "create", "--role", "reporter", "--label", "x"],
+    );
+    assert!(!reporter_without_org.status.success());
+}
