@@ -10,6 +10,7 @@ pub mod exact;
 pub mod overdispersion;
 pub mod poisson;
 pub mod proportion;
+pub mod signals;
 pub mod suppression;
 pub mod survival;
 

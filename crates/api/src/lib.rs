@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod body;
+pub mod detection;
 pub mod error;
 mod ingest;
 pub mod metrics;

@@ -152,6 +152,8 @@ impl Modify for BearerAuth {
         routes::stats::processing_times,
         routes::stats::appeals,
         routes::stats::reporting_quality,
+        routes::signals::list_signals,
+        routes::signals::funnel_data,
         routes::projections_admin::list_projections,
         routes::projections_admin::import_population,
         routes::operations::healthz,

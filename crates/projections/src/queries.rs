@@ -511,3 +511,62 @@ pub async fn reporting_quality(
         .map(<ReportingQuality as sqlx::FromRow<PgRow>>::from_row)
         .collect::<Result<_, _>>()?)
 }
+
+/// Cases as the signals read them: not retracted, received from two years before `year`
+/// up to its end (trends compare with earlier quarters).
+pub async fn signal_cases(
+    pool: &PgPool,
+    year: i32,
+) -> Result<Vec<analysis::signals::CaseRecord>, ProjectionError> {
+    let first = NaiveDate::from_ymd_opt(year - 2, 1, 1).expect("a real date");
+    let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("a real date");
+    let rows = sqlx::query(
+        "select scheme, method_id, icd10_category, deciding_org, deciding_region, applying_org,
+                residence_region, age_band, received_date, decided_date, outcome, criteria,
+                coalesce(criteria_complete, false) as criteria_complete, refusal_reasons
+           from case_facts
+          where not retracted and received_date between $1 and $2",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(signal_case).collect())
+}
+
+fn signal_case(row: &PgRow) -> analysis::signals::CaseRecord {
+    let criteria: Option<serde_json::Value> = row.get("criteria");
+    let outcome: Option<String> = row.get("outcome");
+    analysis::signals::CaseRecord {
+        scheme: row.get("scheme"),
+        method_id: row.get("method_id"),
+        icd10_category: row.get("icd10_category"),
+        deciding_org: row.get("deciding_org"),
+        deciding_region: row.get("deciding_region"),
+        applying_org: row.get("applying_org"),
+        residence_region: row.get("residence_region"),
+        age_band: row.get("age_band"),
+        received: day(row.get("received_date")),
+        decided: row.get::<Option<NaiveDate>, _>("decided_date").map(day),
+        granted: outcome.map(|o| o == "granted"),
+        criteria: criteria
+            .and_then(|c| c.as_object().cloned())
+            .map(|c| {
+                c.into_iter()
+                    .filter_map(|(k, v)| Some((k, v.as_bool()?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        criteria_complete: row.get("criteria_complete"),
+        refusal_reasons: row.get("refusal_reasons"),
+    }
+}
+
+/// A date as the analysis crate counts days.
+pub fn day(date: NaiveDate) -> analysis::signals::Day {
+    analysis::signals::Day {
+        days: (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days(),
+        year: date.year(),
+        quarter: crate::facts::quarter_of(date) as u8,
+    }
+}

@@ -71,6 +71,17 @@ pub enum Command {
         #[arg(long)]
         rebuild: Option<String>,
     },
+    /// Print the year's signals as a table.
+    Analyse {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The year analysed; the last complete year by default.
+        #[arg(long)]
+        year: Option<i32>,
+        /// One kind of signal only.
+        #[arg(long)]
+        kind: Option<String>,
+    },
     /// Recompute every event hash chain and seal; exit code 1 names the first mismatch.
     Verify(DatabaseArgs),
     /// Seal every final event not yet sealed.

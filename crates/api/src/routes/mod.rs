@@ -7,6 +7,7 @@ pub(crate) mod operations;
 pub(crate) mod organisations;
 pub(crate) mod projections_admin;
 pub(crate) mod reports;
+pub(crate) mod signals;
 pub(crate) mod stats;
 
 use actix_web::{web, HttpResponse};
@@ -55,6 +56,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .service(stats::processing_times)
                 .service(stats::appeals)
                 .service(stats::reporting_quality)
+                .service(signals::list_signals)
+                .service(signals::funnel_data)
                 .service(projections_admin::list_projections)
                 .service(projections_admin::import_population),
         );

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod analyse;
 mod bench;
 mod demo;
 mod project;
@@ -20,6 +21,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(database) => store_admin::migrate(&connect(&database).await?).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Analyse {
+            database,
+            year,
+            kind,
+        } => analyse::run(&database, year, kind).await,
         Command::Project { database, rebuild } => project::run(&database, rebuild).await,
         Command::Verify(database) => store_admin::verify(connect(&database).await?).await,
         Command::Seal(database) => store_admin::seal(connect(&database).await?).await,

@@ -1,0 +1,152 @@
+//! Application-rate variation: applications per 100 000 residents by region of residence,
+//! per scheme, on a Poisson funnel (observed against expected from the national rate), with
+//! the systematic component of variation (SCV) that variation atlases report.
+
+use std::collections::BTreeMap;
+
+use statrs::distribution::{DiscreteCDF, Poisson};
+
+use super::{nb, nb_p, with_q_values, AnalysisInput, Signal, SignalKind};
+use crate::poisson::poisson_funnel_limits;
+use crate::proportion::FUNNEL_OUTER;
+
+struct RegionRate {
+    scheme: String,
+    region: String,
+    observed: u64,
+    expected: f64,
+    residents: u64,
+    p_value: f64,
+    outside_998: bool,
+    scv: f64,
+}
+
+fn rates(input: &AnalysisInput) -> Vec<RegionRate> {
+    let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for case in input.received_in_year() {
+        if let Some(region) = &case.residence_region {
+            *counts
+                .entry(case.scheme.clone())
+                .or_default()
+                .entry(region.clone())
+                .or_insert(0) += 1;
+        }
+    }
+    let residents: BTreeMap<&String, u64> = input
+        .population
+        .iter()
+        .filter(|((year, _), _)| *year == input.year)
+        .map(|((_, region), n)| (region, *n))
+        .collect();
+    let total_residents: u64 = residents.values().sum();
+    if total_residents == 0 {
+        return Vec::new();
+    }
+    let mut rates = Vec::new();
+    for (scheme, by_region) in counts {
+        let total: u64 = by_region.values().sum();
+        let observed_and_expected: Vec<(String, u64, f64, u64)> = residents
+            .iter()
+            .map(|(region, n)| {
+                let observed = by_region.get(*region).copied().unwrap_or(0);
+                (
+                    (*region).clone(),
+                    observed,
+                    total as f64 * *n as f64 / total_residents as f64,
+                    *n,
+                )
+            })
+            .collect();
+        let scv = systematic_component(&observed_and_expected);
+        for (region, observed, expected, n) in observed_and_expected {
+            let limits = poisson_funnel_limits(expected, FUNNEL_OUTER);
+            rates.push(RegionRate {
+                scheme: scheme.clone(),
+                region,
+                observed,
+                expected,
+                residents: n,
+                p_value: two_sided_poisson(observed, expected),
+                outside_998: !limits.contains(observed as f64 / expected),
+                scv,
+            });
+        }
+    }
+    rates
+}
+
+/// McPherson's systematic component of variation, times 100: the variation between
+/// regions beyond what Poisson chance gives.
+fn systematic_component(observed_and_expected: &[(String, u64, f64, u64)]) -> f64 {
+    let k = observed_and_expected.len() as f64;
+    let sum: f64 = observed_and_expected
+        .iter()
+        .filter(|(_, _, e, _)| *e > 0.0)
+        .map(|(_, o, e, _)| ((*o as f64 - e).powi(2) / e.powi(2)) - 1.0 / e)
+        .sum();
+    100.0 * sum / k
+}
+
+/// Two-sided exact Poisson p-value (doubling the smaller tail).
+pub(super) fn two_sided_poisson(observed: u64, expected: f64) -> f64 {
+    if expected <= 0.0 {
+        return 1.0;
+    }
+    let poisson = Poisson::new(expected).expect("a positive mean");
+    let lower = poisson.cdf(observed);
+    let upper = if observed == 0 {
+        1.0
+    } else {
+        1.0 - poisson.cdf(observed - 1)
+    };
+    (2.0 * lower.min(upper)).min(1.0)
+}
+
+pub(super) fn units_tested(input: &AnalysisInput) -> usize {
+    rates(input).len()
+}
+
+pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
+    let rates = rates(input);
+    let q_values = with_q_values(&rates.iter().map(|r| r.p_value).collect::<Vec<_>>());
+    rates
+        .iter()
+        .zip(q_values)
+        .filter(|(r, q)| r.outside_998 && *q < input.settings.false_discovery_rate)
+        .map(|(rate, q)| {
+            let per_100k = |count: f64| count / rate.residents as f64 * 100_000.0;
+            Signal {
+                kind: SignalKind::ApplicationRateVariation,
+                unit_type: "region".into(),
+                unit: Some(rate.region.clone()),
+                unit_name: Some(input.name_of(&rate.region)),
+                scheme: Some(rate.scheme.clone()),
+                method_id: None,
+                indication: None,
+                effect_measure: "observed_over_expected".into(),
+                effect_size: Some(rate.observed as f64 / rate.expected),
+                counts: BTreeMap::from([
+                    ("observed".into(), rate.observed as f64),
+                    ("expected".into(), rate.expected),
+                    ("residents".into(), rate.residents as f64),
+                    ("scv".into(), rate.scv),
+                ]),
+                p_value: Some(rate.p_value),
+                q_value: Some(q),
+                message: format!(
+                    "Bosatte i {} sendte {} søknader ({}) i {}: {} per 100 000 innbyggere, mot forventet {} \
+                     ut fra landet som helhet. Avviket er større enn tilfeldig variasjon (q {}); \
+                     systematisk variasjonskomponent (SCV) {}.",
+                    input.name_of(&rate.region),
+                    rate.observed,
+                    rate.scheme,
+                    input.year,
+                    nb(per_100k(rate.observed as f64), 1),
+                    nb(per_100k(rate.expected), 1),
+                    nb_p(q),
+                    nb(rate.scv, 1),
+                ),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,333 @@
+//! Grant-rate variation: funnel plots of each trust's (and region's) grant rate against
+//! the national rate, with exact binomial limits widened for overdispersion, per scheme
+//! and per method; and a test of equal grant rates across regions per method.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{nb, nb_p, with_q_values, AnalysisInput, CaseRecord, Signal, SignalKind};
+use crate::exact::{homogeneity_test, GrantCounts};
+use crate::overdispersion::{assess_overdispersion, UnitCounts};
+use crate::proportion::{binomial_funnel_limits, Interval, FUNNEL_INNER, FUNNEL_OUTER};
+
+/// Units with fewer decisions than this are plotted but never tested.
+const MIN_DECISIONS: u64 = 5;
+/// A funnel needs this many units to say anything about variation between them.
+const MIN_UNITS: usize = 3;
+
+/// One unit on a funnel plot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunnelPoint {
+    pub unit: String,
+    pub unit_name: String,
+    pub decided: u64,
+    pub granted: u64,
+    pub grant_rate: f64,
+    pub target: f64,
+    pub limits_95: Interval,
+    pub limits_998: Interval,
+    /// Whether the limits were widened for overdispersion.
+    pub overdispersion_adjusted: bool,
+    /// Two-sided p-value of the unit's rate against the target, after adjustment.
+    pub p_value: f64,
+    pub outside_998: bool,
+}
+
+/// Funnel data for the cases given, one point per unit `unit_of` names.
+pub fn funnel<'a>(
+    input: &AnalysisInput,
+    cases: impl Iterator<Item = &'a CaseRecord>,
+    unit_of: impl Fn(&CaseRecord) -> Option<String>,
+) -> Vec<FunnelPoint> {
+    let mut counts: BTreeMap<String, UnitCounts> = BTreeMap::new();
+    for case in cases {
+        let (Some(unit), Some(granted)) = (unit_of(case), case.granted) else {
+            continue;
+        };
+        let entry = counts.entry(unit).or_insert(UnitCounts {
+            successes: 0,
+            trials: 0,
+        });
+        entry.trials += 1;
+        entry.successes += u64::from(granted);
+    }
+    let (granted, decided) = counts
+        .values()
+        .fold((0, 0), |(g, d), u| (g + u.successes, d + u.trials));
+    if decided == 0 {
+        return Vec::new();
+    }
+    let target = granted as f64 / decided as f64;
+    let units: Vec<UnitCounts> = counts.values().copied().collect();
+    // Everyone granted (or everyone refused): no variation to assess.
+    let varies = target > 0.0 && target < 1.0;
+    let overdispersion = varies
+        .then(|| assess_overdispersion(&units, target))
+        .flatten()
+        .filter(|o| o.detected);
+    counts
+        .into_iter()
+        .map(|(unit, count)| {
+            let (limits_95, limits_998) = match &overdispersion {
+                Some(o) => (
+                    o.multiplicative_limits(count.trials, FUNNEL_INNER),
+                    o.multiplicative_limits(count.trials, FUNNEL_OUTER),
+                ),
+                None => (
+                    binomial_funnel_limits(target, count.trials, FUNNEL_INNER),
+                    binomial_funnel_limits(target, count.trials, FUNNEL_OUTER),
+                ),
+            };
+            let rate = count.successes as f64 / count.trials as f64;
+            let inflation = overdispersion.as_ref().map_or(1.0, |o| o.phi);
+            FunnelPoint {
+                unit_name: input.name_of(&unit),
+                unit,
+                decided: count.trials,
+                granted: count.successes,
+                grant_rate: rate,
+                target,
+                limits_95,
+                limits_998,
+                overdispersion_adjusted: overdispersion.is_some(),
+                p_value: binomial_p_value(count, target, inflation),
+                outside_998: !limits_998.contains(rate),
+            }
+        })
+        .collect()
+}
+
+/// Two-sided p-value of a unit's rate against the target, on the normal approximation
+/// with the variance inflated by the overdispersion factor. Exact limits decide the
+/// flag; this p-value orders and corrects the flags across units.
+fn binomial_p_value(count: UnitCounts, target: f64, inflation: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let variance = inflation * target * (1.0 - target) / count.trials as f64;
+    if variance <= 0.0 {
+        return 1.0;
+    }
+    let z = (count.successes as f64 / count.trials as f64 - target) / variance.sqrt();
+    let normal = Normal::new(0.0, 1.0).expect("standard normal");
+    2.0 * (1.0 - normal.cdf(z.abs()))
+}
+
+/// A funnel to test: its cases' description, and its units.
+struct Test {
+    scheme: String,
+    method_id: Option<String>,
+    unit_type: &'static str,
+    point: FunnelPoint,
+}
+
+fn tests(input: &AnalysisInput) -> Vec<Test> {
+    let mut tests = Vec::new();
+    let schemes: Vec<String> = unique(input.decided_in_year().map(|c| c.scheme.clone()));
+    for scheme in &schemes {
+        let of_scheme = || input.decided_in_year().filter(move |c| &c.scheme == scheme);
+        add(
+            &mut tests,
+            scheme,
+            None,
+            "organisation",
+            funnel(input, of_scheme(), |c| Some(c.deciding_org.clone())),
+        );
+        add(
+            &mut tests,
+            scheme,
+            None,
+            "region",
+            funnel(input, of_scheme(), |c| c.deciding_region.clone()),
+        );
+        for method in unique(of_scheme().map(|c| c.method_id.clone())) {
+            let cases = of_scheme().filter(|c| c.method_id == method);
+            let points = funnel(input, cases, |c| Some(c.deciding_org.clone()));
+            add(&mut tests, scheme, Some(&method), "organisation", points);
+        }
+    }
+    tests
+}
+
+fn add(
+    tests: &mut Vec<Test>,
+    scheme: &str,
+    method: Option<&str>,
+    unit_type: &'static str,
+    points: Vec<FunnelPoint>,
+) {
+    let testable: Vec<FunnelPoint> = points
+        .into_iter()
+        .filter(|p| p.decided >= MIN_DECISIONS)
+        .collect();
+    if testable.len() < MIN_UNITS {
+        return;
+    }
+    for point in testable {
+        tests.push(Test {
+            scheme: scheme.to_string(),
+            method_id: method.map(str::to_string),
+            unit_type,
+            point,
+        });
+    }
+}
+
+fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut items: Vec<String> = items.collect();
+    items.sort();
+    items.dedup();
+    items
+}
+
+pub(super) fn units_tested(input: &AnalysisInput) -> usize {
+    tests(input).len() + heterogeneity_tests(input).len()
+}
+
+pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
+    let tests = tests(input);
+    let q_values = with_q_values(&tests.iter().map(|t| t.point.p_value).collect::<Vec<_>>());
+    let fdr = input.settings.false_discovery_rate;
+    let mut signals: Vec<Signal> = tests
+        .iter()
+        .zip(q_values)
+        .filter(|(t, q)| t.point.outside_998 && *q < fdr)
+        .map(|(test, q)| funnel_signal(input, test, q))
+        .collect();
+    signals.extend(heterogeneity_signals(input));
+    signals
+}
+
+fn funnel_signal(input: &AnalysisInput, test: &Test, q: f64) -> Signal {
+    let p = &test.point;
+    let about = match &test.method_id {
+        Some(method) => format!("{method} ({})", test.scheme),
+        None => test.scheme.clone(),
+    };
+    let direction = if p.grant_rate < p.target {
+        "lavere"
+    } else {
+        "høyere"
+    };
+    Signal {
+        kind: SignalKind::GrantRateVariation,
+        unit_type: test.unit_type.to_string(),
+        unit: Some(p.unit.clone()),
+        unit_name: Some(p.unit_name.clone()),
+        scheme: Some(test.scheme.clone()),
+        method_id: test.method_id.clone(),
+        indication: None,
+        effect_measure: "grant_rate_difference".into(),
+        effect_size: Some(p.grant_rate - p.target),
+        counts: BTreeMap::from([
+            ("decided".into(), p.decided as f64),
+            ("granted".into(), p.granted as f64),
+            ("target_rate".into(), p.target),
+        ]),
+        p_value: Some(p.p_value),
+        q_value: Some(q),
+        message: format!(
+            "{} innvilget {} % av {} saker om {about} i {}, {direction} enn {} % samlet. \
+             Avviket ligger utenfor 99,8 %-grensen i traktplottet{} (q {}).",
+            p.unit_name,
+            nb(p.grant_rate * 100.0, 0),
+            p.decided,
+            input.year,
+            nb(p.target * 100.0, 0),
+            if p.overdispersion_adjusted {
+                ", justert for overspredning"
+            } else {
+                ""
+            },
+            nb_p(q),
+        ),
+    }
+}
+
+/// Per method (and scheme): are grant rates equal across deciding regions?
+struct Heterogeneity {
+    scheme: String,
+    method_id: String,
+    regions: Vec<(String, GrantCounts)>,
+    p_value: f64,
+}
+
+fn heterogeneity_tests(input: &AnalysisInput) -> Vec<Heterogeneity> {
+    let mut by_method: BTreeMap<(String, String), BTreeMap<String, GrantCounts>> = BTreeMap::new();
+    for case in input.decided_in_year() {
+        let (Some(region), Some(granted)) = (&case.deciding_region, case.granted) else {
+            continue;
+        };
+        let counts = by_method
+            .entry((case.scheme.clone(), case.method_id.clone()))
+            .or_default()
+            .entry(region.clone())
+            .or_insert(GrantCounts {
+                granted: 0,
+                refused: 0,
+            });
+        if granted {
+            counts.granted += 1;
+        } else {
+            counts.refused += 1;
+        }
+    }
+    by_method
+        .into_iter()
+        .filter(|(_, regions)| {
+            regions.len() >= 2 && regions.values().map(|c| c.granted + c.refused).sum::<u64>() >= 10
+        })
+        .map(|((scheme, method_id), regions)| {
+            let counts: Vec<GrantCounts> = regions.values().copied().collect();
+            Heterogeneity {
+                scheme,
+                method_id,
+                p_value: homogeneity_test(&counts).p_value,
+                regions: regions.into_iter().collect(),
+            }
+        })
+        .collect()
+}
+
+fn heterogeneity_signals(input: &AnalysisInput) -> Vec<Signal> {
+    let tests = heterogeneity_tests(input);
+    let q_values = with_q_values(&tests.iter().map(|t| t.p_value).collect::<Vec<_>>());
+    tests
+        .iter()
+        .zip(q_values)
+        .filter(|(_, q)| *q < input.settings.false_discovery_rate)
+        .map(|(test, q)| {
+            let rate = |c: &GrantCounts| c.granted as f64 / (c.granted + c.refused).max(1) as f64;
+            let lowest = test.regions.iter().min_by(|a, b| rate(&a.1).total_cmp(&rate(&b.1))).expect("two regions");
+            let highest = test.regions.iter().max_by(|a, b| rate(&a.1).total_cmp(&rate(&b.1))).expect("two regions");
+            Signal {
+                kind: SignalKind::GrantRateVariation,
+                unit_type: "region".into(),
+                unit: Some(lowest.0.clone()),
+                unit_name: Some(input.name_of(&lowest.0)),
+                scheme: Some(test.scheme.clone()),
+                method_id: Some(test.method_id.clone()),
+                indication: None,
+                effect_measure: "grant_rate_range".into(),
+                effect_size: Some(rate(&highest.1) - rate(&lowest.1)),
+                counts: test
+                    .regions
+                    .iter()
+                    .flat_map(|(region, c)| [(format!("{region}.granted"), c.granted as f64), (format!("{region}.refused"), c.refused as f64)])
+                    .collect(),
+                p_value: Some(test.p_value),
+                q_value: Some(q),
+                message: format!(
+                    "Innvilgelsesandelen for {} varierer mellom regionene i {}: fra {} % i {} til {} % i {}. \
+                     Forskjellen er større enn tilfeldigheter tilsier (q {}).",
+                    test.method_id,
+                    input.year,
+                    nb(rate(&lowest.1) * 100.0, 0),
+                    input.name_of(&lowest.0),
+                    nb(rate(&highest.1) * 100.0, 0),
+                    input.name_of(&highest.0),
+                    nb_p(q),
+                ),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,87 @@
+//! What the signals are computed from: one record per case as the read models hold it,
+//! the population, the methods register, and the settings. Plain data, no I/O; the
+//! caller loads it (from `case_facts` in production, from the synthetic generator in tests).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A date as days since 1970-01-01 (so this crate needs no calendar library), with its year
+/// and quarter alongside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Day {
+    pub days: i64,
+    pub year: i32,
+    /// 1 to 4.
+    pub quarter: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    pub scheme: String,
+    pub method_id: String,
+    /// The ICD-10 category (three characters, e.g. "C34").
+    pub icd10_category: String,
+    pub deciding_org: String,
+    /// The RHF of the deciding organisation; None for Helsedirektoratet.
+    pub deciding_region: Option<String>,
+    pub applying_org: String,
+    /// The RHF serving the patient's county of residence; None for group exemptions.
+    pub residence_region: Option<String>,
+    pub age_band: Option<String>,
+    pub received: Day,
+    pub decided: Option<Day>,
+    /// Some(true) granted, Some(false) refused, None pending.
+    pub granted: Option<bool>,
+    /// The criteria documented for the decision, by name.
+    pub criteria: BTreeMap<String, bool>,
+    /// Whether every criterion of the scheme is documented.
+    pub criteria_complete: bool,
+    pub refusal_reasons: Vec<String>,
+}
+
+/// A method's status changes, for compliance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodRecord {
+    pub method_id: String,
+    /// (in force from, status), status one of under_assessment, introduced,
+    /// not_introduced, reassessment.
+    pub statuses: Vec<(Day, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Regions whose median processing time exceeds this many days are signalled.
+    pub max_median_processing_days: f64,
+    /// Applications for one method and indication within 12 months that make a recurring
+    /// subgroup.
+    pub recurring_subgroup_min: usize,
+    /// The false discovery rate for tests over many units.
+    pub false_discovery_rate: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_median_processing_days: 60.0,
+            recurring_subgroup_min: 5,
+            false_discovery_rate: 0.05,
+        }
+    }
+}
+
+/// Everything the signals of one year need.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AnalysisInput {
+    /// The year analysed.
+    pub year: i32,
+    /// Cases not retracted, received or decided in the year or the years before it (trends
+    /// compare with earlier periods).
+    pub cases: Vec<CaseRecord>,
+    /// Residents per (year, region).
+    pub population: BTreeMap<(i32, String), u64>,
+    pub methods: Vec<MethodRecord>,
+    /// Names of organisations and regions, by number, for the sentences.
+    pub names: BTreeMap<String, String>,
+    pub settings: Settings,
+}

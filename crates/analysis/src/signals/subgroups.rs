@@ -1,0 +1,197 @@
+//! Subgroups: recurring applications for the same method and indication across trusts
+//! (a candidate for a group exemption or a national assessment), and the same subgroup
+//! granted in one region and refused in another more often than chance allows.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{nb, nb_p, with_q_values, AnalysisInput, CaseRecord, Signal, SignalKind};
+use crate::exact::{homogeneity_test, GrantCounts};
+
+/// Schemes where one patient's exemption is decided: where subgroups show up.
+const PATIENT_SCHEMES: [&str; 4] = [
+    "individual_exemption",
+    "individual_access",
+    "reassessment_access",
+    "early_access",
+];
+const WINDOW_DAYS: i64 = 365;
+
+fn subgroup_cases(input: &AnalysisInput) -> BTreeMap<(String, String), Vec<&CaseRecord>> {
+    let mut groups: BTreeMap<(String, String), Vec<&CaseRecord>> = BTreeMap::new();
+    for case in input
+        .cases
+        .iter()
+        .filter(|c| PATIENT_SCHEMES.contains(&c.scheme.as_str()))
+    {
+        groups
+            .entry((case.method_id.clone(), case.icd10_category.clone()))
+            .or_default()
+            .push(case);
+    }
+    groups
+}
+
+/// The most applications of one subgroup within any 12 months ending in the year.
+fn busiest_window<'a>(input: &AnalysisInput, cases: &[&'a CaseRecord]) -> Vec<&'a CaseRecord> {
+    let mut sorted: Vec<&CaseRecord> = cases.to_vec();
+    sorted.sort_by_key(|c| c.received.days);
+    let mut best: &[&CaseRecord] = &[];
+    let mut start = 0;
+    for end in 0..sorted.len() {
+        while sorted[end].received.days - sorted[start].received.days >= WINDOW_DAYS {
+            start += 1;
+        }
+        if sorted[end].received.year == input.year && end + 1 - start > best.len() {
+            best = &sorted[start..=end];
+        }
+    }
+    best.to_vec()
+}
+
+pub(super) fn recurring(input: &AnalysisInput) -> Vec<Signal> {
+    let mut signals = Vec::new();
+    for ((method, category), cases) in subgroup_cases(input) {
+        let window = busiest_window(input, &cases);
+        let trusts: BTreeSet<&str> = window.iter().map(|c| c.applying_org.as_str()).collect();
+        if window.len() < input.settings.recurring_subgroup_min || trusts.len() < 2 {
+            continue;
+        }
+        let granted = window.iter().filter(|c| c.granted == Some(true)).count();
+        let refused = window.iter().filter(|c| c.granted == Some(false)).count();
+        let pending = window.len() - granted - refused;
+        signals.push(Signal {
+            kind: SignalKind::RecurringSubgroup,
+            unit_type: "subgroup".into(),
+            unit: None,
+            unit_name: None,
+            scheme: None,
+            method_id: Some(method.clone()),
+            indication: Some(category.clone()),
+            effect_measure: "applications_in_12_months".into(),
+            effect_size: Some(window.len() as f64),
+            counts: BTreeMap::from([
+                ("applications".into(), window.len() as f64),
+                ("trusts".into(), trusts.len() as f64),
+                ("granted".into(), granted as f64),
+                ("refused".into(), refused as f64),
+                ("pending".into(), pending as f64),
+            ]),
+            p_value: None,
+            q_value: None,
+            message: format!(
+                "{} søknader om {method} ved {category} innen 12 måneder, fra {} helseforetak \
+                 ({granted} innvilget, {refused} avslått, {pending} til behandling): \
+                 kandidat for gruppeunntak eller nasjonal metodevurdering. Helseforetak: {}.",
+                window.len(),
+                trusts.len(),
+                trusts
+                    .iter()
+                    .map(|t| input.name_of(t))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        });
+    }
+    signals
+}
+
+struct Comparison {
+    method_id: String,
+    category: String,
+    regions: Vec<(String, GrantCounts)>,
+    p_value: f64,
+}
+
+fn comparisons(input: &AnalysisInput) -> Vec<Comparison> {
+    let mut tables: BTreeMap<(String, String), BTreeMap<String, GrantCounts>> = BTreeMap::new();
+    for case in input
+        .decided_in_year()
+        .filter(|c| PATIENT_SCHEMES.contains(&c.scheme.as_str()))
+    {
+        let (Some(region), Some(granted)) = (&case.deciding_region, case.granted) else {
+            continue;
+        };
+        let counts = tables
+            .entry((case.method_id.clone(), case.icd10_category.clone()))
+            .or_default()
+            .entry(region.clone())
+            .or_insert(GrantCounts {
+                granted: 0,
+                refused: 0,
+            });
+        if granted {
+            counts.granted += 1;
+        } else {
+            counts.refused += 1;
+        }
+    }
+    tables
+        .into_iter()
+        .filter(|(_, regions)| {
+            regions.len() >= 2
+                && regions
+                    .values()
+                    .filter(|c| c.granted + c.refused >= 3)
+                    .count()
+                    >= 2
+        })
+        .map(|((method_id, category), regions)| {
+            let counts: Vec<GrantCounts> = regions.values().copied().collect();
+            Comparison {
+                method_id,
+                category,
+                p_value: homogeneity_test(&counts).p_value,
+                regions: regions.into_iter().collect(),
+            }
+        })
+        .collect()
+}
+
+pub(super) fn subgroups_tested(input: &AnalysisInput) -> usize {
+    comparisons(input).len()
+}
+
+pub(super) fn unequal(input: &AnalysisInput) -> Vec<Signal> {
+    let comparisons = comparisons(input);
+    let q_values = with_q_values(&comparisons.iter().map(|c| c.p_value).collect::<Vec<_>>());
+    comparisons
+        .iter()
+        .zip(q_values)
+        .filter(|(_, q)| *q < input.settings.false_discovery_rate)
+        .map(|(comparison, q)| {
+            let rate = |c: &GrantCounts| c.granted as f64 / (c.granted + c.refused).max(1) as f64;
+            let granting = comparison.regions.iter().max_by(|a, b| rate(&a.1).total_cmp(&rate(&b.1))).expect("two regions");
+            let refusing = comparison.regions.iter().min_by(|a, b| rate(&a.1).total_cmp(&rate(&b.1))).expect("two regions");
+            Signal {
+                kind: SignalKind::UnequalTreatment,
+                unit_type: "region".into(),
+                unit: Some(refusing.0.clone()),
+                unit_name: Some(input.name_of(&refusing.0)),
+                scheme: None,
+                method_id: Some(comparison.method_id.clone()),
+                indication: Some(comparison.category.clone()),
+                effect_measure: "grant_rate_difference".into(),
+                effect_size: Some(rate(&granting.1) - rate(&refusing.1)),
+                counts: comparison
+                    .regions
+                    .iter()
+                    .flat_map(|(region, c)| [(format!("{region}.granted"), c.granted as f64), (format!("{region}.refused"), c.refused as f64)])
+                    .collect(),
+                p_value: Some(comparison.p_value),
+                q_value: Some(q),
+                message: format!(
+                    "Samme undergruppe ({} ved {}) ble innvilget i {} % av sakene i {}, men i {} % i {} ({}). \
+                     Forskjellen er større enn tilfeldigheter tilsier (eksakt test, q {}): mulig ulik behandling av like saker.",
+                    comparison.method_id,
+                    comparison.category,
+                    nb(rate(&granting.1) * 100.0, 0),
+                    input.name_of(&granting.0),
+                    nb(rate(&refusing.1) * 100.0, 0),
+                    input.name_of(&refusing.0),
+                    input.year,
+                    nb_p(q),
+                ),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,218 @@
+//! Unintended developments: a method, scheme or trust whose application volume in a
+//! quarter of the year departs from its own earlier quarters more than Poisson chance
+//! allows; and refusal reasons whose share of refusals changed from the earlier years
+//! (Fisher's exact test). Benjamini-Hochberg over every test.
+
+use std::collections::BTreeMap;
+
+use super::application_rate::two_sided_poisson;
+use super::{nb, nb_p, with_q_values, AnalysisInput, Signal, SignalKind};
+use crate::exact::fisher_exact_2x2;
+
+/// Earlier quarters a quarter is compared with.
+const BASELINE_QUARTERS: i32 = 8;
+/// A unit needs this many applications over its baseline to be tested.
+const MIN_BASELINE: u64 = 8;
+
+struct VolumeTest {
+    unit_type: &'static str,
+    unit: String,
+    quarter: u8,
+    observed: u64,
+    expected: f64,
+    p_value: f64,
+}
+
+fn quarter_index(year: i32, quarter: u8) -> i32 {
+    year * 4 + i32::from(quarter) - 1
+}
+
+fn volume_tests(input: &AnalysisInput) -> Vec<VolumeTest> {
+    let mut counts: BTreeMap<(&'static str, String), BTreeMap<i32, u64>> = BTreeMap::new();
+    for case in &input.cases {
+        let index = quarter_index(case.received.year, case.received.quarter);
+        for (unit_type, unit) in [
+            ("method", &case.method_id),
+            ("scheme", &case.scheme),
+            ("organisation", &case.deciding_org),
+        ] {
+            *counts
+                .entry((unit_type, unit.clone()))
+                .or_default()
+                .entry(index)
+                .or_insert(0) += 1;
+        }
+    }
+    let mut tests = Vec::new();
+    for ((unit_type, unit), by_quarter) in counts {
+        for quarter in 1..=4u8 {
+            let index = quarter_index(input.year, quarter);
+            let baseline: u64 = (index - BASELINE_QUARTERS..index)
+                .map(|q| by_quarter.get(&q).copied().unwrap_or(0))
+                .sum();
+            if baseline < MIN_BASELINE {
+                continue;
+            }
+            let expected = baseline as f64 / f64::from(BASELINE_QUARTERS);
+            let observed = by_quarter.get(&index).copied().unwrap_or(0);
+            tests.push(VolumeTest {
+                unit_type,
+                unit: unit.clone(),
+                quarter,
+                observed,
+                expected,
+                p_value: two_sided_poisson(observed, expected),
+            });
+        }
+    }
+    tests
+}
+
+struct ReasonTest {
+    reason: String,
+    this_year: (u64, u64),
+    earlier: (u64, u64),
+    p_value: f64,
+}
+
+/// Refusals citing each reason this year against the earlier years.
+fn reason_tests(input: &AnalysisInput) -> Vec<ReasonTest> {
+    let refusals: Vec<_> = input
+        .cases
+        .iter()
+        .filter(|c| c.granted == Some(false) && c.decided.is_some())
+        .collect();
+    let (this_year, earlier): (Vec<_>, Vec<_>) = refusals
+        .into_iter()
+        .partition(|c| c.decided.is_some_and(|d| d.year == input.year));
+    let earlier: Vec<_> = earlier
+        .into_iter()
+        .filter(|c| c.decided.is_some_and(|d| d.year < input.year))
+        .collect();
+    if this_year.len() < 10 || earlier.len() < 10 {
+        return Vec::new();
+    }
+    let mut reasons: Vec<String> = this_year
+        .iter()
+        .chain(&earlier)
+        .flat_map(|c| c.refusal_reasons.clone())
+        .collect();
+    reasons.sort();
+    reasons.dedup();
+    reasons
+        .into_iter()
+        .map(|reason| {
+            let citing = |cases: &[&super::CaseRecord]| {
+                cases
+                    .iter()
+                    .filter(|c| c.refusal_reasons.contains(&reason))
+                    .count() as u64
+            };
+            let now = (citing(&this_year), this_year.len() as u64);
+            let before = (citing(&earlier), earlier.len() as u64);
+            let p_value =
+                fisher_exact_2x2([[now.0, now.1 - now.0], [before.0, before.1 - before.0]]);
+            ReasonTest {
+                reason,
+                this_year: now,
+                earlier: before,
+                p_value,
+            }
+        })
+        .collect()
+}
+
+pub(super) fn units_tested(input: &AnalysisInput) -> usize {
+    volume_tests(input).len() + reason_tests(input).len()
+}
+
+pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
+    let volumes = volume_tests(input);
+    let reasons = reason_tests(input);
+    let p_values: Vec<f64> = volumes
+        .iter()
+        .map(|t| t.p_value)
+        .chain(reasons.iter().map(|t| t.p_value))
+        .collect();
+    let q_values = with_q_values(&p_values);
+    let fdr = input.settings.false_discovery_rate;
+    let mut signals: Vec<Signal> = volumes
+        .iter()
+        .zip(&q_values)
+        .filter(|(_, q)| **q < fdr)
+        .map(|(test, q)| volume_signal(input, test, *q))
+        .collect();
+    signals.extend(
+        reasons
+            .iter()
+            .zip(&q_values[volumes.len()..])
+            .filter(|(_, q)| **q < fdr)
+            .map(|(test, q)| reason_signal(input, test, *q)),
+    );
+    signals
+}
+
+fn volume_signal(input: &AnalysisInput, test: &VolumeTest, q: f64) -> Signal {
+    let name = match test.unit_type {
+        "organisation" => input.name_of(&test.unit),
+        _ => test.unit.clone(),
+    };
+    let direction = if test.observed as f64 > test.expected {
+        "flere"
+    } else {
+        "færre"
+    };
+    Signal {
+        kind: SignalKind::Trend,
+        unit_type: test.unit_type.to_string(),
+        unit: Some(test.unit.clone()),
+        unit_name: Some(name.clone()),
+        scheme: (test.unit_type == "scheme").then(|| test.unit.clone()),
+        method_id: (test.unit_type == "method").then(|| test.unit.clone()),
+        indication: None,
+        effect_measure: "observed_over_expected".into(),
+        effect_size: Some(test.observed as f64 / test.expected),
+        counts: BTreeMap::from([("observed".into(), test.observed as f64), ("expected".into(), test.expected), ("quarter".into(), f64::from(test.quarter))]),
+        p_value: Some(test.p_value),
+        q_value: Some(q),
+        message: format!(
+            "{name}: {} søknader i {}. kvartal {}, {direction} enn snittet på {} per kvartal de to foregående årene (q {}).",
+            test.observed,
+            test.quarter,
+            input.year,
+            nb(test.expected, 1),
+            nb_p(q),
+        ),
+    }
+}
+
+fn reason_signal(input: &AnalysisInput, test: &ReasonTest, q: f64) -> Signal {
+    let share = |(citing, all): (u64, u64)| citing as f64 / all as f64;
+    Signal {
+        kind: SignalKind::Trend,
+        unit_type: "refusal_reason".into(),
+        unit: Some(test.reason.clone()),
+        unit_name: Some(test.reason.clone()),
+        scheme: None,
+        method_id: None,
+        indication: None,
+        effect_measure: "share_difference".into(),
+        effect_size: Some(share(test.this_year) - share(test.earlier)),
+        counts: BTreeMap::from([
+            ("citing_this_year".into(), test.this_year.0 as f64),
+            ("refusals_this_year".into(), test.this_year.1 as f64),
+            ("citing_earlier".into(), test.earlier.0 as f64),
+            ("refusals_earlier".into(), test.earlier.1 as f64),
+        ]),
+        p_value: Some(test.p_value),
+        q_value: Some(q),
+        message: format!(
+            "Avslagsgrunnen «{}» ble brukt i {} % av avslagene i {}, mot {} % tidligere år (eksakt test, q {}).",
+            test.reason,
+            nb(share(test.this_year) * 100.0, 0),
+            input.year,
+            nb(share(test.earlier) * 100.0, 0),
+            nb_p(q),
+        ),
+    }
+}
