@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{nb, nb_p, with_q_values, AnalysisInput, CaseRecord, Signal, SignalKind};
+use super::{
+    grant_rate, lowest_and_highest, nb, nb_p, region_counts, region_tables, with_q_values,
+    AnalysisInput, CaseRecord, Signal, SignalKind,
+};
 use crate::exact::{homogeneity_test, GrantCounts};
 use crate::overdispersion::{assess_overdispersion, UnitCounts};
 use crate::proportion::{binomial_funnel_limits, Interval, FUNNEL_INNER, FUNNEL_OUTER};
@@ -252,40 +255,23 @@ struct Heterogeneity {
 }
 
 fn heterogeneity_tests(input: &AnalysisInput) -> Vec<Heterogeneity> {
-    let mut by_method: BTreeMap<(String, String), BTreeMap<String, GrantCounts>> = BTreeMap::new();
-    for case in input.decided_in_year() {
-        let (Some(region), Some(granted)) = (&case.deciding_region, case.granted) else {
-            continue;
-        };
-        let counts = by_method
-            .entry((case.scheme.clone(), case.method_id.clone()))
-            .or_default()
-            .entry(region.clone())
-            .or_insert(GrantCounts {
-                granted: 0,
-                refused: 0,
-            });
-        if granted {
-            counts.granted += 1;
-        } else {
-            counts.refused += 1;
+    region_tables(input.decided_in_year(), |c| {
+        (c.scheme.clone(), c.method_id.clone())
+    })
+    .into_iter()
+    .filter(|(_, regions)| {
+        regions.len() >= 2 && regions.values().map(|c| c.granted + c.refused).sum::<u64>() >= 10
+    })
+    .map(|((scheme, method_id), regions)| {
+        let counts: Vec<GrantCounts> = regions.values().copied().collect();
+        Heterogeneity {
+            scheme,
+            method_id,
+            p_value: homogeneity_test(&counts).p_value,
+            regions: regions.into_iter().collect(),
         }
-    }
-    by_method
-        .into_iter()
-        .filter(|(_, regions)| {
-            regions.len() >= 2 && regions.values().map(|c| c.granted + c.refused).sum::<u64>() >= 10
-        })
-        .map(|((scheme, method_id), regions)| {
-            let counts: Vec<GrantCounts> = regions.values().copied().collect();
-            Heterogeneity {
-                scheme,
-                method_id,
-                p_value: homogeneity_test(&counts).p_value,
-                regions: regions.into_iter().collect(),
-            }
-        })
-        .collect()
+    })
+    .collect()
 }
 
 fn heterogeneity_signals(input: &AnalysisInput) -> Vec<Signal> {
@@ -296,9 +282,8 @@ fn heterogeneity_signals(input: &AnalysisInput) -> Vec<Signal> {
         .zip(q_values)
         .filter(|(_, q)| *q < input.settings.false_discovery_rate)
         .map(|(test, q)| {
-            let rate = |c: &GrantCounts| c.granted as f64 / (c.granted + c.refused).max(1) as f64;
-            let lowest = test.regions.iter().min_by(|a, b| rate(&a.1).total_cmp(&rate(&b.1))).expect("two regions");
-            let highest = test.regions.iter().max_by(|a, b| rate(&a.1).total_cmp(&rate(&b.1))).expect("two regions");
+            let rate = grant_rate;
+            let (lowest, highest) = lowest_and_highest(&test.regions);
             Signal {
                 kind: SignalKind::GrantRateVariation,
                 unit_type: "region".into(),
@@ -309,11 +294,7 @@ fn heterogeneity_signals(input: &AnalysisInput) -> Vec<Signal> {
                 indication: None,
                 effect_measure: "grant_rate_range".into(),
                 effect_size: Some(rate(&highest.1) - rate(&lowest.1)),
-                counts: test
-                    .regions
-                    .iter()
-                    .flat_map(|(region, c)| [(format!("{region}.granted"), c.granted as f64), (format!("{region}.refused"), c.refused as f64)])
-                    .collect(),
+                counts: region_counts(&test.regions),
                 p_value: Some(test.p_value),
                 q_value: Some(q),
                 message: format!(

@@ -164,6 +164,67 @@ impl AnalysisInput {
     }
 }
 
+/// Granted and refused counts per deciding region, for each group of decided cases that
+/// `group_of` names.
+pub(crate) fn region_tables<'a, K: Ord>(
+    cases: impl Iterator<Item = &'a CaseRecord>,
+    group_of: impl Fn(&CaseRecord) -> K,
+) -> BTreeMap<K, BTreeMap<String, crate::exact::GrantCounts>> {
+    let mut tables: BTreeMap<K, BTreeMap<String, crate::exact::GrantCounts>> = BTreeMap::new();
+    for case in cases {
+        let (Some(region), Some(granted)) = (&case.deciding_region, case.granted) else {
+            continue;
+        };
+        let counts = tables
+            .entry(group_of(case))
+            .or_default()
+            .entry(region.clone())
+            .or_insert(crate::exact::GrantCounts {
+                granted: 0,
+                refused: 0,
+            });
+        if granted {
+            counts.granted += 1;
+        } else {
+            counts.refused += 1;
+        }
+    }
+    tables
+}
+
+pub(crate) fn grant_rate(counts: &crate::exact::GrantCounts) -> f64 {
+    counts.granted as f64 / (counts.granted + counts.refused).max(1) as f64
+}
+
+/// The regions with the lowest and the highest grant rate.
+pub(crate) fn lowest_and_highest(
+    regions: &[(String, crate::exact::GrantCounts)],
+) -> (
+    &(String, crate::exact::GrantCounts),
+    &(String, crate::exact::GrantCounts),
+) {
+    let by_rate =
+        |a: &&(String, _), b: &&(String, _)| grant_rate(&a.1).total_cmp(&grant_rate(&b.1));
+    let lowest = regions.iter().min_by(by_rate).expect("at least one region");
+    let highest = regions.iter().max_by(by_rate).expect("at least one region");
+    (lowest, highest)
+}
+
+/// The counts of a region table, as `<region>.granted` and `<region>.refused`.
+pub(crate) fn region_counts(
+    regions: &[(String, crate::exact::GrantCounts)],
+) -> BTreeMap<String, f64> {
+    regions
+        .iter()
+        .flat_map(|(region, c)| {
+            [
+                (format!("{region}.granted"), c.granted as f64),
+                (format!("{region}.refused"), c.refused as f64),
+            ]
+        })
+        .collect()
+}
+
 /// Attaches Benjamini-Hochberg q-values to signals in the order of `p_values`.
 pub(crate) fn with_q_values(p_values: &[f64]) -> Vec<f64> {
     crate::exact::benjamini_hochberg(p_values)

@@ -4,7 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{nb, nb_p, with_q_values, AnalysisInput, CaseRecord, Signal, SignalKind};
+use super::{
+    grant_rate, lowest_and_highest, nb, nb_p, region_counts, region_tables, with_q_values,
+    AnalysisInput, CaseRecord, Signal, SignalKind,
+};
 use crate::exact::{homogeneity_test, GrantCounts};
 
 /// Schemes where one patient's exemption is decided: where subgroups show up.
@@ -103,48 +106,31 @@ struct Comparison {
 }
 
 fn comparisons(input: &AnalysisInput) -> Vec<Comparison> {
-    let mut tables: BTreeMap<(String, String), BTreeMap<String, GrantCounts>> = BTreeMap::new();
-    for case in input
+    let patient_cases = input
         .decided_in_year()
-        .filter(|c| PATIENT_SCHEMES.contains(&c.scheme.as_str()))
-    {
-        let (Some(region), Some(granted)) = (&case.deciding_region, case.granted) else {
-            continue;
-        };
-        let counts = tables
-            .entry((case.method_id.clone(), case.icd10_category.clone()))
-            .or_default()
-            .entry(region.clone())
-            .or_insert(GrantCounts {
-                granted: 0,
-                refused: 0,
-            });
-        if granted {
-            counts.granted += 1;
-        } else {
-            counts.refused += 1;
+        .filter(|c| PATIENT_SCHEMES.contains(&c.scheme.as_str()));
+    region_tables(patient_cases, |c| {
+        (c.method_id.clone(), c.icd10_category.clone())
+    })
+    .into_iter()
+    .filter(|(_, regions)| {
+        regions.len() >= 2
+            && regions
+                .values()
+                .filter(|c| c.granted + c.refused >= 3)
+                .count()
+                >= 2
+    })
+    .map(|((method_id, category), regions)| {
+        let counts: Vec<GrantCounts> = regions.values().copied().collect();
+        Comparison {
+            method_id,
+            category,
+            p_value: homogeneity_test(&counts).p_value,
+            regions: regions.into_iter().collect(),
         }
-    }
-    tables
-        .into_iter()
-        .filter(|(_, regions)| {
-            regions.len() >= 2
-                && regions
-                    .values()
-                    .filter(|c| c.granted + c.refused >= 3)
-                    .count()
-                    >= 2
-        })
-        .map(|((method_id, category), regions)| {
-            let counts: Vec<GrantCounts> = regions.values().copied().collect();
-            Comparison {
-                method_id,
-                category,
-                p_value: homogeneity_test(&counts).p_value,
-                regions: regions.into_iter().collect(),
-            }
-        })
-        .collect()
+    })
+    .collect()
 }
 
 pub(super) fn subgroups_tested(input: &AnalysisInput) -> usize {
@@ -159,9 +145,8 @@ pub(super) fn unequal(input: &AnalysisInput) -> Vec<Signal> {
         .zip(q_values)
         .filter(|(_, q)| *q < input.settings.false_discovery_rate)
         .map(|(comparison, q)| {
-            let rate = |c: &GrantCounts| c.granted as f64 / (c.granted + c.refused).max(1) as f64;
-            let granting = comparison.regions.iter().max_by(|a, b| rate(&a.1).total_cmp(&rate(&b.1))).expect("two regions");
-            let refusing = comparison.regions.iter().min_by(|a, b| rate(&a.1).total_cmp(&rate(&b.1))).expect("two regions");
+            let rate = grant_rate;
+            let (refusing, granting) = lowest_and_highest(&comparison.regions);
             Signal {
                 kind: SignalKind::UnequalTreatment,
                 unit_type: "region".into(),
@@ -172,11 +157,7 @@ pub(super) fn unequal(input: &AnalysisInput) -> Vec<Signal> {
                 indication: Some(comparison.category.clone()),
                 effect_measure: "grant_rate_difference".into(),
                 effect_size: Some(rate(&granting.1) - rate(&refusing.1)),
-                counts: comparison
-                    .regions
-                    .iter()
-                    .flat_map(|(region, c)| [(format!("{region}.granted"), c.granted as f64), (format!("{region}.refused"), c.refused as f64)])
-                    .collect(),
+                counts: region_counts(&comparison.regions),
                 p_value: Some(comparison.p_value),
                 q_value: Some(q),
                 message: format!(
