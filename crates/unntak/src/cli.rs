@@ -71,6 +71,8 @@ pub enum Command {
         #[arg(long)]
         rebuild: Option<String>,
     },
+    /// Seed a synthetic registry through the reporting API.
+    Seed(SeedArgs),
     /// Print the year's signals as a table.
     Analyse {
         #[command(flatten)]
@@ -96,6 +98,33 @@ pub enum Command {
         #[command(subcommand)]
         target: BenchTarget,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Generate synthetic data (the only kind of seeding).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// The years to generate, e.g. 2020-2025.
+    #[arg(long, default_value = "2020-2025")]
+    pub years: String,
+    /// The random seed: the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Volume multiplier.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// A scenario file (TOML) with the effects to plant; see deploy/scenarios/.
+    #[arg(long)]
+    pub scenario: Option<std::path::PathBuf>,
+    /// Without --scenario: plant one effect of each kind with its documented size.
+    #[arg(long)]
+    pub plant: bool,
+    /// Where to write the ground truth (what was planted), as JSON.
+    #[arg(long, default_value = "synthetic-ground-truth.json")]
+    pub ground_truth: std::path::PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]

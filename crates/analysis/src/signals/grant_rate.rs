@@ -142,11 +142,6 @@ fn tests(input: &AnalysisInput) -> Vec<Test> {
             "region",
             funnel(input, of_scheme(), |c| c.deciding_region.clone()),
         );
-        for method in unique(of_scheme().map(|c| c.method_id.clone())) {
-            let cases = of_scheme().filter(|c| c.method_id == method);
-            let points = funnel(input, cases, |c| Some(c.deciding_org.clone()));
-            add(&mut tests, scheme, Some(&method), "organisation", points);
-        }
     }
     tests
 }
@@ -183,7 +178,7 @@ fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 pub(super) fn units_tested(input: &AnalysisInput) -> usize {
-    tests(input).len() + heterogeneity_tests(input).len()
+    tests(input).len() + method_trust_tests(input).len() + heterogeneity_tests(input).len()
 }
 
 pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
@@ -196,8 +191,151 @@ pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
         .filter(|(t, q)| t.point.outside_998 && *q < fdr)
         .map(|(test, q)| funnel_signal(input, test, q))
         .collect();
+    signals.extend(method_trust_signals(input));
     signals.extend(heterogeneity_signals(input));
     signals
+}
+
+/// One trust's decisions on one method against the scheme's national grant rate (an exact
+/// binomial test: few trusts decide enough of one method for a funnel of their own). Only
+/// where the rest of the country, on the same method, lies on the other side too: a method
+/// refused everywhere is not one trust's doing.
+struct MethodTrustTest {
+    scheme: String,
+    method_id: String,
+    org: String,
+    own: GrantCounts,
+    rest: GrantCounts,
+    national: f64,
+    p_value: f64,
+}
+
+fn method_trust_tests(input: &AnalysisInput) -> Vec<MethodTrustTest> {
+    let mut tables: BTreeMap<(String, String), BTreeMap<String, GrantCounts>> = BTreeMap::new();
+    let mut schemes: BTreeMap<String, GrantCounts> = BTreeMap::new();
+    for case in input.decided_in_year() {
+        let granted = case.granted.expect("decided cases have an outcome");
+        let cell = tables
+            .entry((case.scheme.clone(), case.method_id.clone()))
+            .or_default()
+            .entry(case.deciding_org.clone())
+            .or_insert(GrantCounts {
+                granted: 0,
+                refused: 0,
+            });
+        let scheme = schemes.entry(case.scheme.clone()).or_insert(GrantCounts {
+            granted: 0,
+            refused: 0,
+        });
+        for counts in [cell, scheme] {
+            if granted {
+                counts.granted += 1;
+            } else {
+                counts.refused += 1;
+            }
+        }
+    }
+    let mut tests = Vec::new();
+    for ((scheme, method_id), orgs) in tables {
+        let national = grant_rate(&schemes[&scheme]);
+        let all = orgs.values().fold(
+            GrantCounts {
+                granted: 0,
+                refused: 0,
+            },
+            |sum, c| GrantCounts {
+                granted: sum.granted + c.granted,
+                refused: sum.refused + c.refused,
+            },
+        );
+        for (org, own) in &orgs {
+            let rest = GrantCounts {
+                granted: all.granted - own.granted,
+                refused: all.refused - own.refused,
+            };
+            if own.granted + own.refused < MIN_DECISIONS
+                || rest.granted + rest.refused < MIN_DECISIONS
+            {
+                continue;
+            }
+            let p_value = exact_binomial_p(own.granted, own.granted + own.refused, national);
+            tests.push(MethodTrustTest {
+                scheme: scheme.clone(),
+                method_id: method_id.clone(),
+                org: org.clone(),
+                own: *own,
+                rest,
+                national,
+                p_value,
+            });
+        }
+    }
+    tests
+}
+
+/// Two-sided exact binomial p-value (doubling the smaller tail).
+fn exact_binomial_p(successes: u64, trials: u64, p: f64) -> f64 {
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    if p <= 0.0 || p >= 1.0 {
+        return 1.0;
+    }
+    let binomial = Binomial::new(p, trials).expect("a valid binomial");
+    let lower = binomial.cdf(successes);
+    let upper = if successes == 0 {
+        1.0
+    } else {
+        1.0 - binomial.cdf(successes - 1)
+    };
+    (2.0 * lower.min(upper)).min(1.0)
+}
+
+fn method_trust_signals(input: &AnalysisInput) -> Vec<Signal> {
+    let tests = method_trust_tests(input);
+    let q_values = with_q_values(&tests.iter().map(|t| t.p_value).collect::<Vec<_>>());
+    tests
+        .iter()
+        .zip(q_values)
+        .filter(|(test, q)| {
+            let (own, rest) = (grant_rate(&test.own), grant_rate(&test.rest));
+            let same_side = (own - rest).signum() == (own - test.national).signum();
+            *q < input.settings.false_discovery_rate && same_side
+        })
+        .map(|(test, q)| {
+            let (own, rest) = (grant_rate(&test.own), grant_rate(&test.rest));
+            Signal {
+                kind: SignalKind::GrantRateVariation,
+                unit_type: "organisation".into(),
+                unit: Some(test.org.clone()),
+                unit_name: Some(input.name_of(&test.org)),
+                scheme: Some(test.scheme.clone()),
+                method_id: Some(test.method_id.clone()),
+                indication: None,
+                effect_measure: "grant_rate_difference".into(),
+                effect_size: Some(own - rest),
+                counts: BTreeMap::from([
+                    ("decided".into(), (test.own.granted + test.own.refused) as f64),
+                    ("granted".into(), test.own.granted as f64),
+                    ("decided_elsewhere".into(), (test.rest.granted + test.rest.refused) as f64),
+                    ("granted_elsewhere".into(), test.rest.granted as f64),
+                ]),
+                p_value: Some(test.p_value),
+                q_value: Some(q),
+                message: format!(
+                    "{} innvilget {} % av {} saker om {} i {}, mot {} % av {} saker om metoden ellers i landet \
+                     og {} % for ordningen samlet. Forskjellen er større enn tilfeldigheter tilsier (eksakt binomialtest, q {}).",
+                    input.name_of(&test.org),
+                    nb(own * 100.0, 0),
+                    test.own.granted + test.own.refused,
+                    test.method_id,
+                    input.year,
+                    nb(rest * 100.0, 0),
+                    test.rest.granted + test.rest.refused,
+                    nb(test.national * 100.0, 0),
+                    nb_p(q),
+                ),
+            }
+        })
+        .collect()
 }
 
 fn funnel_signal(input: &AnalysisInput, test: &Test, q: f64) -> Signal {

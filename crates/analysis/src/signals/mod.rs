@@ -196,17 +196,33 @@ pub(crate) fn grant_rate(counts: &crate::exact::GrantCounts) -> f64 {
     counts.granted as f64 / (counts.granted + counts.refused).max(1) as f64
 }
 
-/// The regions with the lowest and the highest grant rate.
+/// The regions with the lowest and the highest grant rate, among those with at least
+/// five decisions when there are two such (a region with one refusal has the lowest rate,
+/// but says little).
 pub(crate) fn lowest_and_highest(
     regions: &[(String, crate::exact::GrantCounts)],
 ) -> (
     &(String, crate::exact::GrantCounts),
     &(String, crate::exact::GrantCounts),
 ) {
-    let by_rate =
-        |a: &&(String, _), b: &&(String, _)| grant_rate(&a.1).total_cmp(&grant_rate(&b.1));
-    let lowest = regions.iter().min_by(by_rate).expect("at least one region");
-    let highest = regions.iter().max_by(by_rate).expect("at least one region");
+    const MIN_DECISIONS_FOR_EXTREMES: u64 = 5;
+    let substantial: Vec<&(String, crate::exact::GrantCounts)> = regions
+        .iter()
+        .filter(|(_, c)| c.granted + c.refused >= MIN_DECISIONS_FOR_EXTREMES)
+        .collect();
+    let candidates: Vec<&(String, crate::exact::GrantCounts)> = match substantial.len() {
+        0 | 1 => regions.iter().collect(),
+        _ => substantial,
+    };
+    let rate_of = |region: &&(String, crate::exact::GrantCounts)| grant_rate(&region.1);
+    let lowest = candidates
+        .iter()
+        .min_by(|a, b| rate_of(a).total_cmp(&rate_of(b)))
+        .expect("at least one region");
+    let highest = candidates
+        .iter()
+        .max_by(|a, b| rate_of(a).total_cmp(&rate_of(b)))
+        .expect("at least one region");
     (lowest, highest)
 }
 

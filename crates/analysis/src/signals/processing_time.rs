@@ -12,7 +12,24 @@ const MIN_CASES: usize = 5;
 struct SchemeComparison {
     scheme: String,
     regions: Vec<(String, Vec<Observation>)>,
+    /// The log-rank test across all regions.
     p_value: f64,
+    /// Each region against the others pooled (two-group log-rank): more power when one
+    /// region stands out, which is the pattern that matters.
+    against_rest: Vec<f64>,
+}
+
+fn region_against_rest(regions: &[(String, Vec<Observation>)], region: &str) -> f64 {
+    let (own, rest): (Vec<_>, Vec<_>) = regions.iter().partition(|(r, _)| r == region);
+    let own: Vec<Observation> = own
+        .into_iter()
+        .flat_map(|(_, o)| o.iter().copied())
+        .collect();
+    let rest: Vec<Observation> = rest
+        .into_iter()
+        .flat_map(|(_, o)| o.iter().copied())
+        .collect();
+    log_rank_test(&[own, rest]).map_or(1.0, |t| t.p_value)
 }
 
 fn comparisons(input: &AnalysisInput) -> Vec<SchemeComparison> {
@@ -45,24 +62,34 @@ fn comparisons(input: &AnalysisInput) -> Vec<SchemeComparison> {
             }
             let groups: Vec<&Vec<Observation>> = regions.iter().map(|(_, o)| o).collect();
             let test = log_rank_test(&groups)?;
+            let against_rest = regions
+                .iter()
+                .map(|(region, _)| region_against_rest(&regions, region))
+                .collect();
             Some(SchemeComparison {
                 scheme,
                 regions,
                 p_value: test.p_value,
+                against_rest,
             })
         })
         .collect()
 }
 
+/// The regions compared: each is a unit a signal could name.
 pub(super) fn units_tested(input: &AnalysisInput) -> usize {
-    comparisons(input).len()
+    comparisons(input).iter().map(|c| c.regions.len()).sum()
 }
 
 pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
     let comparisons = comparisons(input);
-    let q_values = with_q_values(&comparisons.iter().map(|c| c.p_value).collect::<Vec<_>>());
+    let p_values: Vec<f64> = comparisons
+        .iter()
+        .flat_map(|c| c.against_rest.iter().copied())
+        .collect();
+    let mut q_values = with_q_values(&p_values).into_iter();
     let mut signals = Vec::new();
-    for (comparison, q) in comparisons.iter().zip(q_values) {
+    for comparison in &comparisons {
         let medians: Vec<(String, Option<f64>, usize)> = comparison
             .regions
             .iter()
@@ -74,8 +101,11 @@ pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
                 )
             })
             .collect();
-        if q < input.settings.false_discovery_rate {
-            signals.push(variation_signal(input, comparison, &medians, q));
+        for (index, p) in comparison.against_rest.iter().enumerate() {
+            let q = q_values.next().expect("one q-value per test");
+            if q < input.settings.false_discovery_rate {
+                signals.push(variation_signal(input, comparison, &medians, index, *p, q));
+            }
         }
         for (region, median, n) in &medians {
             if median.is_some_and(|m| m > input.settings.max_median_processing_days) {
@@ -96,55 +126,55 @@ fn variation_signal(
     input: &AnalysisInput,
     comparison: &SchemeComparison,
     medians: &[(String, Option<f64>, usize)],
+    index: usize,
+    p: f64,
     q: f64,
 ) -> Signal {
-    let slowest = medians
+    let (region, median, n) = &medians[index];
+    let others: Vec<f64> = medians
         .iter()
-        .max_by(|a, b| {
-            a.1.unwrap_or(f64::INFINITY)
-                .total_cmp(&b.1.unwrap_or(f64::INFINITY))
-        })
-        .expect("two regions");
-    let fastest = medians
-        .iter()
-        .min_by(|a, b| {
-            a.1.unwrap_or(f64::INFINITY)
-                .total_cmp(&b.1.unwrap_or(f64::INFINITY))
-        })
-        .expect("two regions");
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .filter_map(|(_, m)| m.1)
+        .collect();
+    let others_median = (!others.is_empty()).then(|| {
+        let mut sorted = others.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    });
     let days = |m: Option<f64>| {
         m.map_or("over observasjonstiden".to_string(), |m| {
             format!("{} dager", nb(m, 0))
         })
     };
+    let longer = median.zip(others_median).is_some_and(|(m, o)| m > o);
     Signal {
         kind: SignalKind::ProcessingTimeVariation,
         unit_type: "region".into(),
-        unit: Some(slowest.0.clone()),
-        unit_name: Some(input.name_of(&slowest.0)),
+        unit: Some(region.clone()),
+        unit_name: Some(input.name_of(region)),
         scheme: Some(comparison.scheme.clone()),
         method_id: None,
         indication: None,
-        effect_measure: "median_days_range".into(),
-        effect_size: slowest.1.zip(fastest.1).map(|(s, f)| s - f),
-        counts: medians
-            .iter()
-            .map(|(region, median, _)| {
-                (format!("{region}.median_days"), median.unwrap_or(f64::NAN))
-            })
-            .collect(),
-        p_value: Some(comparison.p_value),
+        effect_measure: "median_days_difference".into(),
+        effect_size: median.zip(others_median).map(|(m, o)| m - o),
+        counts: BTreeMap::from([
+            ("cases".into(), *n as f64),
+            ("median_days".into(), median.unwrap_or(f64::NAN)),
+            ("p_all_regions".into(), comparison.p_value),
+        ]),
+        p_value: Some(p),
         q_value: Some(q),
         message: format!(
-            "Saksbehandlingstiden for {} i {} varierer mellom regionene (log-rank, q {}). \
-             Median {} i {} mot {} i {}.",
+            "Saksbehandlingstiden for {} i {} er {} i {} enn i de andre regionene (log-rank mot resten, q {}): \
+             median {} mot {} ({n} saker).",
             comparison.scheme,
             input.year,
+            if longer { "lengre" } else { "kortere" },
+            input.name_of(region),
             nb_p(q),
-            days(slowest.1),
-            input.name_of(&slowest.0),
-            days(fastest.1),
-            input.name_of(&fastest.0),
+            days(*median),
+            days(others_median),
         ),
     }
 }

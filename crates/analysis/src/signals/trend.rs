@@ -1,4 +1,4 @@
-//! Unintended developments: a method, scheme or trust whose application volume in a
+//! Unintended developments: a method, scheme or applying trust whose application volume in a
 //! quarter of the year departs from its own earlier quarters more than Poisson chance
 //! allows; and refusal reasons whose share of refusals changed from the earlier years
 //! (Fisher's exact test). Benjamini-Hochberg over every test.
@@ -34,7 +34,7 @@ fn volume_tests(input: &AnalysisInput) -> Vec<VolumeTest> {
         for (unit_type, unit) in [
             ("method", &case.method_id),
             ("scheme", &case.scheme),
-            ("organisation", &case.deciding_org),
+            ("organisation", &case.applying_org),
         ] {
             *counts
                 .entry((unit_type, unit.clone()))

@@ -60,6 +60,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     wait_until_ready(&base).await?;
     report_demo_decisions(&base, &tokens).await?;
     import_demo_population(&base, &tokens).await?;
+    seed_synthetic_registry(&pool).await?;
     let store = EventStore::new(pool.clone());
     let sealed = store.seal(EVENTS_PER_SEAL).await?;
     println!("sealed {} events", sealed.events_sealed);
@@ -151,14 +152,14 @@ async fn seed_demo_methods(pool: &PgPool) -> anyhow::Result<()> {
     let registers = Registers::new(EventStore::new(pool.clone()));
     let methods = [
         (
-            "ID2023_045",
+            "ID2023_245",
             "Pembrolizumab, adjuvant ved nyrecellekarsinom",
             "L01FF02",
             "Nyrecellekarsinom etter nefrektomi",
             &[(MethodStatus::UnderAssessment, "2023-03-01", None)][..],
         ),
         (
-            "ID2022_101",
+            "ID2022_301",
             "Trastuzumab deruxtecan ved HER2-lav brystkreft",
             "L01FD04",
             "HER2-lav metastatisk brystkreft",
@@ -168,7 +169,7 @@ async fn seed_demo_methods(pool: &PgPool) -> anyhow::Result<()> {
             ][..],
         ),
         (
-            "ID2021_047",
+            "ID2021_247",
             "Semaglutid til vektregulering",
             "A10BJ06",
             "Fedme, KMI over 30",
@@ -178,7 +179,7 @@ async fn seed_demo_methods(pool: &PgPool) -> anyhow::Result<()> {
             ][..],
         ),
         (
-            "ID2024_012",
+            "ID2024_212",
             "Genterapi ved spinal muskelatrofi",
             "M09AX09",
             "Spinal muskelatrofi type 1",
@@ -256,7 +257,7 @@ fn demo_decisions() -> Vec<(&'static str, Value)> {
                      decided: &str| {
         let mut body = json!({
             "case_ref": case_ref, "deciding_org": org, "scheme": "individual_exemption",
-            "method_id": "ID2023_045", "indication_icd10": "C64", "atc": "L01FF02",
+            "method_id": "ID2023_245", "indication_icd10": "C64", "atc": "L01FF02",
             "patient": {"birth_year": year, "sex": sex, "residence_county": county},
             "received_date": "2025-02-03", "decided_date": decided, "outcome": outcome,
             "criteria": {"marketing_authorisation": true, "standard_treatment_unsuitable": outcome == "granted",
@@ -332,7 +333,7 @@ fn demo_decisions() -> Vec<(&'static str, Value)> {
             HELSE_VEST_RHF,
             json!({
                 "case_ref": "IR-2025-003", "deciding_org": HELSE_VEST_RHF, "applying_org": HAUKELAND,
-                "scheme": "individual_access", "method_id": "ID2024_012", "indication_icd10": "G120",
+                "scheme": "individual_access", "method_id": "ID2024_212", "indication_icd10": "G120",
                 "patient": {"birth_year": 2023, "sex": "male", "residence_county": "11"},
                 "received_date": "2025-05-02", "decided_date": "2025-06-10", "outcome": "granted",
                 "criteria": {"benefit": true, "resource_use": false, "severity": true, "exceptional_on": ["severity"]}
@@ -342,7 +343,7 @@ fn demo_decisions() -> Vec<(&'static str, Value)> {
             HELSEDIREKTORATET,
             json!({
                 "case_ref": "HELFO-2025-118733", "deciding_org": HELSEDIREKTORATET, "scheme": "helfo_individual",
-                "method_id": "ID2021_047", "indication_icd10": "E66", "atc": "A10BJ06",
+                "method_id": "ID2021_247", "indication_icd10": "E66", "atc": "A10BJ06",
                 "patient": {"birth_year": 1979, "sex": "female", "residence_county": "42"},
                 "received_date": "2025-01-09", "decided_date": "2025-02-21", "outcome": "refused",
                 "criteria": {"differs_clearly_from_group": false}, "refusal_reasons": ["criteria_not_met"]
@@ -379,6 +380,39 @@ async fn report_demo_decisions(base: &str, tokens: &[DemoToken]) -> anyhow::Resu
         );
     }
     Ok(())
+}
+
+/// Six years of synthetic reports with one effect of each kind planted, so the statistics
+/// and signals have something to show. What was planted is written to
+/// target/demo-ground-truth.json.
+async fn seed_synthetic_registry(pool: &PgPool) -> anyhow::Result<()> {
+    let scenario = synthetic::Scenario::with_default_effects(2020..=2025, 1, 1.0);
+    let generated = synthetic::generate(&scenario, chrono::Utc::now().date_naive());
+    let report = super::seed::seed(pool, &generated, scenario.seed).await?;
+    std::fs::create_dir_all("target")?;
+    std::fs::write(
+        "target/demo-ground-truth.json",
+        serde_json::to_string_pretty(&generated.ground_truth)?,
+    )?;
+    println!(
+        "seeded {} synthetic cases ({} new) with {} planted effects (target/demo-ground-truth.json)",
+        generated.cases.len(),
+        report.imported,
+        generated.ground_truth.len()
+    );
+    wait_for_projections(pool).await;
+    Ok(())
+}
+
+/// Waits (up to a minute) until the projector has caught up, so statistics are current.
+async fn wait_for_projections(pool: &PgPool) {
+    for _ in 0..600 {
+        match projections::status::projection_status(pool).await {
+            Ok(statuses) if statuses.iter().all(|s| s.lag == 0) => return,
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    println!("the projector is still catching up; statistics will follow shortly");
 }
 
 /// The county list shipped with the binary, with populations rounded from public statistics.
@@ -437,4 +471,5 @@ fn print_tokens(base: &str, tokens: &[DemoToken]) {
         );
     }
     println!("API description: {base}/api/v1/openapi.json, interactive docs: {base}/api/docs");
+    println!("Signals of 2025 (planted effects among them): unntak analyse --year 2025, or GET {base}/api/v1/signals?year=2025 with the reviewer token");
 }

@@ -4,6 +4,7 @@ mod analyse;
 mod bench;
 mod demo;
 mod project;
+mod seed;
 mod serve;
 mod store_admin;
 mod token;
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(database) => store_admin::migrate(&connect(&database).await?).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Seed(args) => seed::run(args).await,
         Command::Analyse {
             database,
             year,

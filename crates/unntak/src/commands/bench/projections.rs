@@ -76,10 +76,12 @@ async fn measure(bench: &BenchDatabase, cases: usize) -> anyhow::Result<()> {
 
     let api_p95 = api_latency_p95(bench).await?;
     let sql_p95 = plain_query_p95(bench).await?;
+    let (signals_seconds, scan_seconds, signals) = signals_against_scan(bench, 2024).await?;
     println!("| measurement | figure | baseline | ratio |");
     println!("|---|---:|---:|---:|");
     println!("| rebuild of `cases` over {rebuilt} events (events/s) | {rebuild_rate:.0} | {read_rate:.0} (bare read_all) | {:.2} |", rebuild_rate / read_rate);
     println!("| GET /api/v1/stats/decisions?group_by=region,method_id over {cases} cases, p95 (ms) | {api_p95:.1} | {sql_p95:.1} (plain GROUP BY on case_facts) | {:.2} |", api_p95 / sql_p95);
+    println!("| all signals for 2024 ({signals} signals), load and compute (ms) | {:.0} | {:.0} (one GROUP BY scan of case_facts) | {:.2} |", signals_seconds * 1000.0, scan_seconds * 1000.0, signals_seconds / scan_seconds);
     Ok(())
 }
 
@@ -231,6 +233,33 @@ async fn plain_query_p95(bench: &BenchDatabase) -> anyhow::Result<f64> {
         samples.push(started.elapsed());
     }
     Ok(p95(&mut samples[5..].to_vec()))
+}
+
+/// Seconds to load one year's analysis input and compute every signal, and seconds for one
+/// plain GROUP BY scan of the whole case-facts table, in the same run.
+async fn signals_against_scan(
+    bench: &BenchDatabase,
+    year: i32,
+) -> anyhow::Result<(f64, f64, usize)> {
+    let started = Instant::now();
+    let input = api::detection::load_analysis_input(
+        &bench.pool,
+        year,
+        analysis::signals::Settings::default(),
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
+    let signals = analysis::signals::all_signals(&input).len();
+    let signals_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "select deciding_org, method_id, coalesce(outcome, 'pending'), count(*)
+           from case_facts group by 1, 2, 3",
+    )
+    .fetch_all(&bench.pool)
+    .await?;
+    std::hint::black_box(rows);
+    Ok((signals_seconds, started.elapsed().as_secs_f64(), signals))
 }
 
 fn p95(samples: &mut [Duration]) -> f64 {
