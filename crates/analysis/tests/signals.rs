@@ -209,7 +209,9 @@ fn a_region_much_slower_than_the_others_is_signalled() {
     assert!(
         signals
             .iter()
-            .any(|s| s.effect_measure == "median_days_difference" && s.unit.as_deref() == Some("r3") && s.effect_size.unwrap() > 0.0),
+            .any(|s| s.effect_measure == "median_days_difference"
+                && s.unit.as_deref() == Some("r3")
+                && s.effect_size.unwrap() > 0.0),
         "{signals:?}"
     );
     assert!(

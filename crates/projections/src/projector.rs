@@ -570,9 +570,14 @@ impl Projector {
                 return;
             }
         };
+        tracing::info!("projector running");
         loop {
             for projection in Projection::ALL {
-                if let Err(error) = self.catch_up(projection, Target::Live).await {
+                let caught_up = self.catch_up(projection, Target::Live).await;
+                if let Ok(events @ 1..) = caught_up {
+                    tracing::debug!(events, projection = projection.name(), "projected");
+                }
+                if let Err(error) = caught_up {
                     tracing::error!(%error, projection = projection.name(), "projection failed; retrying");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }

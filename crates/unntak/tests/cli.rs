@@ -119,3 +119,37 @@ async fn token_create_prints_the_token_alone_and_stores_only_its_hash() {
     );
     assert!(!reporter_without_org.status.success());
 }
+
+#[tokio::test]
+async fn serve_runs_the_projector_beside_the_api() {
+    let db = TestDatabase::new().await;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_unntak"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url())
+        .env("UNNTAK_BIND", "127.0.0.1:0")
+        .env(
+            "UNNTAK_PSEUDONYM_KEY",
+            "a-test-key-of-at-least-thirty-two-bytes",
+        )
+        .env("UNNTAK_LOG", "warn")
+        .spawn()
+        .expect("start unntak serve");
+    // Serve seeds the organisation register; the projector must pick those events up.
+    let mut projected = 0i64;
+    for _ in 0..200 {
+        projected = sqlx::query_scalar("select count(*) from projected_organisations")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap_or(0);
+        if projected > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.kill().expect("stop the server");
+    server.wait().expect("reap the server");
+    assert!(
+        projected >= 30,
+        "the organisation register reached the read models: {projected}"
+    );
+}

@@ -1,4 +1,5 @@
-//! `unntak serve`: migrate, then serve the API until SIGTERM, sealing in the background.
+//! `unntak serve`: migrate, then serve the API until SIGTERM, with the projector and the
+//! sealer running in the background.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -41,10 +42,10 @@ pub async fn serve(
     seal_interval: Duration,
 ) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "serving");
-    tokio::spawn(seal_periodically(
-        EventStore::new(pool.clone()),
-        seal_interval,
-    ));
+    let store = EventStore::new(pool.clone());
+    tokio::spawn(seal_periodically(store.clone(), seal_interval));
+    let projector = projections::Projector::new(store);
+    tokio::spawn(async move { projector.run().await });
     api::build(config, pool, listener)?.await?;
     tracing::info!("stopped");
     Ok(())
