@@ -432,3 +432,83 @@ async fn appeals_and_reporting_quality_are_counted_per_group() {
     );
     assert_eq!(ous["share_complete_criteria"], json!(1.0));
 }
+
+#[tokio::test]
+async fn signals_name_unequal_treatment_and_the_funnel_has_its_points() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    // The same subgroup: refused every time at OUS (Helse Sør-Øst), granted at Bergen (Helse Vest).
+    let last = report_outcomes(&app, &[(OUS, 0, 10), (BERGEN, 10, 0)]).await;
+    // Wait for the projection through a statistic that takes min_position.
+    app.get(
+        &format!("/api/v1/stats/decisions?min_position={last}"),
+        Some(&app.tokens.reviewer),
+    )
+    .await;
+
+    let answer = app
+        .get("/api/v1/signals?year=2024", Some(&app.tokens.reviewer))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let signals = answer.body["signals"].as_array().expect("signals").clone();
+    let unequal = signals
+        .iter()
+        .find(|s| s["kind"] == json!("unequal_treatment"))
+        .expect("an unequal-treatment signal");
+    assert_eq!(unequal["unit"], json!("991324968"), "the refusing region");
+    assert_eq!(unequal["indication"], json!("C34"));
+    assert!(unequal["q_value"].as_f64().unwrap() < 0.05);
+    assert!(
+        unequal["message"]
+            .as_str()
+            .unwrap()
+            .contains("Helse Vest RHF"),
+        "{}",
+        unequal["message"]
+    );
+    assert!(signals
+        .iter()
+        .any(|s| s["kind"] == json!("grant_rate_variation") && s["unit"] == json!(OUS)));
+
+    let only = app
+        .get(
+            "/api/v1/signals?year=2024&kind=unequal_treatment",
+            Some(&app.tokens.reviewer),
+        )
+        .await;
+    assert!(only.body["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["kind"] == json!("unequal_treatment")));
+    app.get(
+        "/api/v1/signals?year=2024&kind=hunch",
+        Some(&app.tokens.reviewer),
+    )
+    .await
+    .assert_problem(422);
+    app.get("/api/v1/signals?year=2024", Some(&app.tokens.ous))
+        .await
+        .assert_problem(403);
+
+    let funnel = app
+        .get("/api/v1/stats/funnel?year=2024", Some(&app.tokens.reviewer))
+        .await;
+    assert_eq!(funnel.status, 200, "{}", funnel.text);
+    let points = funnel.body["points"].as_array().expect("points");
+    assert_eq!(points.len(), 2);
+    let ous = points
+        .iter()
+        .find(|p| p["unit"] == json!(OUS))
+        .expect("an OUS point");
+    assert_eq!(
+        (
+            ous["decided"].clone(),
+            ous["granted"].clone(),
+            ous["target"].clone()
+        ),
+        (json!(10), json!(0), json!(0.5))
+    );
+    assert!(ous["limits_998"]["lower"].as_f64().unwrap() > 0.0, "{ous}");
+    assert_eq!(ous["outside_998"], json!(true));
+}

@@ -18,6 +18,8 @@ use crate::proportion::{binomial_funnel_limits, Interval, FUNNEL_INNER, FUNNEL_O
 const MIN_DECISIONS: u64 = 5;
 /// A funnel needs this many units to say anything about variation between them.
 const MIN_UNITS: usize = 3;
+/// Overdispersion is estimated only from this many units or more.
+const MIN_UNITS_FOR_OVERDISPERSION: usize = 5;
 
 /// One unit on a funnel plot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,8 +65,9 @@ pub fn funnel<'a>(
     }
     let target = granted as f64 / decided as f64;
     let units: Vec<UnitCounts> = counts.values().copied().collect();
-    // Everyone granted (or everyone refused): no variation to assess.
-    let varies = target > 0.0 && target < 1.0;
+    // Everyone granted (or everyone refused): no variation to assess. With few units the
+    // overdispersion factor is itself noise, so the limits stay exact.
+    let varies = target > 0.0 && target < 1.0 && counts.len() >= MIN_UNITS_FOR_OVERDISPERSION;
     let overdispersion = varies
         .then(|| assess_overdispersion(&units, target))
         .flatten()
