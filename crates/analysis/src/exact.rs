@@ -265,13 +265,7 @@ pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn assert_close(actual: f64, expected: f64, tolerance: f64) {
-        assert!(
-            (actual - expected).abs() <= tolerance,
-            "expected {expected}, got {actual} (tolerance {tolerance})"
-        );
-    }
+    use crate::test_support::assert_close;
 
     fn regions(counts: &[(u64, u64)]) -> Vec<GrantCounts> {
         counts

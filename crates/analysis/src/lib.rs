@@ -17,3 +17,14 @@ pub mod survival;
 mod numeric;
 
 pub use proportion::Interval;
+
+#[cfg(test)]
+mod test_support {
+    /// Asserts that `actual` is within `tolerance` of the reference value `expected`.
+    pub fn assert_close(actual: f64, expected: f64, tolerance: f64) {
+        assert!(
+            (actual - expected).abs() <= tolerance,
+            "expected {expected}, got {actual} (tolerance {tolerance})"
+        );
+    }
+}

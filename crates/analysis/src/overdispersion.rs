@@ -196,13 +196,7 @@ fn dersimonian_laird_tau2(phi: f64, weights: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn assert_close(actual: f64, expected: f64, tolerance: f64) {
-        assert!(
-            (actual - expected).abs() <= tolerance,
-            "expected {expected}, got {actual} (tolerance {tolerance})"
-        );
-    }
+    use crate::test_support::assert_close;
 
     fn units(successes: &[u64], trials: u64) -> Vec<UnitCounts> {
         successes

@@ -108,13 +108,7 @@ fn gamma_quantile(shape: f64, prob: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn assert_close(actual: f64, expected: f64, tolerance: f64) {
-        assert!(
-            (actual - expected).abs() <= tolerance,
-            "expected {expected}, got {actual} (tolerance {tolerance})"
-        );
-    }
+    use crate::test_support::assert_close;
 
     #[test]
     fn garwood_matches_r_poisson_test() {

@@ -148,13 +148,7 @@ pub fn binomial_funnel_limits(target: f64, trials: u64, coverage: f64) -> Interv
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn assert_close(actual: f64, expected: f64, tolerance: f64) {
-        assert!(
-            (actual - expected).abs() <= tolerance,
-            "expected {expected}, got {actual} (tolerance {tolerance})"
-        );
-    }
+    use crate::test_support::assert_close;
 
     fn check_interval(actual: Option<Interval>, expected: (f64, f64), tolerance: f64) {
         let actual = actual.expect("an interval");

@@ -455,6 +455,7 @@ impl LogRankTally {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::assert_close;
 
     /// The `aml` data of R's survival package (Miller 1981): weeks in
     /// remission for acute myelogenous leukaemia; `+` marks censoring.
@@ -499,13 +500,6 @@ mod tests {
 
     fn aml() -> Vec<Observation> {
         [maintained(), nonmaintained()].concat()
-    }
-
-    fn assert_close(actual: f64, expected: f64, tolerance: f64) {
-        assert!(
-            (actual - expected).abs() <= tolerance,
-            "expected {expected}, got {actual} (tolerance {tolerance})"
-        );
     }
 
     fn check_quantile(actual: QuantileEstimate, expected: (Option<f64>, Option<f64>, Option<f64>)) {

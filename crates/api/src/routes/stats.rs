@@ -386,6 +386,14 @@ fn residents(
     Some(total)
 }
 
+/// Days from `start` until `end`, or, while there is no end yet, censored at `today`.
+fn days_until(start: NaiveDate, end: Option<NaiveDate>, today: NaiveDate) -> Observation {
+    match end {
+        Some(end) => Observation::event((end - start).num_days() as f64),
+        None => Observation::censored((today - start).num_days().max(0) as f64),
+    }
+}
+
 fn quantile(estimate: &QuantileEstimate) -> Value {
     json!({"estimate": estimate.estimate, "lower": estimate.lower, "upper": estimate.upper})
 }
@@ -414,10 +422,7 @@ pub async fn processing_times(
     let mut groups: std::collections::BTreeMap<Vec<Option<String>>, Vec<Observation>> =
         Default::default();
     for case in cases {
-        let observation = match case.decided_date {
-            Some(decided) => Observation::event((decided - case.received_date).num_days() as f64),
-            None => Observation::censored((today - case.received_date).num_days().max(0) as f64),
-        };
+        let observation = days_until(case.received_date, case.decided_date, today);
         groups.entry(case.keys).or_default().push(observation);
     }
     let counts: Vec<Vec<u64>> = groups.values().map(|o| vec![o.len() as u64]).collect();
@@ -504,12 +509,7 @@ pub async fn appeals(
             let mut row = key_fields(&request.dimensions, keys, &names);
             let durations: Vec<Observation> = appeals
                 .iter()
-                .map(|a| match a.decided_date {
-                    Some(decided) => {
-                        Observation::event((decided - a.lodged_date).num_days() as f64)
-                    }
-                    None => Observation::censored((today - a.lodged_date).num_days().max(0) as f64),
-                })
+                .map(|a| days_until(a.lodged_date, a.decided_date, today))
                 .collect();
             row.insert("lodged".into(), json!(appeals.len()));
             row.insert("decided".into(), json!(count[0] + count[1] + count[2]));
