@@ -134,14 +134,16 @@ async fn serve_runs_the_projector_beside_the_api() {
         .env("UNNTAK_LOG", "warn")
         .spawn()
         .expect("start unntak serve");
-    // Serve seeds the organisation register; the projector must pick those events up.
+    // Serve seeds the organisation register (32 organisations); the projector must pick
+    // every one of those events up.
+    let seeded = 32;
     let mut projected = 0i64;
-    for _ in 0..200 {
+    for _ in 0..300 {
         projected = sqlx::query_scalar("select count(*) from projected_organisations")
             .fetch_one(&db.pool)
             .await
             .unwrap_or(0);
-        if projected > 0 {
+        if projected >= seeded {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
