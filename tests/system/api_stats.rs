@@ -413,7 +413,7 @@ async fn appeals_and_reporting_quality_are_counted_per_group() {
 
     let quality = rows(
         &app.get(
-            &format!("/api/v1/stats/reporting-quality?min_position={last}"),
+            &format!("/api/v1/stats/reporting-quality?suppress=false&min_position={last}"),
             Some(&app.tokens.reviewer),
         )
         .await,

@@ -266,3 +266,30 @@ fn every_signal_has_a_sentence_and_kinds_come_in_order() {
     assert!(signals.iter().all(|s| !s.message.is_empty()));
     assert!(signals.windows(2).all(|w| w[0].kind <= w[1].kind));
 }
+
+#[test]
+fn a_method_refused_everywhere_is_not_one_trusts_doing() {
+    // Method M: granted 20 % across the country, with enough decisions to show it; the
+    // scheme as a whole grants 75 %. Trust t1 grants 15 % of M: in line with the rest.
+    let mut input = input(40, None);
+    for (org, region) in TRUSTS {
+        for n in 0..20 {
+            let granted = if org == "t1" { n < 3 } else { n < 4 };
+            input.cases.push(case(
+                org,
+                region,
+                "M",
+                day(2025, 1 + (n % 11) as u32, 2),
+                20,
+                granted,
+            ));
+        }
+    }
+    let signals = kinds(&input, SignalKind::GrantRateVariation);
+    assert!(
+        !signals
+            .iter()
+            .any(|s| s.unit.as_deref() == Some("t1") && s.method_id.as_deref() == Some("M")),
+        "{signals:?}"
+    );
+}

@@ -185,24 +185,34 @@ pub(super) fn units_tested(input: &AnalysisInput) -> usize {
 }
 
 pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
-    let tests = tests(input);
-    let q_values = with_q_values(&tests.iter().map(|t| t.point.p_value).collect::<Vec<_>>());
-    let fdr = input.settings.false_discovery_rate;
-    let mut signals: Vec<Signal> = tests
+    let funnel_tests = tests(input);
+    let trust_tests = method_trust_tests(input);
+    // One false-discovery family: every trust and region tested in the year.
+    let p_values: Vec<f64> = funnel_tests
         .iter()
-        .zip(q_values)
-        .filter(|(t, q)| t.point.outside_998 && *q < fdr)
-        .map(|(test, q)| funnel_signal(input, test, q))
+        .map(|t| t.point.p_value)
+        .chain(trust_tests.iter().map(|t| t.p_value))
         .collect();
-    signals.extend(method_trust_signals(input));
+    let q_values = with_q_values(&p_values);
+    let (funnel_q, trust_q) = q_values.split_at(funnel_tests.len());
+    let fdr = input.settings.false_discovery_rate;
+    let mut signals: Vec<Signal> = funnel_tests
+        .iter()
+        .zip(funnel_q)
+        .filter(|(t, q)| t.point.outside_998 && **q < fdr)
+        .map(|(test, q)| funnel_signal(input, test, *q))
+        .collect();
+    signals.extend(method_trust_signals(input, &trust_tests, trust_q));
     signals.extend(heterogeneity_signals(input));
     signals
 }
 
-/// One trust's decisions on one method against the scheme's national grant rate (an exact
-/// binomial test: few trusts decide enough of one method for a funnel of their own). Only
-/// where the rest of the country, on the same method, lies on the other side too: a method
-/// refused everywhere is not one trust's doing.
+/// One trust's decisions on one method against what the rest of the country grants for
+/// that method (an exact binomial test: few trusts decide enough of one method for a funnel
+/// of their own). The rest of the country often decides only a dozen such cases, so its
+/// rate is shrunk towards the scheme's national rate, as if the scheme's rate had been seen
+/// in `PRIOR_DECISIONS` more decisions: a method refused everywhere, with enough decisions
+/// to show it, is not one trust's doing.
 struct MethodTrustTest {
     scheme: String,
     method_id: String,
@@ -210,7 +220,16 @@ struct MethodTrustTest {
     own: GrantCounts,
     rest: GrantCounts,
     national: f64,
+    reference: f64,
     p_value: f64,
+}
+
+/// The weight, in decisions, of the scheme's national rate in a method's reference rate.
+const PRIOR_DECISIONS: f64 = 20.0;
+
+fn reference_rate(rest: &GrantCounts, national: f64) -> f64 {
+    let decided = (rest.granted + rest.refused) as f64;
+    (rest.granted as f64 + PRIOR_DECISIONS * national) / (decided + PRIOR_DECISIONS)
 }
 
 fn method_trust_tests(input: &AnalysisInput) -> Vec<MethodTrustTest> {
@@ -261,7 +280,8 @@ fn method_trust_tests(input: &AnalysisInput) -> Vec<MethodTrustTest> {
             {
                 continue;
             }
-            let p_value = exact_binomial_p(own.granted, own.granted + own.refused, national);
+            let reference = reference_rate(&rest, national);
+            let p_value = exact_binomial_p(own.granted, own.granted + own.refused, reference);
             tests.push(MethodTrustTest {
                 scheme: scheme.clone(),
                 method_id: method_id.clone(),
@@ -269,6 +289,7 @@ fn method_trust_tests(input: &AnalysisInput) -> Vec<MethodTrustTest> {
                 own: *own,
                 rest,
                 national,
+                reference,
                 p_value,
             });
         }
@@ -292,17 +313,15 @@ fn exact_binomial_p(successes: u64, trials: u64, p: f64) -> f64 {
     (2.0 * lower.min(upper)).min(1.0)
 }
 
-fn method_trust_signals(input: &AnalysisInput) -> Vec<Signal> {
-    let tests = method_trust_tests(input);
-    let q_values = with_q_values(&tests.iter().map(|t| t.p_value).collect::<Vec<_>>());
+fn method_trust_signals(
+    input: &AnalysisInput,
+    tests: &[MethodTrustTest],
+    q_values: &[f64],
+) -> Vec<Signal> {
     tests
         .iter()
-        .zip(q_values)
-        .filter(|(test, q)| {
-            let (own, rest) = (grant_rate(&test.own), grant_rate(&test.rest));
-            let same_side = (own - rest).signum() == (own - test.national).signum();
-            *q < input.settings.false_discovery_rate && same_side
-        })
+        .zip(q_values.iter().copied())
+        .filter(|(_, q)| *q < input.settings.false_discovery_rate)
         .map(|(test, q)| {
             let (own, rest) = (grant_rate(&test.own), grant_rate(&test.rest));
             Signal {
@@ -314,18 +333,20 @@ fn method_trust_signals(input: &AnalysisInput) -> Vec<Signal> {
                 method_id: Some(test.method_id.clone()),
                 indication: None,
                 effect_measure: "grant_rate_difference".into(),
-                effect_size: Some(own - rest),
+                effect_size: Some(own - test.reference),
                 counts: BTreeMap::from([
                     ("decided".into(), (test.own.granted + test.own.refused) as f64),
                     ("granted".into(), test.own.granted as f64),
                     ("decided_elsewhere".into(), (test.rest.granted + test.rest.refused) as f64),
                     ("granted_elsewhere".into(), test.rest.granted as f64),
+                    ("reference_rate".into(), test.reference),
                 ]),
                 p_value: Some(test.p_value),
                 q_value: Some(q),
                 message: format!(
                     "{} innvilget {} % av {} saker om {} i {}, mot {} % av {} saker om metoden ellers i landet \
-                     og {} % for ordningen samlet. Forskjellen er større enn tilfeldigheter tilsier (eksakt binomialtest, q {}).",
+                     og {} % for ordningen samlet. Forskjellen er større enn tilfeldigheter tilsier (eksakt binomialtest \
+                     mot forventet {} %, q {}).",
                     input.name_of(&test.org),
                     nb(own * 100.0, 0),
                     test.own.granted + test.own.refused,
@@ -334,6 +355,7 @@ fn method_trust_signals(input: &AnalysisInput) -> Vec<Signal> {
                     nb(rest * 100.0, 0),
                     test.rest.granted + test.rest.refused,
                     nb(test.national * 100.0, 0),
+                    nb(test.reference * 100.0, 0),
                     nb_p(q),
                 ),
             }

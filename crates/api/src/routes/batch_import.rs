@@ -9,7 +9,7 @@ use domain::case::case_stream;
 use domain::commands::CaseCommand;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use store::StreamAppend;
+use store::{StoreError, StreamAppend};
 use tracing_actix_web::RequestId;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -334,8 +334,15 @@ async fn import(
                 events: p.events.clone(),
             })
             .collect();
-        if state.store.append_all(&appends).await.is_err() {
-            return Ok(None);
+        match state.store.append_all(&appends).await {
+            Ok(_) => {}
+            // Another writer took a case (or a report id) since classification: classify
+            // again. Any other failure is the server's, not the batch's.
+            Err((
+                _,
+                StoreError::WrongExpectedVersion { .. } | StoreError::EventIdConflict { .. },
+            )) => return Ok(None),
+            Err((_, other)) => return Err(other.into()),
         }
         let events: usize = appends.iter().map(|a| a.events.len()).sum();
         state.metrics.events_appended(events);

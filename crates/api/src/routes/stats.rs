@@ -425,7 +425,14 @@ pub async fn processing_times(
         let observation = days_until(case.received_date, case.decided_date, today);
         groups.entry(case.keys).or_default().push(observation);
     }
-    let counts: Vec<Vec<u64>> = groups.values().map(|o| vec![o.len() as u64]).collect();
+    // Both parts of n are published, so both are checked.
+    let counts: Vec<Vec<u64>> = groups
+        .values()
+        .map(|observations| {
+            let decided = observations.iter().filter(|o| o.event_observed).count() as u64;
+            vec![decided, observations.len() as u64 - decided]
+        })
+        .collect();
     let hidden = statuses(&counts, request.suppress);
     let rows = groups
         .iter()
@@ -444,7 +451,16 @@ pub async fn processing_times(
             row.insert("share_within_14_days".into(), json!(fit.share_with_event_by(14.0)));
             row.insert("share_within_30_days".into(), json!(fit.share_with_event_by(30.0)));
             if request.curve {
-                let steps: Vec<Value> = fit.steps().iter().map(|s| json!({"day": s.time, "still_pending": s.survival, "at_risk": s.at_risk})).collect();
+                // The number at risk falls to single cases at the tail: published only
+                // to those who may see unsuppressed figures.
+                let steps: Vec<Value> = fit
+                    .steps()
+                    .iter()
+                    .map(|s| match request.suppress {
+                        true => json!({"day": s.time, "still_pending": s.survival}),
+                        false => json!({"day": s.time, "still_pending": s.survival, "at_risk": s.at_risk}),
+                    })
+                    .collect();
                 row.insert("curve".into(), Value::Array(steps));
             }
             row.insert("suppressed".into(), Value::Bool(false));
@@ -603,8 +619,8 @@ fn flatten(row: &Map<String, Value>, prefix: &str) -> Vec<(String, String)> {
 }
 
 /// How each deciding organisation reports: delay from decision to report, corrections,
-/// retractions, and the share of decisions with every criterion documented. About
-/// organisations, not patients, so nothing is withheld.
+/// retractions, and the share of decisions with every criterion documented. Rows with
+/// small counts are withheld like every other statistic's.
 #[utoipa::path(get, path = "/api/v1/stats/reporting-quality", tag = "statistics", params(StatsQuery),
     security(("bearer" = [])), responses(
     (status = 200, description = "one row per deciding organisation"),
@@ -621,11 +637,24 @@ pub async fn reporting_quality(
     let names = queries::organisation_names(&state.pool)
         .await
         .map_err(internal)?;
-    let rows = queries::reporting_quality(&state.pool, &request.filter)
+    let qualities = queries::reporting_quality(&state.pool, &request.filter)
         .await
-        .map_err(internal)?
+        .map_err(internal)?;
+    // Counts of cases narrowed by method and period are counts of patients: withheld like
+    // every other statistic.
+    let counts: Vec<Vec<u64>> = qualities
+        .iter()
+        .map(|q| {
+            [q.cases, q.decisions, q.corrections, q.retractions]
+                .map(|n| n.max(0) as u64)
+                .to_vec()
+        })
+        .collect();
+    let hidden = statuses(&counts, request.suppress);
+    let rows = qualities
         .into_iter()
-        .map(|quality| {
+        .zip(hidden)
+        .map(|(quality, hidden)| {
             let mut row = match serde_json::to_value(&quality) {
                 Ok(Value::Object(row)) => row,
                 _ => Map::new(),
@@ -637,6 +666,20 @@ pub async fn reporting_quality(
                     .cloned()
                     .map_or(Value::Null, Value::String),
             );
+            row.insert("suppressed".into(), Value::Bool(false));
+            if hidden {
+                withhold(
+                    &mut row,
+                    &[
+                        "cases",
+                        "decisions",
+                        "median_report_delay_days",
+                        "corrections",
+                        "retractions",
+                        "share_complete_criteria",
+                    ],
+                );
+            }
             row
         })
         .collect();
