@@ -133,7 +133,8 @@ pub struct DemoArgs {
     pub database: DatabaseArgs,
     #[arg(long, env = "UNNTAK_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
-    /// The demo's own database on the server DATABASE_URL names; created when missing.
+    /// The demo's own database on the server DATABASE_URL names; dropped and created
+    /// afresh on every run.
     #[arg(long, default_value = "unntak_demo")]
     pub database_name: String,
     /// Report the demo data, print the check, and exit instead of serving.

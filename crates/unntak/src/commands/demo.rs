@@ -74,20 +74,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Connects to the demo's own database, creating it on the server when missing.
+/// Creates the demo's own database afresh on the server and connects to it.
 async fn demo_database(args: &DemoArgs) -> anyhow::Result<PgPool> {
     let server = PgConnectOptions::from_str(&args.database.url)?;
     let mut admin = server.connect().await?;
-    let exists: bool =
-        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-            .bind(&args.database_name)
-            .fetch_one(&mut admin)
-            .await?;
-    if !exists {
-        let name = args.database_name.replace('"', "");
-        admin
-            .execute(format!(r#"create database "{name}""#).as_str())
-            .await?;
+    // The demo starts from a clean slate each run, so what it shows is what it reported.
+    let name = args.database_name.replace('"', "");
+    for statement in [
+        format!(r#"drop database if exists "{name}" with (force)"#),
+        format!(r#"create database "{name}""#),
+    ] {
+        admin.execute(statement.as_str()).await?;
     }
     let url = server.database(&args.database_name);
     Ok(PgPoolOptions::new()
