@@ -211,7 +211,7 @@ pub async fn decisions_from_counts(
         .await?;
     Ok(rows
         .iter()
-        .map(|row| decision_group(row, keys.len()))
+        .map(|row| decision_group(row, dimensions.len()))
         .collect())
 }
 
@@ -220,30 +220,21 @@ pub async fn decisions_from_facts(
     filter: &Filter,
     dimensions: &[Dimension],
 ) -> Result<Vec<DecisionGroup>, ProjectionError> {
-    let expressions: Vec<String> = dimensions
-        .iter()
-        .map(|d| d.facts_expression("f.decided_date", filter.region_basis))
-        .collect();
-    let keys: Vec<&str> = expressions.iter().map(String::as_str).collect();
-    let sql = format!(
-        "select {select_keys}
-                count(*) filter (where f.outcome = 'granted') as granted,
-                count(*) filter (where f.outcome = 'refused') as refused
-           from case_facts f {joins}
-          where not f.retracted and f.decided_date is not null {filters}
-          {group} order by {order}",
-        select_keys = select_list(&keys),
-        joins = lateral_joins(dimensions),
-        filters = facts_filters("f.decided_date"),
-        group = group_list(keys.len()),
-        order = order_list(keys.len()),
-    );
+    let sql = FactsQuery {
+        date: "f.decided_date",
+        columns: "count(*) filter (where f.outcome = 'granted') as granted,
+                  count(*) filter (where f.outcome = 'refused') as refused",
+        from: "case_facts f",
+        condition: "not f.retracted and f.decided_date is not null",
+        grouped: true,
+    }
+    .sql(filter, dimensions);
     let rows = bind_filter(sqlx::query(&sql), filter)
         .fetch_all(pool)
         .await?;
     Ok(rows
         .iter()
-        .map(|row| decision_group(row, keys.len()))
+        .map(|row| decision_group(row, dimensions.len()))
         .collect())
 }
 
@@ -253,28 +244,20 @@ pub async fn applications(
     filter: &Filter,
     dimensions: &[Dimension],
 ) -> Result<Vec<(Vec<Option<String>>, i64)>, ProjectionError> {
-    let expressions: Vec<String> = dimensions
-        .iter()
-        .map(|d| d.facts_expression("f.received_date", filter.region_basis))
-        .collect();
-    let keys: Vec<&str> = expressions.iter().map(String::as_str).collect();
-    let sql = format!(
-        "select {select_keys} count(distinct f.case_id) as applications
-           from case_facts f {joins}
-          where not f.retracted {filters}
-          {group} order by {order}",
-        select_keys = select_list(&keys),
-        joins = lateral_joins(dimensions),
-        filters = facts_filters("f.received_date"),
-        group = group_list(keys.len()),
-        order = order_list(keys.len()),
-    );
+    let sql = FactsQuery {
+        date: "f.received_date",
+        columns: "count(distinct f.case_id) as applications",
+        from: "case_facts f",
+        condition: "not f.retracted",
+        grouped: true,
+    }
+    .sql(filter, dimensions);
     let rows = bind_filter(sqlx::query(&sql), filter)
         .fetch_all(pool)
         .await?;
     Ok(rows
         .iter()
-        .map(|row| (group_keys(row, keys.len()), row.get("applications")))
+        .map(|row| (group_keys(row, dimensions.len()), row.get("applications")))
         .collect())
 }
 
@@ -292,26 +275,21 @@ pub async fn processing(
     filter: &Filter,
     dimensions: &[Dimension],
 ) -> Result<Vec<Processing>, ProjectionError> {
-    let expressions: Vec<String> = dimensions
-        .iter()
-        .map(|d| d.facts_expression("f.received_date", filter.region_basis))
-        .collect();
-    let keys: Vec<&str> = expressions.iter().map(String::as_str).collect();
-    let sql = format!(
-        "select {select_keys} f.received_date, f.decided_date
-           from case_facts f {joins}
-          where not f.retracted {filters}",
-        select_keys = select_list(&keys),
-        joins = lateral_joins(dimensions),
-        filters = facts_filters("f.received_date"),
-    );
+    let sql = FactsQuery {
+        date: "f.received_date",
+        columns: "f.received_date, f.decided_date",
+        from: "case_facts f",
+        condition: "not f.retracted",
+        grouped: false,
+    }
+    .sql(filter, dimensions);
     let rows = bind_filter(sqlx::query(&sql), filter)
         .fetch_all(pool)
         .await?;
     Ok(rows
         .iter()
         .map(|row| Processing {
-            keys: group_keys(row, keys.len()),
+            keys: group_keys(row, dimensions.len()),
             received_date: row.get("received_date"),
             decided_date: row.get("decided_date"),
         })
@@ -333,26 +311,21 @@ pub async fn appeals(
     filter: &Filter,
     dimensions: &[Dimension],
 ) -> Result<Vec<AppealRow>, ProjectionError> {
-    let expressions: Vec<String> = dimensions
-        .iter()
-        .map(|d| d.facts_expression("a.lodged_date", filter.region_basis))
-        .collect();
-    let keys: Vec<&str> = expressions.iter().map(String::as_str).collect();
-    let sql = format!(
-        "select {select_keys} a.lodged_date, a.decided_date, a.outcome
-           from appeal_facts a join case_facts f on f.case_id = a.case_id {joins}
-          where not f.retracted {filters}",
-        select_keys = select_list(&keys),
-        joins = lateral_joins(dimensions),
-        filters = facts_filters("a.lodged_date"),
-    );
+    let sql = FactsQuery {
+        date: "a.lodged_date",
+        columns: "a.lodged_date, a.decided_date, a.outcome",
+        from: "appeal_facts a join case_facts f on f.case_id = a.case_id",
+        condition: "not f.retracted",
+        grouped: false,
+    }
+    .sql(filter, dimensions);
     let rows = bind_filter(sqlx::query(&sql), filter)
         .fetch_all(pool)
         .await?;
     Ok(rows
         .iter()
         .map(|row| AppealRow {
-            keys: group_keys(row, keys.len()),
+            keys: group_keys(row, dimensions.len()),
             lodged_date: row.get("lodged_date"),
             decided_date: row.get("decided_date"),
             outcome: row.get("outcome"),
@@ -386,6 +359,50 @@ pub async fn organisation_names(pool: &PgPool) -> Result<HashMap<String, String>
             .fetch_all(pool)
             .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// A query over the case facts, with the asked-for dimensions as columns k0, k1, ... and
+/// the common filters on `date` as $1..$5 (bind them with `bind_filter`).
+struct FactsQuery {
+    /// The date the period filters on.
+    date: &'static str,
+    /// The columns after the group keys.
+    columns: &'static str,
+    /// The FROM clause; the case facts are aliased `f`.
+    from: &'static str,
+    condition: &'static str,
+    /// Whether to group (and order) by the dimensions.
+    grouped: bool,
+}
+
+impl FactsQuery {
+    fn sql(&self, filter: &Filter, dimensions: &[Dimension]) -> String {
+        let expressions: Vec<String> = dimensions
+            .iter()
+            .map(|d| d.facts_expression(self.date, filter.region_basis))
+            .collect();
+        let keys: Vec<&str> = expressions.iter().map(String::as_str).collect();
+        let grouping = match self.grouped {
+            true => format!(
+                "{} order by {}",
+                group_list(keys.len()),
+                order_list(keys.len())
+            ),
+            false => String::new(),
+        };
+        format!(
+            "select {select_keys} {columns}
+               from {from} {joins}
+              where {condition} {filters}
+              {grouping}",
+            select_keys = select_list(&keys),
+            columns = self.columns,
+            from = self.from,
+            joins = lateral_joins(dimensions),
+            condition = self.condition,
+            filters = facts_filters(self.date),
+        )
+    }
 }
 
 fn select_list(keys: &[&str]) -> String {
