@@ -168,4 +168,27 @@ async fn build_template(admin: &mut PgConnection, template: &str) {
         .execute(format!(r#"alter database "{building}" rename to "{template}""#).as_str())
         .await
         .expect("publish the template");
+    drop_stale_templates(admin, template).await;
+}
+
+/// Templates of earlier migrations are of no further use: drop them, so test runs leave
+/// nothing behind across migration changes either.
+async fn drop_stale_templates(admin: &mut PgConnection, current: &str) {
+    let stale: Vec<String> = sqlx::query_scalar(
+        "select datname from pg_database
+          where datname like 'unntak\\_template\\_%' and datname <> $1
+            and datname not like '%\\_building'",
+    )
+    .bind(current)
+    .fetch_all(&mut *admin)
+    .await
+    .expect("list the templates");
+    for name in stale {
+        let dropped = admin
+            .execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str())
+            .await;
+        if dropped.is_err() {
+            eprintln!("could not drop the stale template {name}");
+        }
+    }
 }
