@@ -22,7 +22,7 @@ pub struct ProjectionStatus {
 pub async fn projection_status(pool: &PgPool) -> Result<Vec<ProjectionStatus>, ProjectionError> {
     let mut statuses = Vec::new();
     for projection in Projection::ALL {
-        let live = checkpoint(pool, &Target::Live.checkpoint_name(projection)).await?;
+        let live = live_checkpoint(pool, projection).await?;
         let rebuilding =
             checkpoint_exists(pool, &Target::Rebuild.checkpoint_name(projection)).await?;
         let lag = lag_behind(pool, live).await?;
@@ -40,6 +40,14 @@ pub async fn projection_status(pool: &PgPool) -> Result<Vec<ProjectionStatus>, P
         });
     }
     Ok(statuses)
+}
+
+/// Where the serving copy of `projection` has read to.
+pub async fn live_checkpoint(
+    pool: &PgPool,
+    projection: Projection,
+) -> Result<Checkpoint, ProjectionError> {
+    checkpoint(pool, &Target::Live.checkpoint_name(projection)).await
 }
 
 async fn checkpoint(pool: &PgPool, name: &str) -> Result<Checkpoint, ProjectionError> {
@@ -87,7 +95,7 @@ pub async fn has_reached(
     projection: Projection,
     position: i64,
 ) -> Result<bool, ProjectionError> {
-    let at = checkpoint(pool, &Target::Live.checkpoint_name(projection)).await?;
+    let at = live_checkpoint(pool, projection).await?;
     Ok(sqlx::query_scalar(
         "select exists (select 1 from events where position = $1
                            and (transaction_id, position) <= ($2, $3))",

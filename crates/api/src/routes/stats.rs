@@ -144,13 +144,12 @@ async fn as_of(state: &AppState, min_position: Option<i64>) -> Result<i64, ApiEr
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let statuses = projections::status::projection_status(&state.pool)
+    // Only the position: counting the lag, as the status endpoint does, is a scan this hot
+    // path need not pay for.
+    let checkpoint = projections::status::live_checkpoint(&state.pool, Projection::Cases)
         .await
         .map_err(internal)?;
-    Ok(statuses
-        .iter()
-        .find(|s| s.name == "cases")
-        .map_or(0, |s| s.position))
+    Ok(checkpoint.position)
 }
 
 fn internal(error: projections::ProjectionError) -> ApiError {
