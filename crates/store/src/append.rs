@@ -52,6 +52,27 @@ pub struct NewEvent {
     pub metadata: Value,
 }
 
+/// The events of an append as one array per column: the shape `append_events` takes.
+pub struct EventColumns {
+    pub event_ids: Vec<Uuid>,
+    pub event_types: Vec<String>,
+    pub schema_versions: Vec<i32>,
+    pub payloads: Vec<Value>,
+    pub metadata: Vec<Value>,
+}
+
+impl EventColumns {
+    pub fn of(events: &[NewEvent]) -> EventColumns {
+        EventColumns {
+            event_ids: events.iter().map(|e| e.event_id).collect(),
+            event_types: events.iter().map(|e| e.event_type.clone()).collect(),
+            schema_versions: events.iter().map(|e| e.schema_version).collect(),
+            payloads: events.iter().map(|e| e.payload.clone()).collect(),
+            metadata: events.iter().map(|e| e.metadata.clone()).collect(),
+        }
+    }
+}
+
 /// One stream's part of an `append_all`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamAppend {
@@ -277,25 +298,16 @@ async fn append_statement<'e, E: sqlx::PgExecutor<'e>>(
     events: &[NewEvent],
 ) -> Result<AppendResult, sqlx::Error> {
     let (kind, version) = expected.as_sql();
+    let columns = EventColumns::of(events);
     let rows = sqlx::query("select * from append_events($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(stream_id)
         .bind(kind)
         .bind(version)
-        .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-        .bind(
-            events
-                .iter()
-                .map(|e| e.event_type.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(events.iter().map(|e| e.schema_version).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
-        .bind(
-            events
-                .iter()
-                .map(|e| e.metadata.clone())
-                .collect::<Vec<_>>(),
-        )
+        .bind(columns.event_ids)
+        .bind(columns.event_types)
+        .bind(columns.schema_versions)
+        .bind(columns.payloads)
+        .bind(columns.metadata)
         .fetch_all(executor)
         .await?;
     let last = rows

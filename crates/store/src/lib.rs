@@ -15,7 +15,7 @@ mod seal;
 mod subscription;
 mod verify;
 
-pub use append::{AppendResult, ExpectedVersion, NewEvent, StreamAppend};
+pub use append::{AppendResult, EventColumns, ExpectedVersion, NewEvent, StreamAppend};
 pub use error::StoreError;
 pub use read::{read_all as read_all_with, Checkpoint, RecordedEvent, Register};
 pub use seal::SealReport;

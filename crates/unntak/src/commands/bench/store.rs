@@ -74,6 +74,7 @@ pub async fn store_append(store: EventStore, batch: usize) -> anyhow::Result<()>
 async fn plain_insert(pool: PgPool, batch: usize) -> anyhow::Result<()> {
     let stream = format!("bench-{}", Uuid::new_v4());
     let events: Vec<NewEvent> = (0..batch).map(|_| sample_event()).collect();
+    let columns = store::EventColumns::of(&events);
     let versions: Vec<i64> = (1..=batch as i64).collect();
     let fake_hash = vec![0u8; 32];
     sqlx::query(
@@ -85,21 +86,11 @@ async fn plain_insert(pool: PgPool, batch: usize) -> anyhow::Result<()> {
     )
     .bind(stream)
     .bind(versions)
-    .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| e.event_type.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(events.iter().map(|e| e.schema_version).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
-    .bind(
-        events
-            .iter()
-            .map(|e| e.metadata.clone())
-            .collect::<Vec<_>>(),
-    )
+    .bind(columns.event_ids)
+    .bind(columns.event_types)
+    .bind(columns.schema_versions)
+    .bind(columns.payloads)
+    .bind(columns.metadata)
     .bind(fake_hash)
     .execute(&pool)
     .await?;
