@@ -30,12 +30,20 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use crate::numeric::{solve_linear, two_sided_z};
 
-/// One application: the days from receipt until the decision, or until now
-/// when there is no decision yet (`event_observed` false: censored).
+/// One application (or `count` applications alike): the days from receipt until the
+/// decision, or until now when there is no decision yet (`event_observed` false: censored).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     pub time_days: f64,
     pub event_observed: bool,
+    /// How many applications share this time and status; counted rather than repeated
+    /// so that a year of a large registry fits in a few hundred observations.
+    #[serde(default = "one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 impl Observation {
@@ -44,6 +52,7 @@ impl Observation {
         Observation {
             time_days,
             event_observed: true,
+            count: 1,
         }
     }
 
@@ -52,7 +61,13 @@ impl Observation {
         Observation {
             time_days,
             event_observed: false,
+            count: 1,
         }
+    }
+
+    /// The same observation standing for `count` applications.
+    pub fn times(self, count: u64) -> Observation {
+        Observation { count, ..self }
     }
 }
 
@@ -122,10 +137,15 @@ impl KaplanMeier {
         let z = two_sided_z(confidence);
         let sorted = sorted_by_time(observations);
         let mut steps = Vec::new();
-        let mut at_risk = sorted.len() as u64;
+        let mut at_risk: u64 = sorted.iter().map(|o| o.count).sum();
         let (mut survival, mut greenwood) = (1.0, 0.0);
         for tied in sorted.chunk_by(|a, b| a.time_days == b.time_days) {
-            let events = tied.iter().filter(|o| o.event_observed).count() as u64;
+            let leaving: u64 = tied.iter().map(|o| o.count).sum();
+            let events: u64 = tied
+                .iter()
+                .filter(|o| o.event_observed)
+                .map(|o| o.count)
+                .sum();
             survival *= 1.0 - events as f64 / at_risk as f64;
             greenwood += greenwood_term(at_risk, events);
             let (lower, upper) = pointwise_limits(survival, greenwood.sqrt(), z, transform);
@@ -133,17 +153,17 @@ impl KaplanMeier {
                 time: tied[0].time_days,
                 at_risk,
                 events,
-                censored: tied.len() as u64 - events,
+                censored: leaving - events,
                 survival,
                 std_err: (survival > 0.0).then(|| survival * greenwood.sqrt()),
                 lower,
                 upper,
             });
-            at_risk -= tied.len() as u64;
+            at_risk -= leaving;
         }
         KaplanMeier {
             events: steps.iter().map(|step| step.events).sum(),
-            subjects: observations.len(),
+            subjects: observations.iter().map(|o| o.count as usize).sum(),
             steps,
         }
     }
@@ -400,28 +420,31 @@ impl LogRankTally {
             expected: vec![0.0; k],
             variance: vec![vec![0.0; k]; k],
         };
-        let mut pooled: Vec<(f64, usize, bool)> = groups
+        let mut pooled: Vec<(f64, usize, bool, f64)> = groups
             .iter()
             .enumerate()
             .flat_map(|(g, group)| {
                 group
                     .as_ref()
                     .iter()
-                    .map(move |o| (o.time_days, g, o.event_observed))
+                    .map(move |o| (o.time_days, g, o.event_observed, o.count as f64))
             })
             .collect();
         pooled.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut at_risk: Vec<f64> = groups.iter().map(|g| g.as_ref().len() as f64).collect();
+        let mut at_risk: Vec<f64> = groups
+            .iter()
+            .map(|g| g.as_ref().iter().map(|o| o.count as f64).sum())
+            .collect();
         for tied in pooled.chunk_by(|a, b| a.0 == b.0) {
             let mut events = vec![0.0; k];
-            for &(_, g, event) in tied {
+            for &(_, g, event, count) in tied {
                 if event {
-                    events[g] += 1.0;
+                    events[g] += count;
                 }
             }
             tally.add_time(&at_risk, &events);
-            for &(_, g, _) in tied {
-                at_risk[g] -= 1.0;
+            for &(_, g, _, count) in tied {
+                at_risk[g] -= count;
             }
         }
         tally
@@ -658,5 +681,41 @@ mod tests {
     fn log_rank_needs_two_groups_with_events_at_risk() {
         assert!(log_rank_test(&[maintained()]).is_none());
         assert!(log_rank_test::<Vec<Observation>>(&[]).is_none());
+    }
+
+    /// Equal observations merged into one with a count, as a whole year is loaded.
+    fn counted(observations: &[Observation]) -> Vec<Observation> {
+        let mut merged: Vec<Observation> = Vec::new();
+        for observation in observations {
+            match merged.iter_mut().find(|m| {
+                m.time_days == observation.time_days
+                    && m.event_observed == observation.event_observed
+            }) {
+                Some(m) => m.count += 1,
+                None => merged.push(*observation),
+            }
+        }
+        merged
+    }
+
+    #[test]
+    fn counted_observations_give_the_curve_and_test_of_repeated_ones() {
+        let repeated: Vec<Observation> = aml()
+            .into_iter()
+            .chain(maintained())
+            .chain(maintained())
+            .collect();
+        let merged = counted(&repeated);
+        assert!(merged.len() < repeated.len());
+        let (plain, weighted) = (KaplanMeier::fit(&repeated), KaplanMeier::fit(&merged));
+        assert_eq!(plain.steps(), weighted.steps());
+        assert_eq!(plain.subjects(), weighted.subjects());
+        assert_eq!(plain.median(), weighted.median());
+        let doubled: Vec<Observation> = maintained().into_iter().chain(maintained()).collect();
+        let plain = log_rank_test(&[doubled.clone(), nonmaintained()]).expect("two groups");
+        let weighted =
+            log_rank_test(&[counted(&doubled), counted(&nonmaintained())]).expect("two groups");
+        assert_close(weighted.statistic, plain.statistic, 1e-12);
+        assert_close(weighted.p_value, plain.p_value, 1e-12);
     }
 }

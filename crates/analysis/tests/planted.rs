@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use analysis::signals::{
     all_signals, units_tested, AnalysisInput, CaseRecord, Day, MethodRecord, Signal, SignalKind,
+    Tallies,
 };
 use chrono::{Datelike, NaiveDate};
 use domain::case::Scheme;
@@ -64,7 +65,6 @@ fn input(generated: &Generated) -> AnalysisInput {
                     .health_authority_org_number
                     .to_string()
             }),
-            age_band: None,
             received: day(case.received_date),
             decided: decision.map(|d| day(d.decided_date)),
             granted: decision.map(|d| d.granted),
@@ -72,13 +72,12 @@ fn input(generated: &Generated) -> AnalysisInput {
                 .criteria()
                 .iter()
                 .all(|c| criteria.contains_key(c.as_str())),
-            criteria,
             refusal_reasons: decision
                 .map(|d| d.refusal_reasons.clone())
                 .unwrap_or_default(),
         }
     });
-    let methods = generated
+    let methods: Vec<MethodRecord> = generated
         .methods
         .iter()
         .map(|m| MethodRecord {
@@ -103,11 +102,11 @@ fn input(generated: &Generated) -> AnalysisInput {
             *population.entry((year, region.clone())).or_insert(0) += u64::from(county.population);
         }
     }
+    let cases: Vec<CaseRecord> = cases.collect();
     AnalysisInput {
         year: YEAR,
-        cases: cases.collect(),
+        tallies: Tallies::count(YEAR, &cases, &methods),
         population,
-        methods,
         names: BTreeMap::new(),
         settings: Default::default(),
     }

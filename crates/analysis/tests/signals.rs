@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use analysis::signals::{
-    all_signals, signals_of_kind, AnalysisInput, CaseRecord, Day, MethodRecord, SignalKind,
+    all_signals, signals_of_kind, AnalysisInput, CaseRecord, Day, MethodRecord, SignalKind, Tallies,
 };
 
 const TRUSTS: [(&str, &str); 6] = [
@@ -42,14 +42,12 @@ fn case(
         deciding_region: Some(region.into()),
         applying_org: org.into(),
         residence_region: Some(region.into()),
-        age_band: Some("60-69".into()),
         received,
         decided: Some(Day {
             days: received.days + decided_after,
             ..received
         }),
         granted: Some(granted),
-        criteria: BTreeMap::from([("marketing_authorisation".to_string(), true)]),
         criteria_complete: true,
         refusal_reasons: if granted {
             vec![]
@@ -59,9 +57,31 @@ fn case(
     }
 }
 
+/// Cases and methods as a test builds them; the signals see their tallies.
+struct Registry {
+    cases: Vec<CaseRecord>,
+    methods: Vec<MethodRecord>,
+}
+
+impl Registry {
+    fn analysed(&self) -> AnalysisInput {
+        AnalysisInput {
+            year: 2025,
+            tallies: Tallies::count(2025, &self.cases, &self.methods),
+            population: BTreeMap::from([
+                ((2025, "r1".into()), 1_000_000),
+                ((2025, "r2".into()), 1_000_000),
+                ((2025, "r3".into()), 1_000_000),
+            ]),
+            names: BTreeMap::from([("t3".to_string(), "Helse Bergen HF".to_string())]),
+            settings: Default::default(),
+        }
+    }
+}
+
 /// `per_trust` decisions a trust on `method` in 2025, every fourth refused, except
 /// `low` which grants only `low_grants` of them.
-fn input(per_trust: usize, low: Option<(&str, usize)>) -> AnalysisInput {
+fn input(per_trust: usize, low: Option<(&str, usize)>) -> Registry {
     let mut cases = Vec::new();
     for (org, region) in TRUSTS {
         for n in 0..per_trust {
@@ -80,25 +100,17 @@ fn input(per_trust: usize, low: Option<(&str, usize)>) -> AnalysisInput {
             ));
         }
     }
-    AnalysisInput {
-        year: 2025,
+    Registry {
         cases,
-        population: BTreeMap::from([
-            ((2025, "r1".into()), 1_000_000),
-            ((2025, "r2".into()), 1_000_000),
-            ((2025, "r3".into()), 1_000_000),
-        ]),
         methods: vec![MethodRecord {
             method_id: "ID2023_045".into(),
             statuses: vec![(day(2023, 1, 1), "under_assessment".into())],
         }],
-        names: BTreeMap::from([("t3".to_string(), "Helse Bergen HF".to_string())]),
-        settings: Default::default(),
     }
 }
 
-fn kinds(input: &AnalysisInput, kind: SignalKind) -> Vec<analysis::signals::Signal> {
-    signals_of_kind(input, kind)
+fn kinds(registry: &Registry, kind: SignalKind) -> Vec<analysis::signals::Signal> {
+    signals_of_kind(&registry.analysed(), kind)
 }
 
 #[test]
@@ -261,7 +273,7 @@ fn a_jump_in_volume_against_earlier_quarters_is_a_trend() {
 #[test]
 fn every_signal_has_a_sentence_and_kinds_come_in_order() {
     let input = input(40, Some(("t3", 10)));
-    let signals = all_signals(&input);
+    let signals = all_signals(&input.analysed());
     assert!(!signals.is_empty());
     assert!(signals.iter().all(|s| !s.message.is_empty()));
     assert!(signals.windows(2).all(|w| w[0].kind <= w[1].kind));

@@ -1,6 +1,6 @@
 //! Gathers what the signals need from the read models and the methods register.
 
-use analysis::signals::{AnalysisInput, MethodRecord, Settings};
+use analysis::signals::{AnalysisInput, MethodRecord, Settings, Tallies};
 use domain::methods::MethodStatus;
 use projections::queries;
 use sqlx::PgPool;
@@ -20,20 +20,9 @@ fn status_name(status: MethodStatus) -> String {
         .unwrap_or_default()
 }
 
-/// The analysis input for `year`.
-pub async fn load_analysis_input(
-    pool: &PgPool,
-    year: i32,
-    settings: Settings,
-) -> Result<AnalysisInput, ApiError> {
-    let cases = queries::signal_cases(pool, year).await.map_err(internal)?;
-    let population = queries::population_by_year_and_region(pool)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|((year, region), n)| ((year, region), n.max(0) as u64))
-        .collect();
-    let methods = Registers::new(EventStore::new(pool.clone()))
+/// The methods register as the signals read it: each method's status changes.
+pub async fn method_records(pool: &PgPool) -> Result<Vec<MethodRecord>, ApiError> {
+    Ok(Registers::new(EventStore::new(pool.clone()))
         .all_methods()
         .await?
         .into_iter()
@@ -50,6 +39,23 @@ pub async fn load_analysis_input(
                 })
                 .collect(),
         })
+        .collect())
+}
+
+/// The analysis input for `year`: the tallies of the cases the read models hold.
+pub async fn load_analysis_input(
+    pool: &PgPool,
+    year: i32,
+    settings: Settings,
+) -> Result<AnalysisInput, ApiError> {
+    let methods = method_records(pool).await?;
+    let cases = queries::signal_cases(pool, year).await.map_err(internal)?;
+    let tallies = Tallies::count(year, &cases, &methods);
+    let population = queries::population_by_year_and_region(pool)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|((year, region), n)| ((year, region), n.max(0) as u64))
         .collect();
     let names = queries::organisation_names(pool)
         .await
@@ -58,9 +64,8 @@ pub async fn load_analysis_input(
         .collect();
     Ok(AnalysisInput {
         year,
-        cases,
+        tallies,
         population,
-        methods,
         names,
         settings,
     })

@@ -539,7 +539,7 @@ pub async fn signal_cases(
     let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("a real date");
     let rows = sqlx::query(
         "select scheme, method_id, icd10_category, deciding_org, deciding_region, applying_org,
-                residence_region, age_band, received_date, decided_date, outcome, criteria,
+                residence_region, received_date, decided_date, outcome,
                 coalesce(criteria_complete, false) as criteria_complete, refusal_reasons
            from case_facts
           where not retracted and received_date between $1 and $2",
@@ -552,7 +552,6 @@ pub async fn signal_cases(
 }
 
 fn signal_case(row: &PgRow) -> analysis::signals::CaseRecord {
-    let criteria: Option<serde_json::Value> = row.get("criteria");
     let outcome: Option<String> = row.get("outcome");
     analysis::signals::CaseRecord {
         scheme: row.get("scheme"),
@@ -562,18 +561,9 @@ fn signal_case(row: &PgRow) -> analysis::signals::CaseRecord {
         deciding_region: row.get("deciding_region"),
         applying_org: row.get("applying_org"),
         residence_region: row.get("residence_region"),
-        age_band: row.get("age_band"),
         received: day(row.get("received_date")),
         decided: row.get::<Option<NaiveDate>, _>("decided_date").map(day),
         granted: outcome.map(|o| o == "granted"),
-        criteria: criteria
-            .and_then(|c| c.as_object().cloned())
-            .map(|c| {
-                c.into_iter()
-                    .filter_map(|(k, v)| Some((k, v.as_bool()?)))
-                    .collect()
-            })
-            .unwrap_or_default(),
         criteria_complete: row.get("criteria_complete"),
         refusal_reasons: row.get("refusal_reasons"),
     }

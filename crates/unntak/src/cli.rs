@@ -190,6 +190,9 @@ pub enum BenchTarget {
         /// Cases to seed (two events each).
         #[arg(long, default_value_t = 500_000)]
         cases: usize,
+        /// Keep the benchmark's database afterwards (its name is printed), to look into it.
+        #[arg(long)]
+        keep: bool,
     },
     /// Decisions over HTTP (single and batches) against the store-level append rate.
     Ingest {

@@ -23,14 +23,12 @@ struct RegionRate {
 
 fn rates(input: &AnalysisInput) -> Vec<RegionRate> {
     let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for case in input.received_in_year() {
-        if let Some(region) = &case.residence_region {
-            *counts
-                .entry(case.scheme.clone())
-                .or_default()
-                .entry(region.clone())
-                .or_insert(0) += 1;
-        }
+    for cell in &input.tallies.applications {
+        *counts
+            .entry(cell.scheme.clone())
+            .or_default()
+            .entry(cell.residence_region.clone())
+            .or_insert(0) += cell.cases;
     }
     let residents: BTreeMap<&String, u64> = input
         .population

@@ -8,35 +8,21 @@ use std::collections::BTreeMap;
 use super::{nb, AnalysisInput, Signal, SignalKind};
 
 /// The status of a method on a day, from its status changes.
-fn status_on(input: &AnalysisInput, method_id: &str, day: i64) -> Option<String> {
-    let method = input.methods.iter().find(|m| m.method_id == method_id)?;
-    method
-        .statuses
-        .iter()
-        .filter(|(from, _)| from.days <= day)
-        .max_by_key(|(from, _)| from.days)
-        .map(|(_, status)| status.clone())
-}
-
 pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
     let mut outside_assessment: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut undocumented: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for case in input.decided_in_year() {
-        let decided = case.decided.expect("decided in the year");
-        if case.scheme == "individual_exemption" {
-            let status = status_on(input, &case.method_id, decided.days);
-            if !matches!(status.as_deref(), Some("under_assessment" | "reassessment")) {
-                *outside_assessment
-                    .entry((case.deciding_org.clone(), case.method_id.clone()))
-                    .or_insert(0) += 1;
-            }
+    for cell in &input.tallies.decisions {
+        if cell.outside_assessment {
+            *outside_assessment
+                .entry((cell.deciding_org.clone(), cell.method_id.clone()))
+                .or_insert(0) += cell.cases;
         }
         let entry = undocumented
-            .entry(case.deciding_org.clone())
+            .entry(cell.deciding_org.clone())
             .or_insert((0, 0));
-        entry.1 += 1;
-        if !case.criteria_complete {
-            entry.0 += 1;
+        entry.1 += cell.cases;
+        if !cell.criteria_complete {
+            entry.0 += cell.cases;
         }
     }
     let mut signals: Vec<Signal> = outside_assessment

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    grant_rate, lowest_and_highest, nb, nb_p, region_counts, region_tables, with_q_values,
-    AnalysisInput, CaseRecord, Signal, SignalKind,
+    add_decisions, grant_rate, lowest_and_highest, nb, nb_p, region_counts, region_tables,
+    with_q_values, AnalysisInput, DecisionCell, Signal, SignalKind,
 };
 use crate::exact::{homogeneity_test, GrantCounts};
 use crate::overdispersion::{assess_overdispersion, UnitCounts};
@@ -39,23 +39,25 @@ pub struct FunnelPoint {
     pub outside_998: bool,
 }
 
-/// Funnel data for the cases given, one point per unit `unit_of` names.
+/// Funnel data for the decisions given, one point per unit `unit_of` names.
 pub fn funnel<'a>(
     input: &AnalysisInput,
-    cases: impl Iterator<Item = &'a CaseRecord>,
-    unit_of: impl Fn(&CaseRecord) -> Option<String>,
+    cells: impl Iterator<Item = &'a DecisionCell>,
+    unit_of: impl Fn(&DecisionCell) -> Option<String>,
 ) -> Vec<FunnelPoint> {
     let mut counts: BTreeMap<String, UnitCounts> = BTreeMap::new();
-    for case in cases {
-        let (Some(unit), Some(granted)) = (unit_of(case), case.granted) else {
+    for cell in cells {
+        let Some(unit) = unit_of(cell) else {
             continue;
         };
         let entry = counts.entry(unit).or_insert(UnitCounts {
             successes: 0,
             trials: 0,
         });
-        entry.trials += 1;
-        entry.successes += u64::from(granted);
+        entry.trials += cell.cases;
+        if cell.granted {
+            entry.successes += cell.cases;
+        }
     }
     let (granted, decided) = counts
         .values()
@@ -128,9 +130,10 @@ struct Test {
 
 fn tests(input: &AnalysisInput) -> Vec<Test> {
     let mut tests = Vec::new();
-    let schemes: Vec<String> = unique(input.decided_in_year().map(|c| c.scheme.clone()));
+    let decisions = &input.tallies.decisions;
+    let schemes: Vec<String> = unique(decisions.iter().map(|c| c.scheme.clone()));
     for scheme in &schemes {
-        let of_scheme = || input.decided_in_year().filter(move |c| &c.scheme == scheme);
+        let of_scheme = || decisions.iter().filter(move |c| &c.scheme == scheme);
         add(
             &mut tests,
             scheme,
@@ -235,27 +238,21 @@ fn reference_rate(rest: &GrantCounts, national: f64) -> f64 {
 fn method_trust_tests(input: &AnalysisInput) -> Vec<MethodTrustTest> {
     let mut tables: BTreeMap<(String, String), BTreeMap<String, GrantCounts>> = BTreeMap::new();
     let mut schemes: BTreeMap<String, GrantCounts> = BTreeMap::new();
-    for case in input.decided_in_year() {
-        let granted = case.granted.expect("decided cases have an outcome");
-        let cell = tables
-            .entry((case.scheme.clone(), case.method_id.clone()))
+    for cell in &input.tallies.decisions {
+        let own = tables
+            .entry((cell.scheme.clone(), cell.method_id.clone()))
             .or_default()
-            .entry(case.deciding_org.clone())
+            .entry(cell.deciding_org.clone())
             .or_insert(GrantCounts {
                 granted: 0,
                 refused: 0,
             });
-        let scheme = schemes.entry(case.scheme.clone()).or_insert(GrantCounts {
+        add_decisions(own, cell);
+        let scheme = schemes.entry(cell.scheme.clone()).or_insert(GrantCounts {
             granted: 0,
             refused: 0,
         });
-        for counts in [cell, scheme] {
-            if granted {
-                counts.granted += 1;
-            } else {
-                counts.refused += 1;
-            }
-        }
+        add_decisions(scheme, cell);
     }
     let mut tests = Vec::new();
     for ((scheme, method_id), orgs) in tables {
@@ -418,7 +415,7 @@ struct Heterogeneity {
 }
 
 fn heterogeneity_tests(input: &AnalysisInput) -> Vec<Heterogeneity> {
-    region_tables(input.decided_in_year(), |c| {
+    region_tables(input.tallies.decisions.iter(), |c| {
         (c.scheme.clone(), c.method_id.clone())
     })
     .into_iter()

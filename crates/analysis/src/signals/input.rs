@@ -1,6 +1,7 @@
-//! What the signals are computed from: one record per case as the read models hold it,
-//! the population, the methods register, and the settings. Plain data, no I/O; the
-//! caller loads it (from `case_facts` in production, from the synthetic generator in tests).
+//! What the signals are computed from: the year's tallies (counted from case records as
+//! the read models hold them), the population, names, and the settings. Plain data, no
+//! I/O; the caller loads it (from `case_facts` in production, from the synthetic generator
+//! in tests).
 
 use std::collections::BTreeMap;
 
@@ -28,13 +29,10 @@ pub struct CaseRecord {
     pub applying_org: String,
     /// The RHF serving the patient's county of residence; None for group exemptions.
     pub residence_region: Option<String>,
-    pub age_band: Option<String>,
     pub received: Day,
     pub decided: Option<Day>,
     /// Some(true) granted, Some(false) refused, None pending.
     pub granted: Option<bool>,
-    /// The criteria documented for the decision, by name.
-    pub criteria: BTreeMap<String, bool>,
     /// Whether every criterion of the scheme is documented.
     pub criteria_complete: bool,
     pub refusal_reasons: Vec<String>,
@@ -75,12 +73,10 @@ impl Default for Settings {
 pub struct AnalysisInput {
     /// The year analysed.
     pub year: i32,
-    /// Cases not retracted, received or decided in the year or the years before it (trends
-    /// compare with earlier periods).
-    pub cases: Vec<CaseRecord>,
+    /// The counts the signals are computed from.
+    pub tallies: super::Tallies,
     /// Residents per (year, region).
     pub population: BTreeMap<(i32, String), u64>,
-    pub methods: Vec<MethodRecord>,
     /// Names of organisations and regions, by number, for the sentences.
     pub names: BTreeMap<String, String>,
     pub settings: Settings,

@@ -11,6 +11,7 @@ mod grant_rate;
 pub mod input;
 mod processing_time;
 mod subgroups;
+pub mod tallies;
 mod trend;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 pub use grant_rate::{funnel, FunnelPoint};
 pub use input::{AnalysisInput, CaseRecord, Day, MethodRecord, Settings};
+pub use tallies::{
+    assessment_periods, ApplicationCell, AssessmentPeriod, DecisionCell, RefusalReasons,
+    SubgroupWindow, Tallies, VolumeCell, WaitCell, PATIENT_SCHEMES,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,58 +143,39 @@ impl AnalysisInput {
             .cloned()
             .unwrap_or_else(|| number.to_string())
     }
-
-    /// Cases decided in the analysed year.
-    pub(crate) fn decided_in_year(&self) -> impl Iterator<Item = &CaseRecord> {
-        self.cases
-            .iter()
-            .filter(move |c| c.decided.is_some_and(|d| d.year == self.year) && c.granted.is_some())
-    }
-
-    /// Cases received in the analysed year.
-    pub(crate) fn received_in_year(&self) -> impl Iterator<Item = &CaseRecord> {
-        self.cases
-            .iter()
-            .filter(move |c| c.received.year == self.year)
-    }
-
-    /// The last day the data knows of: pending cases are censored there.
-    pub(crate) fn as_of(&self) -> i64 {
-        self.cases
-            .iter()
-            .flat_map(|c| [Some(c.received.days), c.decided.map(|d| d.days)])
-            .flatten()
-            .max()
-            .unwrap_or(0)
-    }
 }
 
-/// Granted and refused counts per deciding region, for each group of decided cases that
+/// Granted and refused counts per deciding region, for each group of decision cells that
 /// `group_of` names.
 pub(crate) fn region_tables<'a, K: Ord>(
-    cases: impl Iterator<Item = &'a CaseRecord>,
-    group_of: impl Fn(&CaseRecord) -> K,
+    cells: impl Iterator<Item = &'a DecisionCell>,
+    group_of: impl Fn(&DecisionCell) -> K,
 ) -> BTreeMap<K, BTreeMap<String, crate::exact::GrantCounts>> {
     let mut tables: BTreeMap<K, BTreeMap<String, crate::exact::GrantCounts>> = BTreeMap::new();
-    for case in cases {
-        let (Some(region), Some(granted)) = (&case.deciding_region, case.granted) else {
+    for cell in cells {
+        let Some(region) = &cell.deciding_region else {
             continue;
         };
         let counts = tables
-            .entry(group_of(case))
+            .entry(group_of(cell))
             .or_default()
             .entry(region.clone())
             .or_insert(crate::exact::GrantCounts {
                 granted: 0,
                 refused: 0,
             });
-        if granted {
-            counts.granted += 1;
-        } else {
-            counts.refused += 1;
-        }
+        add_decisions(counts, cell);
     }
     tables
+}
+
+/// Adds a cell's decisions to granted or refused.
+pub(crate) fn add_decisions(counts: &mut crate::exact::GrantCounts, cell: &DecisionCell) {
+    if cell.granted {
+        counts.granted += cell.cases;
+    } else {
+        counts.refused += cell.cases;
+    }
 }
 
 pub(crate) fn grant_rate(counts: &crate::exact::GrantCounts) -> f64 {

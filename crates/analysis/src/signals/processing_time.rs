@@ -19,6 +19,10 @@ struct SchemeComparison {
     against_rest: Vec<f64>,
 }
 
+fn cases(observations: &[Observation]) -> usize {
+    observations.iter().map(|o| o.count as usize).sum()
+}
+
 fn region_against_rest(regions: &[(String, Vec<Observation>)], region: &str) -> f64 {
     let (own, rest): (Vec<_>, Vec<_>) = regions.iter().partition(|(r, _)| r == region);
     let own: Vec<Observation> = own
@@ -33,29 +37,28 @@ fn region_against_rest(regions: &[(String, Vec<Observation>)], region: &str) -> 
 }
 
 fn comparisons(input: &AnalysisInput) -> Vec<SchemeComparison> {
-    let as_of = input.as_of();
+    let as_of = input.tallies.as_of;
     let mut by_scheme: BTreeMap<String, BTreeMap<String, Vec<Observation>>> = BTreeMap::new();
-    for case in input.received_in_year() {
-        let Some(region) = &case.deciding_region else {
-            continue;
-        };
-        let observation = match case.decided {
-            Some(decided) => Observation::event((decided.days - case.received.days) as f64),
-            None => Observation::censored((as_of - case.received.days).max(0) as f64),
+    for cell in &input.tallies.waits {
+        let observation = match (cell.processing_days, cell.pending_since) {
+            (Some(days), _) => Observation::event(days as f64),
+            (None, received) => {
+                Observation::censored((as_of - received.unwrap_or(as_of)).max(0) as f64)
+            }
         };
         by_scheme
-            .entry(case.scheme.clone())
+            .entry(cell.scheme.clone())
             .or_default()
-            .entry(region.clone())
+            .entry(cell.deciding_region.clone())
             .or_default()
-            .push(observation);
+            .push(observation.times(cell.cases));
     }
     by_scheme
         .into_iter()
         .filter_map(|(scheme, regions)| {
             let regions: Vec<(String, Vec<Observation>)> = regions
                 .into_iter()
-                .filter(|(_, o)| o.len() >= MIN_CASES)
+                .filter(|(_, o)| cases(o) >= MIN_CASES)
                 .collect();
             if regions.len() < 2 {
                 return None;
@@ -97,7 +100,7 @@ pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
                 (
                     region.clone(),
                     KaplanMeier::fit(observations).median().estimate,
-                    observations.len(),
+                    cases(observations),
                 )
             })
             .collect();

@@ -2,66 +2,26 @@
 //! (a candidate for a group exemption or a national assessment), and the same subgroup
 //! granted in one region and refused in another more often than chance allows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
+use super::tallies::PATIENT_SCHEMES;
 use super::{
     grant_rate, lowest_and_highest, nb, nb_p, region_counts, region_tables, with_q_values,
-    AnalysisInput, CaseRecord, Signal, SignalKind,
+    AnalysisInput, Signal, SignalKind,
 };
 use crate::exact::{homogeneity_test, GrantCounts};
 
 /// Schemes where one patient's exemption is decided: where subgroups show up.
-const PATIENT_SCHEMES: [&str; 4] = [
-    "individual_exemption",
-    "individual_access",
-    "reassessment_access",
-    "early_access",
-];
-const WINDOW_DAYS: i64 = 365;
-
-fn subgroup_cases(input: &AnalysisInput) -> BTreeMap<(String, String), Vec<&CaseRecord>> {
-    let mut groups: BTreeMap<(String, String), Vec<&CaseRecord>> = BTreeMap::new();
-    for case in input
-        .cases
-        .iter()
-        .filter(|c| PATIENT_SCHEMES.contains(&c.scheme.as_str()))
-    {
-        groups
-            .entry((case.method_id.clone(), case.icd10_category.clone()))
-            .or_default()
-            .push(case);
-    }
-    groups
-}
-
-/// The most applications of one subgroup within any 12 months ending in the year.
-fn busiest_window<'a>(input: &AnalysisInput, cases: &[&'a CaseRecord]) -> Vec<&'a CaseRecord> {
-    let mut sorted: Vec<&CaseRecord> = cases.to_vec();
-    sorted.sort_by_key(|c| c.received.days);
-    let mut best: &[&CaseRecord] = &[];
-    let mut start = 0;
-    for end in 0..sorted.len() {
-        while sorted[end].received.days - sorted[start].received.days >= WINDOW_DAYS {
-            start += 1;
-        }
-        if sorted[end].received.year == input.year && end + 1 - start > best.len() {
-            best = &sorted[start..=end];
-        }
-    }
-    best.to_vec()
-}
-
 pub(super) fn recurring(input: &AnalysisInput) -> Vec<Signal> {
     let mut signals = Vec::new();
-    for ((method, category), cases) in subgroup_cases(input) {
-        let window = busiest_window(input, &cases);
-        let trusts: BTreeSet<&str> = window.iter().map(|c| c.applying_org.as_str()).collect();
-        if window.len() < input.settings.recurring_subgroup_min || trusts.len() < 2 {
+    for window in &input.tallies.subgroup_windows {
+        let trusts = &window.trusts;
+        let applications = window.applications;
+        if applications < input.settings.recurring_subgroup_min as u64 || trusts.len() < 2 {
             continue;
         }
-        let granted = window.iter().filter(|c| c.granted == Some(true)).count();
-        let refused = window.iter().filter(|c| c.granted == Some(false)).count();
-        let pending = window.len() - granted - refused;
+        let (method, category) = (&window.method_id, &window.icd10_category);
+        let (granted, refused, pending) = (window.granted, window.refused, window.pending);
         signals.push(Signal {
             kind: SignalKind::RecurringSubgroup,
             unit_type: "subgroup".into(),
@@ -71,9 +31,9 @@ pub(super) fn recurring(input: &AnalysisInput) -> Vec<Signal> {
             method_id: Some(method.clone()),
             indication: Some(category.clone()),
             effect_measure: "applications_in_12_months".into(),
-            effect_size: Some(window.len() as f64),
+            effect_size: Some(applications as f64),
             counts: BTreeMap::from([
-                ("applications".into(), window.len() as f64),
+                ("applications".into(), applications as f64),
                 ("trusts".into(), trusts.len() as f64),
                 ("granted".into(), granted as f64),
                 ("refused".into(), refused as f64),
@@ -85,7 +45,7 @@ pub(super) fn recurring(input: &AnalysisInput) -> Vec<Signal> {
                 "{} søknader om {method} ved {category} innen 12 måneder, fra {} helseforetak \
                  ({granted} innvilget, {refused} avslått, {pending} til behandling): \
                  kandidat for gruppeunntak eller nasjonal metodevurdering. Helseforetak: {}.",
-                window.len(),
+                applications,
                 trusts.len(),
                 trusts
                     .iter()
@@ -107,7 +67,9 @@ struct Comparison {
 
 fn comparisons(input: &AnalysisInput) -> Vec<Comparison> {
     let patient_cases = input
-        .decided_in_year()
+        .tallies
+        .decisions
+        .iter()
         .filter(|c| PATIENT_SCHEMES.contains(&c.scheme.as_str()));
     region_tables(patient_cases, |c| {
         (c.method_id.clone(), c.icd10_category.clone())

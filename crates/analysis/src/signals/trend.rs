@@ -15,7 +15,7 @@ const BASELINE_QUARTERS: i32 = 8;
 const MIN_BASELINE: u64 = 8;
 
 struct VolumeTest {
-    unit_type: &'static str,
+    unit_type: String,
     unit: String,
     quarter: u8,
     observed: u64,
@@ -28,20 +28,13 @@ fn quarter_index(year: i32, quarter: u8) -> i32 {
 }
 
 fn volume_tests(input: &AnalysisInput) -> Vec<VolumeTest> {
-    let mut counts: BTreeMap<(&'static str, String), BTreeMap<i32, u64>> = BTreeMap::new();
-    for case in &input.cases {
-        let index = quarter_index(case.received.year, case.received.quarter);
-        for (unit_type, unit) in [
-            ("method", &case.method_id),
-            ("scheme", &case.scheme),
-            ("organisation", &case.applying_org),
-        ] {
-            *counts
-                .entry((unit_type, unit.clone()))
-                .or_default()
-                .entry(index)
-                .or_insert(0) += 1;
-        }
+    let mut counts: BTreeMap<(&str, &str), BTreeMap<i32, u64>> = BTreeMap::new();
+    for cell in &input.tallies.volumes {
+        *counts
+            .entry((&cell.unit_type, &cell.unit))
+            .or_default()
+            .entry(cell.quarter_index)
+            .or_insert(0) += cell.cases;
     }
     let mut tests = Vec::new();
     for ((unit_type, unit), by_quarter) in counts {
@@ -56,8 +49,8 @@ fn volume_tests(input: &AnalysisInput) -> Vec<VolumeTest> {
             let expected = baseline as f64 / f64::from(BASELINE_QUARTERS);
             let observed = by_quarter.get(&index).copied().unwrap_or(0);
             tests.push(VolumeTest {
-                unit_type,
-                unit: unit.clone(),
+                unit_type: unit_type.to_string(),
+                unit: unit.to_string(),
                 quarter,
                 observed,
                 expected,
@@ -77,43 +70,21 @@ struct ReasonTest {
 
 /// Refusals citing each reason this year against the earlier years.
 fn reason_tests(input: &AnalysisInput) -> Vec<ReasonTest> {
-    let refusals: Vec<_> = input
-        .cases
-        .iter()
-        .filter(|c| c.granted == Some(false) && c.decided.is_some())
-        .collect();
-    let (this_year, earlier): (Vec<_>, Vec<_>) = refusals
-        .into_iter()
-        .partition(|c| c.decided.is_some_and(|d| d.year == input.year));
-    let earlier: Vec<_> = earlier
-        .into_iter()
-        .filter(|c| c.decided.is_some_and(|d| d.year < input.year))
-        .collect();
-    if this_year.len() < 10 || earlier.len() < 10 {
+    let reasons = &input.tallies.refusal_reasons;
+    let (this_year, earlier) = (reasons.refusals_this_year, reasons.refusals_earlier);
+    if this_year < 10 || earlier < 10 {
         return Vec::new();
     }
-    let mut reasons: Vec<String> = this_year
-        .iter()
-        .chain(&earlier)
-        .flat_map(|c| c.refusal_reasons.clone())
-        .collect();
-    reasons.sort();
-    reasons.dedup();
     reasons
-        .into_iter()
-        .map(|reason| {
-            let citing = |cases: &[&super::CaseRecord]| {
-                cases
-                    .iter()
-                    .filter(|c| c.refusal_reasons.contains(&reason))
-                    .count() as u64
-            };
-            let now = (citing(&this_year), this_year.len() as u64);
-            let before = (citing(&earlier), earlier.len() as u64);
+        .citing
+        .iter()
+        .map(|(reason, &(citing_now, citing_before))| {
+            let now = (citing_now, this_year);
+            let before = (citing_before, earlier);
             let p_value =
                 fisher_exact_2x2([[now.0, now.1 - now.0], [before.0, before.1 - before.0]]);
             ReasonTest {
-                reason,
+                reason: reason.clone(),
                 this_year: now,
                 earlier: before,
                 p_value,
@@ -153,7 +124,7 @@ pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
 }
 
 fn volume_signal(input: &AnalysisInput, test: &VolumeTest, q: f64) -> Signal {
-    let name = match test.unit_type {
+    let name = match test.unit_type.as_str() {
         "organisation" => input.name_of(&test.unit),
         _ => test.unit.clone(),
     };

@@ -100,12 +100,13 @@ pub async fn funnel_data(
         }
     };
     let input = load_analysis_input(&state.pool, year, Settings::default()).await?;
-    let cases = input
-        .cases
+    let cells = input
+        .tallies
+        .decisions
         .iter()
-        .filter(|c| c.decided.is_some_and(|d| d.year == year) && c.scheme == scheme)
+        .filter(|c| c.scheme == scheme)
         .filter(|c| query.method_id.as_ref().is_none_or(|m| &c.method_id == m));
-    let points = funnel(&input, cases, |c| match by_region {
+    let points = funnel(&input, cells, |c| match by_region {
         true => c.deciding_region.clone(),
         false => Some(c.deciding_org.clone()),
     });

@@ -27,9 +27,9 @@ pub async fn run(
         None => all_signals(&input),
     };
     println!(
-        "Signaler for {year}: {} ({} saker lest)\n",
+        "Signaler for {year}: {} ({} vedtak i året)\n",
         signals.len(),
-        input.cases.len()
+        input.tallies.decisions.iter().map(|c| c.cases).sum::<u64>()
     );
     println!(
         "{:<26} {:<30} {:<11} {:<5} {:>9} {:>9}",

@@ -36,8 +36,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target: BenchTarget::Store { database, seconds },
         } => bench::store::run(&database, seconds).await,
         Command::Bench {
-            target: BenchTarget::Projections { database, cases },
-        } => bench::projections::run(&database, cases).await,
+            target:
+                BenchTarget::Projections {
+                    database,
+                    cases,
+                    keep,
+                },
+        } => bench::projections::run(&database, cases, keep).await,
         Command::Bench {
             target: BenchTarget::Ingest { database, seconds },
         } => bench::ingest::run(&database, seconds).await,

@@ -31,6 +31,10 @@ impl BenchDatabase {
         Ok(BenchDatabase { pool, server, name })
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub async fn drop_database(self) -> anyhow::Result<()> {
         self.pool.close().await;
         let mut admin = self.server.connect().await?;

@@ -42,10 +42,14 @@ const TRUSTS: [&str; 8] = [
 const CASES_PER_TRANSACTION: usize = 500;
 const LATENCY_SAMPLES: usize = 60;
 
-pub async fn run(database: &DatabaseArgs, cases: usize) -> anyhow::Result<ExitCode> {
+pub async fn run(database: &DatabaseArgs, cases: usize, keep: bool) -> anyhow::Result<ExitCode> {
     let bench = BenchDatabase::create(&database.url).await?;
     let result = measure(&bench, cases).await;
-    bench.drop_database().await?;
+    if keep {
+        println!("kept the database {}", bench.name());
+    } else {
+        bench.drop_database().await?;
+    }
     result?;
     Ok(ExitCode::SUCCESS)
 }
