@@ -5,6 +5,7 @@
 //! read-model change it covers.
 
 mod copy;
+mod counts;
 pub mod facts;
 pub mod projector;
 pub mod queries;

@@ -45,6 +45,7 @@ impl Projection {
                 "projected_organisations",
                 "case_facts",
                 "decision_counts",
+                "decision_counts_by_region",
                 "appeal_facts",
             ],
             Projection::Population => &["population"],
@@ -302,14 +303,17 @@ async fn project_cases(
             }
         }
     }
-    let deltas = count_deltas(&before, &facts);
+    let deltas = crate::counts::count_deltas(&before, &facts);
     // Only rows that existed before this batch need replacing; new ones are just inserted.
     let existing: Vec<Uuid> = before.keys().copied().collect();
     let had_appeals: Vec<Uuid> = appeals_before.into_iter().collect();
     write_organisations(tx, target, organisations).await?;
     write_facts(tx, target, &existing, &facts).await?;
     write_appeals(tx, target, &had_appeals, &appeals).await?;
-    write_count_deltas(tx, target, deltas).await?;
+    // A rebuild counts its decisions once, from its facts, when it swaps in.
+    if target == Target::Live {
+        crate::counts::write_count_deltas(tx, deltas).await?;
+    }
     Ok(())
 }
 
@@ -323,29 +327,6 @@ fn case_id_of(event: &RegistryEvent) -> Option<Uuid> {
         | RegistryEvent::AppealDecided { case_id, .. } => Some(*case_id),
         _ => None,
     }
-}
-
-/// How each count changes: -1 under a case's old key, +1 under its new one.
-fn count_deltas(
-    before: &HashMap<Uuid, Option<DecisionKey>>,
-    facts: &HashMap<Uuid, CaseFact>,
-) -> BTreeMap<DecisionKey, i64> {
-    let mut deltas = BTreeMap::new();
-    for (case_id, fact) in facts {
-        let old = before.get(case_id).cloned().flatten();
-        let new = fact.decision_key();
-        if old == new {
-            continue;
-        }
-        if let Some(old) = old {
-            *deltas.entry(old).or_insert(0) -= 1;
-        }
-        if let Some(new) = new {
-            *deltas.entry(new).or_insert(0) += 1;
-        }
-    }
-    deltas.retain(|_, delta| *delta != 0);
-    deltas
 }
 
 async fn load_regions(tx: &mut PgConnection, target: Target) -> Result<Regions, ProjectionError> {
@@ -482,49 +463,6 @@ async fn write_organisations(
     .bind(serde_json::to_value(rows)?)
     .execute(tx)
     .await?;
-    Ok(())
-}
-
-async fn write_count_deltas(
-    tx: &mut PgConnection,
-    target: Target,
-    deltas: BTreeMap<DecisionKey, i64>,
-) -> Result<(), ProjectionError> {
-    if deltas.is_empty() {
-        return Ok(());
-    }
-    let table = target.table("decision_counts");
-    let has_decrements = deltas.values().any(|delta| *delta < 0);
-    // Typed arrays rather than JSON: this runs for every batch of a rebuild.
-    let column =
-        |pick: fn(&DecisionKey) -> String| deltas.keys().map(pick).collect::<Vec<String>>();
-    sqlx::query(&format!(
-        "insert into {table} (year, quarter, deciding_region, deciding_org, residence_region,
-                              scheme, method_id, icd10_category, outcome, decisions)
-         select * from unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[],
-                              $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
-         on conflict (year, quarter, deciding_region, deciding_org, residence_region, scheme,
-                      method_id, icd10_category, outcome)
-         do update set decisions = {table}.decisions + excluded.decisions"
-    ))
-    .bind(deltas.keys().map(|k| k.year).collect::<Vec<i32>>())
-    .bind(deltas.keys().map(|k| k.quarter).collect::<Vec<i32>>())
-    .bind(column(|k| k.deciding_region.clone()))
-    .bind(column(|k| k.deciding_org.clone()))
-    .bind(column(|k| k.residence_region.clone()))
-    .bind(column(|k| k.scheme.clone()))
-    .bind(column(|k| k.method_id.clone()))
-    .bind(column(|k| k.icd10_category.clone()))
-    .bind(column(|k| k.outcome.clone()))
-    .bind(deltas.values().copied().collect::<Vec<i64>>())
-    .execute(&mut *tx)
-    .await?;
-    // A rebuild never writes a zero count, so neither may the incremental run.
-    if has_decrements {
-        sqlx::query(&format!("delete from {table} where decisions = 0"))
-            .execute(tx)
-            .await?;
-    }
     Ok(())
 }
 

@@ -138,27 +138,73 @@ impl DecisionGroup {
     }
 }
 
-/// Decisions per group: from `decision_counts` when it has every dimension and the period
-/// is whole quarters, else from `case_facts`. Both give the same answer.
+/// A table of pre-counted decisions, and how to read a dimension from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountsTable {
+    /// `decision_counts_by_region`: region (on either basis), scheme and method per quarter.
+    ByRegion,
+    /// `decision_counts`: every dimension in `Dimension::counts_column`.
+    Full,
+}
+
+impl CountsTable {
+    fn column(self, dimension: Dimension, basis: RegionBasis) -> Option<&'static str> {
+        match self {
+            CountsTable::Full => dimension.counts_column(basis),
+            CountsTable::ByRegion => match dimension {
+                Dimension::Year => Some("year::text"),
+                Dimension::Quarter => Some("quarter::text"),
+                Dimension::Region => Some("region"),
+                Dimension::Scheme => Some("scheme"),
+                Dimension::MethodId => Some("method_id"),
+                _ => None,
+            },
+        }
+    }
+
+    /// The table and the condition that picks its rows for a filter's region basis and
+    /// organisation ($5 and $6 in the query).
+    fn source(self) -> (&'static str, &'static str) {
+        match self {
+            CountsTable::ByRegion => (
+                "decision_counts_by_region",
+                "region_basis = $6 and $5::text is null",
+            ),
+            CountsTable::Full => (
+                "decision_counts",
+                "($5::text is null or deciding_org = $5) and $6::text is not null",
+            ),
+        }
+    }
+
+    /// Whether this table answers the question: it has every dimension (and the
+    /// organisation, if the filter names one), and the period is whole quarters.
+    pub fn answers(self, filter: &Filter, dimensions: &[Dimension]) -> bool {
+        let whole_quarters =
+            filter.from.is_none_or(starts_quarter) && filter.to.is_none_or(ends_quarter);
+        let has_org = self == CountsTable::Full || filter.deciding_org.is_none();
+        whole_quarters
+            && has_org
+            && dimensions
+                .iter()
+                .all(|d| self.column(*d, filter.region_basis).is_some())
+    }
+}
+
+/// Decisions per group: from the smallest table of counts that has every dimension when
+/// the period is whole quarters, else from `case_facts`. All give the same answer.
 pub async fn decisions(
     pool: &PgPool,
     filter: &Filter,
     dimensions: &[Dimension],
 ) -> Result<Vec<DecisionGroup>, ProjectionError> {
-    if counts_table_answers(filter, dimensions) {
-        decisions_from_counts(pool, filter, dimensions).await
-    } else {
-        decisions_from_facts(pool, filter, dimensions).await
+    match [CountsTable::ByRegion, CountsTable::Full]
+        .into_iter()
+        .find(|table| table.answers(filter, dimensions))
+    {
+        Some(table) => decisions_from_counts(pool, table, filter, dimensions).await,
+        None => decisions_from_facts(pool, filter, dimensions).await,
     }
-}
-
-fn counts_table_answers(filter: &Filter, dimensions: &[Dimension]) -> bool {
-    let whole_quarters =
-        filter.from.is_none_or(starts_quarter) && filter.to.is_none_or(ends_quarter);
-    whole_quarters
-        && dimensions
-            .iter()
-            .all(|d| d.counts_column(filter.region_basis).is_some())
 }
 
 fn starts_quarter(date: NaiveDate) -> bool {
@@ -169,44 +215,53 @@ fn ends_quarter(date: NaiveDate) -> bool {
     date.succ_opt().is_some_and(starts_quarter)
 }
 
-/// `year * 10 + quarter`, the period key the counts table can be filtered by.
+/// `year * 10 + quarter`, the period key the counts tables can be filtered by.
 fn period_key(date: NaiveDate) -> i32 {
     date.year() * 10 + crate::facts::quarter_of(date)
 }
 
+/// Decisions per group from a counts table; `table.answers(filter, dimensions)` must hold.
 pub async fn decisions_from_counts(
     pool: &PgPool,
+    table: CountsTable,
     filter: &Filter,
     dimensions: &[Dimension],
 ) -> Result<Vec<DecisionGroup>, ProjectionError> {
     let keys: Vec<&str> = dimensions
         .iter()
         .map(|d| {
-            d.counts_column(filter.region_basis)
-                .expect("checked by counts_table_answers")
+            table
+                .column(*d, filter.region_basis)
+                .expect("the caller checked that the table answers")
         })
         .collect();
     let select_keys = select_list(&keys);
     let group = group_list(keys.len());
+    let (source, picks_rows) = table.source();
     let sql = format!(
         "select {select_keys}
                 coalesce(sum(decisions) filter (where outcome = 'granted'), 0)::bigint as granted,
                 coalesce(sum(decisions) filter (where outcome = 'refused'), 0)::bigint as refused
-           from decision_counts
+           from {source}
           where ($1::int is null or year * 10 + quarter >= $1)
             and ($2::int is null or year * 10 + quarter <= $2)
             and ($3::text is null or scheme = $3)
             and ($4::text is null or method_id = $4)
-            and ($5::text is null or deciding_org = $5)
+            and {picks_rows}
           {group} order by {order}",
         order = order_list(keys.len()),
     );
+    let basis = match filter.region_basis {
+        RegionBasis::Deciding => "deciding",
+        RegionBasis::Residence => "residence",
+    };
     let rows = sqlx::query(&sql)
         .bind(filter.from.map(period_key))
         .bind(filter.to.map(period_key))
         .bind(&filter.scheme)
         .bind(&filter.method_id)
         .bind(&filter.deciding_org)
+        .bind(basis)
         .fetch_all(pool)
         .await?;
     Ok(rows

@@ -49,6 +49,9 @@ impl Projector {
         if !store::read_all_with(&mut *tx, rebuilt, 1).await?.is_empty() {
             return Ok(false);
         }
+        if projection == Projection::Cases {
+            crate::counts::count_rebuilt_decisions(&mut tx).await?;
+        }
         for table in projection.tables() {
             let copy = Target::Rebuild.table(table);
             tx.execute(format!("drop table {table}").as_str()).await?;

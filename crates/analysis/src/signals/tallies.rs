@@ -420,7 +420,9 @@ mod tests {
         let periods = assessment_periods(&[method]);
         assert_eq!(periods.len(), 2);
         assert!(periods[0].contains(10) && periods[0].contains(29));
-        assert!(!periods.iter().any(|p| p.contains(9) || p.contains(30) || p.contains(49)));
+        assert!(!periods
+            .iter()
+            .any(|p| p.contains(9) || p.contains(30) || p.contains(49)));
         assert!(periods[1].contains(50) && periods[1].contains(5_000));
     }
 
@@ -472,7 +474,12 @@ mod tests {
         assert_eq!(tallies.as_of, 130);
         let window = &tallies.subgroup_windows[0];
         assert_eq!(
-            (window.applications, window.granted, window.refused, window.pending),
+            (
+                window.applications,
+                window.granted,
+                window.refused,
+                window.pending
+            ),
             (4, 2, 1, 1)
         );
     }
