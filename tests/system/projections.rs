@@ -433,6 +433,17 @@ async fn incremental_projection_equals_a_rebuild_over_random_histories() {
         }
         assert_eq!(read_models(&db).await, incremental, "seed {seed}");
         assert_counts_answer_as_the_facts_do(&db).await;
+        // Again in small batches: the rebuild reads ahead while it writes, batch after batch.
+        let small_batches = Projector::new(store.clone()).with_batch_size(rng.gen_range(1..9));
+        small_batches
+            .rebuild(Projection::Cases)
+            .await
+            .expect("rebuild in small batches");
+        assert_eq!(
+            read_models(&db).await,
+            incremental,
+            "seed {seed}, small batches"
+        );
         let cases: i64 = sqlx::query_scalar("select count(*) from case_facts")
             .fetch_one(&db.pool)
             .await

@@ -127,6 +127,25 @@ impl RegistryEvent {
         RegistryEvent::from_stored_owned(event_type, schema_version, payload.clone())
     }
 
+    /// `from_stored` from the payload's JSON text, without building a JSON tree first.
+    pub fn from_stored_text(
+        event_type: &str,
+        schema_version: i32,
+        payload: &str,
+    ) -> Result<RegistryEvent, UnreadableEvent> {
+        let unreadable = |reason: String| UnreadableEvent {
+            event_type: event_type.to_string(),
+            schema_version,
+            reason,
+        };
+        if schema_version != SCHEMA_VERSION {
+            return Err(unreadable("no upcaster for this schema version".into()));
+        }
+        let tag = serde_json::to_string(event_type).map_err(|e| unreadable(e.to_string()))?;
+        let tagged = format!(r#"{{"event_type":{tag},"payload":{payload}}}"#);
+        serde_json::from_str(&tagged).map_err(|e| unreadable(e.to_string()))
+    }
+
     /// `from_stored` without copying the payload, for readers that are done with it.
     pub fn from_stored_owned(
         event_type: &str,

@@ -92,7 +92,13 @@ fn every_event_reads_back_as_it_was_written() {
     );
     for event in &events {
         assert_eq!(&round_trip(event), event);
+        let text = serde_json::to_string(&event.payload()).unwrap();
+        let from_text = RegistryEvent::from_stored_text(event.event_type(), SCHEMA_VERSION, &text)
+            .unwrap_or_else(|e| panic!("{}: {e}", event.event_type()));
+        assert_eq!(&from_text, event, "read from text as projectors do");
     }
+    assert!(RegistryEvent::from_stored_text("CaseReceived", SCHEMA_VERSION + 1, "{}").is_err());
+    assert!(RegistryEvent::from_stored_text("CaseArrived", SCHEMA_VERSION, "{}").is_err());
 }
 
 #[test]

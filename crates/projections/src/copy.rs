@@ -38,52 +38,83 @@ pub(crate) async fn copy_case_facts(
 }
 
 fn write_row(out: &mut String, fact: &CaseFact) {
-    let refusal_reasons = format!("{{{}}}", fact.refusal_reasons.join(","));
-    let fields: [Option<String>; 32] = [
-        Some(fact.case_id.to_string()),
-        Some(fact.scheme.clone()),
-        Some(fact.method_id.clone()),
-        fact.atc.clone(),
-        Some(fact.icd10.clone()),
-        Some(fact.icd10_category.clone()),
-        Some(fact.icd10_chapter.clone()),
-        Some(fact.deciding_org.clone()),
-        fact.deciding_region.clone(),
-        Some(fact.applying_org.clone()),
-        fact.applying_region.clone(),
-        fact.residence_county.clone(),
-        fact.residence_region.clone(),
-        fact.birth_year.map(|v| v.to_string()),
-        fact.age_at_application.map(|v| v.to_string()),
-        fact.age_band.clone(),
-        fact.sex.clone(),
-        fact.expected_patients.map(|v| v.to_string()),
-        Some(fact.received_date.to_string()),
-        fact.decided_date.map(|d| d.to_string()),
-        fact.outcome.clone(),
-        fact.criteria.as_ref().map(|c| c.to_string()),
-        fact.criteria_complete
-            .map(|b| if b { "t" } else { "f" }.to_string()),
-        Some(refusal_reasons),
-        fact.processing_days.map(|v| v.to_string()),
-        Some(fact.appeals_lodged.to_string()),
-        Some(fact.appeals_decided.to_string()),
-        Some(fact.appeals_overturned.to_string()),
-        Some(fact.corrections.to_string()),
-        Some(if fact.retracted { "t" } else { "f" }.to_string()),
-        Some(fact.reported_at.to_rfc3339()),
-        fact.decision_reported_at.map(|t| t.to_rfc3339()),
-    ];
-    for (index, field) in fields.iter().enumerate() {
-        if index > 0 {
-            out.push('\t');
+    let mut row = Row { out, fields: 0 };
+    row.display(Some(fact.case_id));
+    row.text(Some(&fact.scheme));
+    row.text(Some(&fact.method_id));
+    row.text(fact.atc.as_deref());
+    row.text(Some(&fact.icd10));
+    row.text(Some(&fact.icd10_category));
+    row.text(Some(&fact.icd10_chapter));
+    row.text(Some(&fact.deciding_org));
+    row.text(fact.deciding_region.as_deref());
+    row.text(Some(&fact.applying_org));
+    row.text(fact.applying_region.as_deref());
+    row.text(fact.residence_county.as_deref());
+    row.text(fact.residence_region.as_deref());
+    row.display(fact.birth_year);
+    row.display(fact.age_at_application);
+    row.text(fact.age_band.as_deref());
+    row.text(fact.sex.as_deref());
+    row.display(fact.expected_patients);
+    row.display(Some(fact.received_date));
+    row.display(fact.decided_date);
+    row.text(fact.outcome.as_deref());
+    row.text(fact.criteria.as_ref().map(|c| c.to_string()).as_deref());
+    row.display(fact.criteria_complete.map(pg_bool));
+    row.text(Some(&format!("{{{}}}", fact.refusal_reasons.join(","))));
+    row.display(fact.processing_days);
+    row.display(Some(fact.appeals_lodged));
+    row.display(Some(fact.appeals_decided));
+    row.display(Some(fact.appeals_overturned));
+    row.display(Some(fact.corrections));
+    row.display(Some(pg_bool(fact.retracted)));
+    row.text(Some(&fact.reported_at.to_rfc3339()));
+    row.text(fact.decision_reported_at.map(|t| t.to_rfc3339()).as_deref());
+    row.out.push('\n');
+}
+
+fn pg_bool(value: bool) -> char {
+    if value {
+        't'
+    } else {
+        'f'
+    }
+}
+
+/// One row being written, field by field, tab-separated, `\N` for null.
+struct Row<'a> {
+    out: &'a mut String,
+    fields: usize,
+}
+
+impl Row<'_> {
+    fn separate(&mut self) {
+        if self.fields > 0 {
+            self.out.push('\t');
         }
-        match field {
-            None => out.push_str("\\N"),
-            Some(value) => escape_into(out, value),
+        self.fields += 1;
+    }
+
+    /// Free text, escaped.
+    fn text(&mut self, value: Option<&str>) {
+        self.separate();
+        match value {
+            None => self.out.push_str("\\N"),
+            Some(value) => escape_into(self.out, value),
         }
     }
-    out.push('\n');
+
+    /// Numbers, dates, identifiers and booleans: nothing in them needs escaping.
+    fn display(&mut self, value: Option<impl std::fmt::Display>) {
+        self.separate();
+        match value {
+            None => self.out.push_str("\\N"),
+            Some(value) => {
+                let _ = write!(self.out, "{value}");
+            }
+        }
+    }
 }
 
 /// COPY text format: backslash, tab, newline and carriage return are escaped.

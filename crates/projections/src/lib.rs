@@ -24,4 +24,6 @@ pub enum ProjectionError {
     UnreadableEvent(#[from] domain::events::UnreadableEvent),
     #[error("json error: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("rebuild: {0}")]
+    Pipeline(String),
 }

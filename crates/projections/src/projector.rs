@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use domain::events::RegistryEvent;
 use serde::Serialize;
 use sqlx::{PgConnection, Postgres, Row, Transaction};
-use store::{Checkpoint, EventStore, RecordedEvent};
+use store::{Checkpoint, EventStore, EventText};
 use uuid::Uuid;
 
 use crate::facts::{region_of_organisation, AppealFact, CaseFact, DecisionKey, RegionOf};
@@ -51,6 +51,15 @@ impl Projection {
             Projection::Population => &["population"],
         }
     }
+
+    /// Its tables whose secondary indexes a rebuild builds at the swap rather than row by
+    /// row: the large ones whose rows the projector finds by primary key alone.
+    pub fn tables_indexed_at_swap(self) -> &'static [&'static str] {
+        match self {
+            Projection::Cases => &["case_facts"],
+            Projection::Population => &[],
+        }
+    }
 }
 
 /// Which copy of a projection's tables a run writes: the serving ones, or the copies a
@@ -76,6 +85,9 @@ impl Target {
 
 /// Events per batch transaction.
 pub const DEFAULT_BATCH_SIZE: i64 = 2_000;
+/// Events per batch for a rebuild: nothing waits on a rebuild's batches, so fewer, larger
+/// ones save commits and lookups.
+pub const REBUILD_BATCH_SIZE: i64 = 10_000;
 
 #[derive(Clone)]
 pub struct Projector {
@@ -94,6 +106,10 @@ impl Projector {
     pub fn with_batch_size(mut self, batch_size: i64) -> Self {
         self.batch_size = batch_size;
         self
+    }
+
+    pub fn batch_size(&self) -> i64 {
+        self.batch_size
     }
 
     pub fn store(&self) -> &EventStore {
@@ -129,13 +145,13 @@ impl Projector {
             return Ok(None);
         }
         let checkpoint = load_checkpoint(&mut tx, &checkpoint_name).await?;
-        let mut events = store::read_all_with(&mut *tx, checkpoint, self.batch_size).await?;
+        let events = store::read_all_text(&mut *tx, checkpoint, self.batch_size).await?;
         let Some(last) = events.last() else {
             return Ok(Some(0));
         };
         let last = last.checkpoint();
         match projection {
-            Projection::Cases => project_cases(&mut tx, target, &mut events).await?,
+            Projection::Cases => project_cases(&mut tx, target, &events).await?,
             Projection::Population => project_population(&mut tx, target, &events).await?,
         }
         save_checkpoint(&mut tx, &checkpoint_name, last).await?;
@@ -211,18 +227,8 @@ pub(crate) async fn save_checkpoint(
     Ok(())
 }
 
-/// Decodes an event, taking its payload out of it.
-fn decode_taking(event: &mut RecordedEvent) -> Result<RegistryEvent, ProjectionError> {
-    let payload = std::mem::take(&mut event.payload);
-    Ok(RegistryEvent::from_stored_owned(
-        &event.event_type,
-        event.schema_version,
-        payload,
-    )?)
-}
-
-fn decode(event: &RecordedEvent) -> Result<RegistryEvent, ProjectionError> {
-    Ok(RegistryEvent::from_stored(
+fn decode(event: &EventText) -> Result<RegistryEvent, ProjectionError> {
+    Ok(RegistryEvent::from_stored_text(
         &event.event_type,
         event.schema_version,
         &event.payload,
@@ -246,18 +252,43 @@ struct ProjectedOrganisation {
     region_org_number: Option<String>,
 }
 
+/// Events decoded, each with when it was recorded.
+pub(crate) type Decoded = Vec<(RegistryEvent, DateTime<Utc>)>;
+
+pub(crate) fn decode_all(events: &[EventText]) -> Result<Decoded, ProjectionError> {
+    events
+        .iter()
+        .map(|e| decode(e).map(|d| (d, e.recorded_at)))
+        .collect()
+}
+
 async fn project_cases(
     tx: &mut Transaction<'_, Postgres>,
     target: Target,
-    events: &mut [RecordedEvent],
+    events: &[EventText],
 ) -> Result<(), ProjectionError> {
-    let decoded: Vec<(RegistryEvent, DateTime<Utc>)> = events
-        .iter_mut()
-        .map(|e| decode_taking(e).map(|d| (d, e.recorded_at)))
-        .collect::<Result<_, _>>()?;
+    let decoded = decode_all(events)?;
+    project_decoded_cases(tx, target, &decoded).await
+}
+
+pub(crate) async fn project_decoded_cases(
+    tx: &mut Transaction<'_, Postgres>,
+    target: Target,
+    decoded: &Decoded,
+) -> Result<(), ProjectionError> {
+    // A case begins with CaseReceived (the store refuses a second first event), so cases
+    // received in this batch have no rows yet; only the others are looked up.
+    let received_here: HashSet<Uuid> = decoded
+        .iter()
+        .filter_map(|(e, _)| match e {
+            RegistryEvent::CaseReceived { case_id, .. } => Some(*case_id),
+            _ => None,
+        })
+        .collect();
     let touched: Vec<Uuid> = decoded
         .iter()
         .filter_map(|(e, _)| case_id_of(e))
+        .filter(|case_id| !received_here.contains(case_id))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -270,7 +301,7 @@ async fn project_cases(
         .map(|(id, f)| (*id, f.decision_key()))
         .collect();
     let mut organisations = Vec::new();
-    for (event, recorded_at) in &decoded {
+    for (event, recorded_at) in decoded {
         match event {
             RegistryEvent::OrganisationRegistered { organisation } => {
                 regions.0.insert(
@@ -469,7 +500,7 @@ async fn write_organisations(
 async fn project_population(
     tx: &mut Transaction<'_, Postgres>,
     target: Target,
-    events: &[RecordedEvent],
+    events: &[EventText],
 ) -> Result<(), ProjectionError> {
     let table = target.table("population");
     for event in events

@@ -17,7 +17,9 @@ mod verify;
 
 pub use append::{AppendResult, EventColumns, ExpectedVersion, NewEvent, StreamAppend};
 pub use error::StoreError;
-pub use read::{read_all as read_all_with, Checkpoint, RecordedEvent, Register};
+pub use read::{
+    read_all as read_all_with, read_all_text, Checkpoint, EventText, RecordedEvent, Register,
+};
 pub use seal::SealReport;
 pub use subscription::Subscription;
 pub use verify::{VerifyFailure, VerifyReport};

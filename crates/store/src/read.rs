@@ -138,6 +138,52 @@ impl EventStore {
     }
 }
 
+/// An event as a projector reads it: its place in the global order, its type, and its
+/// payload as JSON text, parsed once, straight into the reader's own types.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct EventText {
+    pub transaction_id: i64,
+    pub position: i64,
+    pub event_type: String,
+    pub schema_version: i32,
+    pub payload: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl EventText {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            transaction_id: self.transaction_id,
+            position: self.position,
+        }
+    }
+}
+
+/// `read_all` giving payloads as text, on any executor.
+pub async fn read_all_text<'e, E>(
+    executor: E,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<EventText>, StoreError>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    Ok(sqlx::query_as(
+        "select transaction_id, position, event_type, schema_version, payload::text as payload,
+                recorded_at
+           from events
+          where (transaction_id, position) > ($1, $2)
+            and transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+          order by transaction_id, position
+          limit $3",
+    )
+    .bind(after.transaction_id)
+    .bind(after.position)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?)
+}
+
 /// `read_all` on any executor, so a projector can read inside its own transaction.
 pub async fn read_all<'e, E>(
     executor: E,

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::anyhow;
+use projections::projector::REBUILD_BATCH_SIZE;
 use projections::{Projection, Projector};
 use store::EventStore;
 
@@ -26,8 +27,9 @@ pub async fn run(database: &DatabaseArgs, rebuild: Option<String>) -> anyhow::Re
         one => vec![Projection::parse(one)
             .ok_or_else(|| anyhow!("unknown projection {one}: cases, population or all"))?],
     };
+    let rebuilder = projector.with_batch_size(REBUILD_BATCH_SIZE);
     for projection in chosen {
-        let events = projector.rebuild(projection).await?;
+        let events = rebuilder.rebuild(projection).await?;
         println!("rebuilt {} from {events} events", projection.name());
     }
     Ok(ExitCode::SUCCESS)

@@ -19,6 +19,7 @@ use domain::codes::{CountyNumber, Icd10Code, MethodId, COUNTIES};
 use domain::events::{RegistryEvent, SCHEMA_VERSION};
 use domain::organisation::OrganisationNumber;
 use domain::pseudonym::PseudonymKey;
+use projections::projector::REBUILD_BATCH_SIZE;
 use projections::{Projection, Projector};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -67,7 +68,7 @@ async fn measure(bench: &BenchDatabase, cases: usize) -> anyhow::Result<()> {
         .await?;
 
     let read_rate = bare_read_rate(&store).await?;
-    let projector = Projector::new(store.clone()).with_batch_size(5_000);
+    let projector = Projector::new(store.clone()).with_batch_size(REBUILD_BATCH_SIZE);
     let started = Instant::now();
     let rebuilt = projector.rebuild(Projection::Cases).await?;
     let rebuild_rate = rebuilt as f64 / started.elapsed().as_secs_f64();
