@@ -193,6 +193,9 @@ pub enum BenchTarget {
         /// Keep the benchmark's database afterwards (its name is printed), to look into it.
         #[arg(long)]
         keep: bool,
+        /// Measure on a database an earlier `--keep` run left, instead of seeding a new one.
+        #[arg(long)]
+        reuse: Option<String>,
     },
     /// Decisions over HTTP (single and batches) against the store-level append rate.
     Ingest {

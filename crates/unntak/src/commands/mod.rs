@@ -41,8 +41,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     database,
                     cases,
                     keep,
+                    reuse,
                 },
-        } => bench::projections::run(&database, cases, keep).await,
+        } => bench::projections::run(&database, cases, keep, reuse).await,
         Command::Bench {
             target: BenchTarget::Ingest { database, seconds },
         } => bench::ingest::run(&database, seconds).await,

@@ -31,6 +31,21 @@ impl BenchDatabase {
         Ok(BenchDatabase { pool, server, name })
     }
 
+    /// A database an earlier run kept, as it is.
+    pub async fn existing(url: &str, name: &str) -> anyhow::Result<Self> {
+        let server = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(40)
+            .connect_with(server.clone().database(name))
+            .await?;
+        crate::commands::prepare_database(&pool).await?;
+        Ok(BenchDatabase {
+            pool,
+            server,
+            name: name.to_string(),
+        })
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
