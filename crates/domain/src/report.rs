@@ -17,7 +17,13 @@ use crate::case::{
     GroupFacts, Outcome, PatientFacts, RefusalReason, Scheme,
 };
 use crate::codes::{AtcCode, CountyNumber, Icd10Code, MethodId};
-use crate::identity::{validate_identity_number, Sex};
+use crate::identity::{contains_identity_number, validate_identity_number, Sex};
+
+/// The problem code when a reference or free text holds an identity number; the message
+/// never repeats the text.
+const IDENTITY_NUMBER_IN_TEXT: &str = "identity_number_in_text";
+const IDENTITY_NUMBER_IN_TEXT_MESSAGE: &str =
+    "must not contain an identity number: patients are identified only in patient.fnr";
 use crate::methods::Method;
 use crate::organisation::OrganisationNumber;
 use crate::organisation_register::Organisation;
@@ -255,7 +261,8 @@ fn parse_application_keeping(
     context: &ReportContext<'_>,
     problems: &mut Problems,
 ) -> Option<Application> {
-    let case_ref = required(body, "case_ref", problems).and_then(|v| case_ref(v, problems));
+    let case_ref =
+        required(body, "case_ref", problems).and_then(|v| case_ref(v, context.today, problems));
     let deciding_org = required(body, "deciding_org", problems)
         .and_then(|v| parsed(v, "deciding_org", OrganisationNumber::parse, problems));
     let applying_org = optional(body, "applying_org")
@@ -319,8 +326,16 @@ fn default_applying_org(
     }
 }
 
-fn case_ref(value: &Value, problems: &mut Problems) -> Option<String> {
+fn case_ref(value: &Value, today: NaiveDate, problems: &mut Problems) -> Option<String> {
     let text = string(value, "case_ref", problems)?;
+    if contains_identity_number(text, today) {
+        problems.add(
+            "case_ref",
+            IDENTITY_NUMBER_IN_TEXT,
+            IDENTITY_NUMBER_IN_TEXT_MESSAGE,
+        );
+        return None;
+    }
     let allowed = |c: char| c.is_ascii_alphanumeric() || "-_/.:".contains(c);
     if text.is_empty() || text.chars().count() > CASE_REF_MAX_CHARS || !text.chars().all(allowed) {
         problems.add(
@@ -374,7 +389,8 @@ fn subject(
         if optional(body, "patient").is_some() {
             problems.not_allowed("patient", "for group_exemption: describe the group instead");
         }
-        let group = required(body, "group", problems).and_then(|v| group(v, problems));
+        let group =
+            required(body, "group", problems).and_then(|v| group(v, context.today, problems));
         (None, group)
     }
 }
@@ -539,7 +555,7 @@ fn sex(value: &Value, problems: &mut Problems) -> Option<Sex> {
     sex
 }
 
-fn group(value: &Value, problems: &mut Problems) -> Option<GroupFacts> {
+fn group(value: &Value, today: NaiveDate, problems: &mut Problems) -> Option<GroupFacts> {
     let object = object(value, "group", problems)?;
     for field in object
         .keys()
@@ -576,6 +592,10 @@ fn group(value: &Value, problems: &mut Problems) -> Option<GroupFacts> {
         let text = string(v, "group.description", problems)?.trim();
         if text.is_empty() || text.chars().count() > GROUP_DESCRIPTION_MAX_CHARS || text.contains(['\n', '\r']) {
             problems.add("group.description", "description_length", format!("description must be one line of 1 to {GROUP_DESCRIPTION_MAX_CHARS} characters"));
+            return None;
+        }
+        if contains_identity_number(text, today) {
+            problems.add("group.description", IDENTITY_NUMBER_IN_TEXT, IDENTITY_NUMBER_IN_TEXT_MESSAGE);
             return None;
         }
         Some(text.to_string())

@@ -1127,3 +1127,31 @@ fn scheme_names_round_trip() {
         assert_eq!(Scheme::parse(scheme.as_str()), Some(scheme));
     }
 }
+
+#[test]
+fn an_identity_number_in_a_reference_or_free_text_is_refused_without_being_repeated() {
+    check(
+        individual_exemption().set("case_ref", json!(format!("SAK-{FNR_FEMALE_1985}"))),
+        "case_ref identity_number_in_text",
+    );
+    check(
+        individual_exemption().set("case_ref", json!(D_NUMBER_FEMALE_1985)),
+        "case_ref identity_number_in_text",
+    );
+    check(
+        group_exemption().set(
+            "group.description",
+            json!(format!("Pasienter som {FNR_MALE_1982} med samme diagnose")),
+        ),
+        "group.description identity_number_in_text",
+    );
+    let fixture = Fixture::new();
+    let body = individual_exemption().set("case_ref", json!(format!("X{FNR_FEMALE_1985}")));
+    let errors = validate_case(body.map(), true, ENVELOPE, &fixture.context()).unwrap_err();
+    assert!(errors.iter().all(|e| !e.message.contains(FNR_FEMALE_1985)));
+    // Eleven digits that are no identity number are an ordinary reference.
+    check(
+        individual_exemption().set("case_ref", json!("2024-12038512438")),
+        "ok",
+    );
+}
