@@ -133,14 +133,7 @@ impl RegistryEvent {
         schema_version: i32,
         payload: &str,
     ) -> Result<RegistryEvent, UnreadableEvent> {
-        let unreadable = |reason: String| UnreadableEvent {
-            event_type: event_type.to_string(),
-            schema_version,
-            reason,
-        };
-        if schema_version != SCHEMA_VERSION {
-            return Err(unreadable("no upcaster for this schema version".into()));
-        }
+        let unreadable = unreadable_as(event_type, schema_version)?;
         let tag = serde_json::to_string(event_type).map_err(|e| unreadable(e.to_string()))?;
         let tagged = format!(r#"{{"event_type":{tag},"payload":{payload}}}"#);
         serde_json::from_str(&tagged).map_err(|e| unreadable(e.to_string()))
@@ -152,15 +145,25 @@ impl RegistryEvent {
         schema_version: i32,
         payload: Value,
     ) -> Result<RegistryEvent, UnreadableEvent> {
-        let unreadable = |reason: String| UnreadableEvent {
-            event_type: event_type.to_string(),
-            schema_version,
-            reason,
-        };
-        if schema_version != SCHEMA_VERSION {
-            return Err(unreadable("no upcaster for this schema version".into()));
-        }
+        let unreadable = unreadable_as(event_type, schema_version)?;
         let tagged = serde_json::json!({ "event_type": event_type, "payload": payload });
         serde_json::from_value(tagged).map_err(|e| unreadable(e.to_string()))
     }
+}
+
+/// How to say why an event of this type and version cannot be read; an error at once when
+/// no reader knows its schema version.
+fn unreadable_as(
+    event_type: &str,
+    schema_version: i32,
+) -> Result<impl Fn(String) -> UnreadableEvent + '_, UnreadableEvent> {
+    let unreadable = move |reason: String| UnreadableEvent {
+        event_type: event_type.to_string(),
+        schema_version,
+        reason,
+    };
+    if schema_version != SCHEMA_VERSION {
+        return Err(unreadable("no upcaster for this schema version".into()));
+    }
+    Ok(unreadable)
 }

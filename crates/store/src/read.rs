@@ -159,6 +159,13 @@ impl EventText {
     }
 }
 
+/// Up to $3 final events after the checkpoint ($1, $2), in the global order.
+const FINAL_EVENTS_AFTER: &str = "
+          where (transaction_id, position) > ($1, $2)
+            and transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+          order by transaction_id, position
+          limit $3";
+
 /// `read_all` giving payloads as text, on any executor.
 pub async fn read_all_text<'e, E>(
     executor: E,
@@ -168,20 +175,17 @@ pub async fn read_all_text<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    Ok(sqlx::query_as(
+    let sql = format!(
         "select transaction_id, position, event_type, schema_version, payload::text as payload,
                 recorded_at
-           from events
-          where (transaction_id, position) > ($1, $2)
-            and transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-          order by transaction_id, position
-          limit $3",
-    )
-    .bind(after.transaction_id)
-    .bind(after.position)
-    .bind(limit)
-    .fetch_all(executor)
-    .await?)
+           from events {FINAL_EVENTS_AFTER}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(after.transaction_id)
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?)
 }
 
 /// `read_all` on any executor, so a projector can read inside its own transaction.
@@ -193,13 +197,7 @@ pub async fn read_all<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    let sql = format!(
-        "select {EVENT_COLUMNS} from events
-          where (transaction_id, position) > ($1, $2)
-            and transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-          order by transaction_id, position
-          limit $3"
-    );
+    let sql = format!("select {EVENT_COLUMNS} from events {FINAL_EVENTS_AFTER}");
     Ok(sqlx::query_as(&sql)
         .bind(after.transaction_id)
         .bind(after.position)
