@@ -1,11 +1,13 @@
-//! Writing many case-fact rows at once with COPY, in PostgreSQL's text format: several
-//! times faster than an INSERT of the same rows, which matters when a projection is
-//! rebuilt over millions of events.
+//! Writing many rows at once with COPY, in PostgreSQL's text format: several times faster
+//! than an INSERT of the same rows, which matters when a projection is rebuilt over
+//! millions of events. Case facts are written so every batch; decision counts once, at the
+//! end of a rebuild.
 
 use std::fmt::Write;
 
 use sqlx::PgConnection;
 
+use crate::counts::CountDeltas;
 use crate::facts::CaseFact;
 use crate::ProjectionError;
 
@@ -29,10 +31,55 @@ pub(crate) async fn copy_case_facts(
     for fact in facts {
         write_row(&mut text, fact);
     }
+    copy_in(connection, table, CASE_FACT_COLUMNS, text).await
+}
+
+/// Writes decision counts into `table` (a `decision_counts` copy).
+pub(crate) async fn copy_decision_counts(
+    connection: &mut PgConnection,
+    table: &str,
+    counts: &CountDeltas,
+) -> Result<(), ProjectionError> {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let mut text = String::with_capacity(counts.len() * 128);
+    for (key, decisions) in counts {
+        let mut row = Row {
+            out: &mut text,
+            fields: 0,
+        };
+        row.display(Some(key.year));
+        row.display(Some(key.quarter));
+        for value in [
+            &key.deciding_region,
+            &key.deciding_org,
+            &key.residence_region,
+            &key.scheme,
+            &key.method_id,
+            &key.icd10_category,
+            &key.outcome,
+        ] {
+            row.text(Some(value));
+        }
+        row.display(Some(decisions));
+        row.out.push('\n');
+    }
+    let columns = "year, quarter, deciding_region, deciding_org, residence_region, scheme, \
+                   method_id, icd10_category, outcome, decisions";
+    copy_in(connection, table, columns, text).await
+}
+
+async fn copy_in(
+    connection: &mut PgConnection,
+    table: &str,
+    columns: &str,
+    rows: String,
+) -> Result<(), ProjectionError> {
     let mut copy = connection
-        .copy_in_raw(&format!("copy {table} ({CASE_FACT_COLUMNS}) from stdin"))
+        .copy_in_raw(&format!("copy {table} ({columns}) from stdin"))
         .await?;
-    copy.send(text.into_bytes()).await?;
+    copy.send(rows.into_bytes()).await?;
     copy.finish().await?;
     Ok(())
 }
@@ -119,6 +166,10 @@ impl Row<'_> {
 
 /// COPY text format: backslash, tab, newline and carriage return are escaped.
 fn escape_into(out: &mut String, value: &str) {
+    if !value.contains(['\\', '\t', '\n', '\r']) {
+        out.push_str(value);
+        return;
+    }
     for character in value.chars() {
         match character {
             '\\' => out.push_str("\\\\"),

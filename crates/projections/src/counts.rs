@@ -1,9 +1,10 @@
 //! The decision counts: `decision_counts` (every dimension the statistics group on most)
-//! and its roll-up `decision_counts_by_region`. The live projection moves them by deltas,
-//! batch by batch; a rebuild counts them once from its case facts before it swaps in.
-//! Either way they hold the same numbers (the replay tests compare them).
+//! and its roll-up `decision_counts_by_region`, moved by deltas: the live projection
+//! writes each batch's, a rebuild sums them in memory and writes the sums once, when it
+//! swaps in. Either way they hold the same numbers (the replay tests compare them).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -12,12 +13,15 @@ use crate::facts::{CaseFact, DecisionKey};
 use crate::projector::Target;
 use crate::ProjectionError;
 
+/// How decision counts change, by key; never zero.
+pub type CountDeltas = HashMap<DecisionKey, i64>;
+
 /// How each count changes: -1 under a case's old key, +1 under its new one.
 pub(crate) fn count_deltas(
     before: &HashMap<Uuid, Option<DecisionKey>>,
     facts: &HashMap<Uuid, CaseFact>,
-) -> BTreeMap<DecisionKey, i64> {
-    let mut deltas = BTreeMap::new();
+) -> CountDeltas {
+    let mut deltas = HashMap::new();
     for (case_id, fact) in facts {
         let old = before.get(case_id).cloned().flatten();
         let new = fact.decision_key();
@@ -38,8 +42,25 @@ pub(crate) fn count_deltas(
 /// A key of the roll-up: region basis, year, quarter, region, scheme, method, outcome.
 type RegionKey = (&'static str, i32, i32, String, String, String, String);
 
-fn region_deltas(deltas: &BTreeMap<DecisionKey, i64>) -> BTreeMap<RegionKey, i64> {
-    let mut rolled_up = BTreeMap::new();
+/// Adds `more` into `sum`, dropping keys that come to zero.
+pub(crate) fn add_deltas(sum: &mut CountDeltas, more: CountDeltas) {
+    for (key, delta) in more {
+        match sum.entry(key) {
+            Entry::Vacant(entry) => {
+                entry.insert(delta);
+            }
+            Entry::Occupied(mut entry) => {
+                *entry.get_mut() += delta;
+                if *entry.get() == 0 {
+                    entry.remove();
+                }
+            }
+        }
+    }
+}
+
+fn region_deltas(deltas: &CountDeltas) -> HashMap<RegionKey, i64> {
+    let mut rolled_up = HashMap::new();
     for (key, delta) in deltas {
         for (basis, region) in [
             ("deciding", &key.deciding_region),
@@ -61,30 +82,33 @@ fn region_deltas(deltas: &BTreeMap<DecisionKey, i64>) -> BTreeMap<RegionKey, i64
     rolled_up
 }
 
-/// Applies a batch's deltas to the live counts. Neither table ever keeps a zero count, as
-/// a rebuild would not write one.
+/// Applies deltas to the counts of `target`. Neither table ever keeps a zero count.
 pub(crate) async fn write_count_deltas(
     tx: &mut PgConnection,
-    deltas: BTreeMap<DecisionKey, i64>,
+    target: Target,
+    deltas: &CountDeltas,
 ) -> Result<(), ProjectionError> {
     if deltas.is_empty() {
         return Ok(());
     }
     let has_decrements = deltas.values().any(|delta| *delta < 0);
-    let rolled_up = region_deltas(&deltas);
+    let rolled_up = region_deltas(deltas);
+    let (counts, by_region) = (
+        target.table("decision_counts"),
+        target.table("decision_counts_by_region"),
+    );
     // Typed arrays rather than JSON: this runs for every batch.
     let column =
         |pick: fn(&DecisionKey) -> String| deltas.keys().map(pick).collect::<Vec<String>>();
-    sqlx::query(
-        "insert into decision_counts (year, quarter, deciding_region, deciding_org,
-                                      residence_region, scheme, method_id, icd10_category,
-                                      outcome, decisions)
+    sqlx::query(&format!(
+        "insert into {counts} (year, quarter, deciding_region, deciding_org, residence_region,
+                               scheme, method_id, icd10_category, outcome, decisions)
          select * from unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[],
                               $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
          on conflict (year, quarter, deciding_region, deciding_org, residence_region, scheme,
                       method_id, icd10_category, outcome)
-         do update set decisions = decision_counts.decisions + excluded.decisions",
-    )
+         do update set decisions = {counts}.decisions + excluded.decisions"
+    ))
     .bind(deltas.keys().map(|k| k.year).collect::<Vec<i32>>())
     .bind(deltas.keys().map(|k| k.quarter).collect::<Vec<i32>>())
     .bind(column(|k| k.deciding_region.clone()))
@@ -103,14 +127,14 @@ pub(crate) async fn write_count_deltas(
             .map(|k| pick(k).clone())
             .collect::<Vec<_>>()
     };
-    sqlx::query(
-        "insert into decision_counts_by_region (region_basis, year, quarter, region, scheme,
-                                                method_id, outcome, decisions)
+    sqlx::query(&format!(
+        "insert into {by_region} (region_basis, year, quarter, region, scheme, method_id,
+                                  outcome, decisions)
          select * from unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::text[],
                               $6::text[], $7::text[], $8::bigint[])
          on conflict (region_basis, year, quarter, region, scheme, method_id, outcome)
-         do update set decisions = decision_counts_by_region.decisions + excluded.decisions",
-    )
+         do update set decisions = {by_region}.decisions + excluded.decisions"
+    ))
     .bind(
         rolled_up
             .keys()
@@ -127,7 +151,7 @@ pub(crate) async fn write_count_deltas(
     .execute(&mut *tx)
     .await?;
     if has_decrements {
-        for table in ["decision_counts", "decision_counts_by_region"] {
+        for table in [&counts, &by_region] {
             sqlx::query(&format!("delete from {table} where decisions = 0"))
                 .execute(&mut *tx)
                 .await?;
@@ -136,34 +160,25 @@ pub(crate) async fn write_count_deltas(
     Ok(())
 }
 
-/// Counts a rebuild's decisions from its case facts, as the deltas would have: retracted
-/// and undecided cases are not counted, an unknown region counts as ''.
-pub(crate) async fn count_rebuilt_decisions(tx: &mut PgConnection) -> Result<(), ProjectionError> {
-    let facts = Target::Rebuild.table("case_facts");
-    let counts = Target::Rebuild.table("decision_counts");
+/// Writes a rebuild's summed counts into its (still empty) count tables: the full counts
+/// with COPY, and their roll-up by region from those.
+pub(crate) async fn write_rebuilt_counts(
+    tx: &mut PgConnection,
+    counts: &CountDeltas,
+) -> Result<(), ProjectionError> {
+    let full = Target::Rebuild.table("decision_counts");
     let by_region = Target::Rebuild.table("decision_counts_by_region");
-    sqlx::query(&format!(
-        "insert into {counts} (year, quarter, deciding_region, deciding_org, residence_region,
-                               scheme, method_id, icd10_category, outcome, decisions)
-         select extract(year from decided_date)::int, extract(quarter from decided_date)::int,
-                coalesce(deciding_region, ''), deciding_org, coalesce(residence_region, ''),
-                scheme, method_id, icd10_category, outcome, count(*)
-           from {facts}
-          where not retracted and decided_date is not null and outcome is not null
-          group by 1, 2, 3, 4, 5, 6, 7, 8, 9"
-    ))
-    .execute(&mut *tx)
-    .await?;
+    crate::copy::copy_decision_counts(tx, &full, counts).await?;
     sqlx::query(&format!(
         "insert into {by_region} (region_basis, year, quarter, region, scheme, method_id,
                                   outcome, decisions)
          select 'deciding', year, quarter, deciding_region, scheme, method_id, outcome,
                 sum(decisions)
-           from {counts} group by year, quarter, deciding_region, scheme, method_id, outcome
+           from {full} group by year, quarter, deciding_region, scheme, method_id, outcome
          union all
          select 'residence', year, quarter, residence_region, scheme, method_id, outcome,
                 sum(decisions)
-           from {counts} group by year, quarter, residence_region, scheme, method_id, outcome"
+           from {full} group by year, quarter, residence_region, scheme, method_id, outcome"
     ))
     .execute(&mut *tx)
     .await?;

@@ -12,6 +12,7 @@ use sqlx::{PgConnection, Postgres, Row, Transaction};
 use store::{Checkpoint, EventStore, EventText};
 use uuid::Uuid;
 
+use crate::counts::CountDeltas;
 use crate::facts::{region_of_organisation, AppealFact, CaseFact, DecisionKey, RegionOf};
 use crate::ProjectionError;
 
@@ -268,14 +269,17 @@ async fn project_cases(
     events: &[EventText],
 ) -> Result<(), ProjectionError> {
     let decoded = decode_all(events)?;
-    project_decoded_cases(tx, target, &decoded).await
+    let deltas = project_decoded_cases(tx, target, &decoded).await?;
+    crate::counts::write_count_deltas(tx, target, &deltas).await
 }
 
+/// Writes the cases' rows for a batch of events; returns how the decision counts change,
+/// for the caller to write now (batch by batch) or to sum (a rebuild).
 pub(crate) async fn project_decoded_cases(
     tx: &mut Transaction<'_, Postgres>,
     target: Target,
     decoded: &Decoded,
-) -> Result<(), ProjectionError> {
+) -> Result<CountDeltas, ProjectionError> {
     // A case begins with CaseReceived (the store refuses a second first event), so cases
     // received in this batch have no rows yet; only the others are looked up.
     let received_here: HashSet<Uuid> = decoded
@@ -341,11 +345,7 @@ pub(crate) async fn project_decoded_cases(
     write_organisations(tx, target, organisations).await?;
     write_facts(tx, target, &existing, &facts).await?;
     write_appeals(tx, target, &had_appeals, &appeals).await?;
-    // A rebuild counts its decisions once, from its facts, when it swaps in.
-    if target == Target::Live {
-        crate::counts::write_count_deltas(tx, deltas).await?;
-    }
-    Ok(())
+    Ok(deltas)
 }
 
 fn case_id_of(event: &RegistryEvent) -> Option<Uuid> {

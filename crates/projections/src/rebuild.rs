@@ -5,6 +5,7 @@ use sqlx::Executor;
 use store::{Checkpoint, EventStore};
 use tokio::sync::mpsc;
 
+use crate::counts::{add_deltas, write_rebuilt_counts, CountDeltas};
 use crate::projector::{
     decode_all, load_checkpoint, lock, project_decoded_cases, save_checkpoint, try_lock, Decoded,
     Projection, Projector, Target,
@@ -63,9 +64,10 @@ impl Projector {
         self.create_rebuild_tables(projection).await?;
         let deferred = self.drop_indexes_until_swap(projection).await?;
         let mut read = 0;
+        let mut counts = CountDeltas::new();
         loop {
-            read += self.catch_up_rebuild(projection).await?;
-            if self.swap_in(projection, &deferred).await? {
+            read += self.catch_up_rebuild(projection, &mut counts).await?;
+            if self.swap_in(projection, &deferred, &counts).await? {
                 tracing::info!(events = read, "rebuilt and swapped in");
                 return Ok(read);
             }
@@ -75,7 +77,12 @@ impl Projector {
     /// Catches the rebuild tables up. For the cases projection, a reader task reads and
     /// decodes the next batches while this one writes: a rebuild reads millions of events,
     /// and the two halves of the work then share the machine's cores.
-    async fn catch_up_rebuild(&self, projection: Projection) -> Result<u64, ProjectionError> {
+    /// The decision counts' deltas are summed in `counts`, to be written at the swap.
+    async fn catch_up_rebuild(
+        &self,
+        projection: Projection,
+        counts: &mut CountDeltas,
+    ) -> Result<u64, ProjectionError> {
         if projection != Projection::Cases {
             return self.catch_up(projection, Target::Rebuild).await;
         }
@@ -95,7 +102,7 @@ impl Projector {
         while let Some(batch) = batches.recv().await {
             let batch = batch?;
             read += batch.decoded.len() as u64;
-            self.write_read_ahead(&name, batch).await?;
+            add_deltas(counts, self.write_read_ahead(&name, batch).await?);
         }
         reader
             .await
@@ -105,7 +112,11 @@ impl Projector {
 
     /// Writes one batch read ahead, in one transaction with the checkpoint, which must still
     /// be where the batch begins.
-    async fn write_read_ahead(&self, name: &str, batch: ReadAhead) -> Result<(), ProjectionError> {
+    async fn write_read_ahead(
+        &self,
+        name: &str,
+        batch: ReadAhead,
+    ) -> Result<CountDeltas, ProjectionError> {
         let mut tx = self.store().pool().begin().await?;
         let at = load_checkpoint(&mut tx, name).await?;
         if !try_lock(&mut tx, name).await? || at != batch.after {
@@ -113,10 +124,10 @@ impl Projector {
                 "another process is rebuilding {name}"
             )));
         }
-        project_decoded_cases(&mut tx, Target::Rebuild, &batch.decoded).await?;
+        let deltas = project_decoded_cases(&mut tx, Target::Rebuild, &batch.decoded).await?;
         save_checkpoint(&mut tx, name, batch.last).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(deltas)
     }
 
     async fn create_rebuild_tables(&self, projection: Projection) -> Result<(), ProjectionError> {
@@ -164,12 +175,14 @@ impl Projector {
         Ok(definitions)
     }
 
-    /// Swaps the rebuilt tables in if they have caught up, building the `deferred` indexes
-    /// and counting first; false when more events arrived and another catch-up is needed.
+    /// Swaps the rebuilt tables in if they have caught up, first writing the decision
+    /// `counts` and building the `deferred` indexes; false when more events arrived and
+    /// another catch-up is needed.
     async fn swap_in(
         &self,
         projection: Projection,
         deferred: &[String],
+        counts: &CountDeltas,
     ) -> Result<bool, ProjectionError> {
         let mut tx = self.store().pool().begin().await?;
         // Holding the live projection's lock: no live batch runs while the tables swap.
@@ -179,15 +192,12 @@ impl Projector {
         if !store::read_all_with(&mut *tx, rebuilt, 1).await?.is_empty() {
             return Ok(false);
         }
-        // Enough memory to group and index a national registry without spilling to disk.
-        sqlx::query(
-            "select set_config('work_mem', '256MB', true),
-                    set_config('maintenance_work_mem', '512MB', true)",
-        )
-        .execute(&mut *tx)
-        .await?;
+        // Enough memory to index a national registry without spilling to disk.
+        sqlx::query("select set_config('maintenance_work_mem', '512MB', true)")
+            .execute(&mut *tx)
+            .await?;
         if projection == Projection::Cases {
-            crate::counts::count_rebuilt_decisions(&mut tx).await?;
+            write_rebuilt_counts(&mut tx, counts).await?;
         }
         for definition in deferred {
             tx.execute(definition.as_str()).await?;
