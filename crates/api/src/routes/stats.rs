@@ -132,24 +132,40 @@ impl StatsQuery {
     }
 }
 
-/// Waits for the caller's own write, then says how current the answer is.
+/// Waits for the caller's own write, then says how current the answer is. Statistics read
+/// more than one projection (cases, and population for rates per resident), and each
+/// catches up on its own, so both must have reached the position.
 async fn as_of(state: &AppState, min_position: Option<i64>) -> Result<i64, ApiError> {
     if let Some(position) = min_position {
         let deadline = tokio::time::Instant::now() + MIN_POSITION_WAIT;
-        while !has_reached(&state.pool, Projection::Cases, position)
-            .await
-            .map_err(internal)?
+        while !every_projection_has_reached(state, position).await?
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    // Only the position: counting the lag, as the status endpoint does, is a scan this hot
+    // Only the positions: counting the lag, as the status endpoint does, is a scan this hot
     // path need not pay for.
-    let checkpoint = projections::status::live_checkpoint(&state.pool, Projection::Cases)
-        .await
-        .map_err(internal)?;
-    Ok(checkpoint.position)
+    let mut oldest = None;
+    for projection in Projection::ALL {
+        let checkpoint = projections::status::live_checkpoint(&state.pool, projection)
+            .await
+            .map_err(internal)?;
+        oldest = Some(oldest.map_or(checkpoint, |o: store::Checkpoint| o.min(checkpoint)));
+    }
+    Ok(oldest.map_or(0, |checkpoint| checkpoint.position))
+}
+
+async fn every_projection_has_reached(state: &AppState, position: i64) -> Result<bool, ApiError> {
+    for projection in Projection::ALL {
+        if !has_reached(&state.pool, projection, position)
+            .await
+            .map_err(internal)?
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn internal(error: projections::ProjectionError) -> ApiError {
