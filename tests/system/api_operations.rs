@@ -197,3 +197,39 @@ async fn a_revoked_token_answers_401() {
 
     answer.assert_problem(401);
 }
+
+#[tokio::test]
+async fn a_known_path_asked_with_another_method_is_405_with_the_methods_it_answers() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .delete(app.url("/api/v1/decisions"))
+        .bearer_auth(&app.tokens.ous)
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(
+        response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    let case_path = format!("/api/v1/cases/{}", uuid::Uuid::new_v4());
+    let wrong_method = app
+        .send(
+            reqwest::Method::PUT,
+            &case_path,
+            Some(&app.tokens.ous),
+            "{}",
+        )
+        .await;
+    wrong_method.assert_problem(405);
+    assert!(wrong_method.text.contains("GET"), "{}", wrong_method.text);
+
+    let unknown = app
+        .get("/api/v1/no-such-thing", Some(&app.tokens.ous))
+        .await;
+    unknown.assert_problem(404);
+}

@@ -10,9 +10,63 @@ pub(crate) mod reports;
 pub(crate) mod signals;
 pub(crate) mod stats;
 
-use actix_web::{web, HttpResponse};
+use std::sync::OnceLock;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::OpenApi;
 
 use crate::error::ApiError;
+
+/// Why no route took a request: a path the API has, asked with another method (405, with
+/// the methods it answers), or no such path (404). The paths and their methods are read
+/// from the API's own OpenAPI description, so they cannot drift from the routes.
+fn unmatched(method: &str, path: &str) -> ApiError {
+    match documented_paths()
+        .iter()
+        .find(|(template, _)| path_matches(template, path))
+    {
+        Some((_, methods)) if !methods.contains(&method) => {
+            ApiError::MethodNotAllowed(methods.clone())
+        }
+        _ => ApiError::NotFound("no such resource".into()),
+    }
+}
+
+/// Each documented path template with the methods it answers.
+fn documented_paths() -> &'static [(String, Vec<&'static str>)] {
+    static PATHS: OnceLock<Vec<(String, Vec<&'static str>)>> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        crate::openapi::ApiDoc::openapi()
+            .paths
+            .paths
+            .into_iter()
+            .map(|(template, item)| {
+                let operations = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ];
+                let methods = operations
+                    .into_iter()
+                    .filter_map(|(method, present)| present.then_some(method))
+                    .collect();
+                (template, methods)
+            })
+            .collect()
+    })
+}
+
+/// Whether `path` fits `template`, where a `{name}` segment stands for any one segment.
+fn path_matches(template: &str, path: &str) -> bool {
+    let (template, path): (Vec<&str>, Vec<&str>) =
+        (template.split('/').collect(), path.split('/').collect());
+    template.len() == path.len()
+        && template.iter().zip(&path).all(|(expected, given)| {
+            expected == given || (expected.starts_with('{') && !given.is_empty())
+        })
+}
 
 pub fn configure(config: &mut web::ServiceConfig) {
     // Extractor failures and unknown routes answer RFC 7807 problems too, and never echo
@@ -24,8 +78,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .app_data(web::QueryConfig::default().error_handler(|error, _| {
             ApiError::invalid("query", "invalid_query", error.to_string()).into()
         }))
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(ApiError::NotFound("no such resource".into()))
+        .default_service(web::to(|request: HttpRequest| async move {
+            Err::<HttpResponse, _>(unmatched(request.method().as_str(), request.path()))
         }))
         .service(operations::healthz)
         .service(operations::readyz)
