@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use api::registers::new_event;
 use domain::case::{case_stream, Case};
 use domain::codes::{AtcCode, MethodId};
 use domain::commands::{handle, CaseCommand};
@@ -126,13 +127,7 @@ impl World {
     ) -> store::AppendResult {
         let new_events: Vec<NewEvent> = events
             .iter()
-            .map(|event| NewEvent {
-                event_id: Uuid::new_v4(),
-                event_type: event.event_type().to_string(),
-                schema_version: SCHEMA_VERSION,
-                payload: event.payload(),
-                metadata: json!({"actor": "test"}),
-            })
+            .map(|event| new_event(event, Uuid::new_v4(), json!({"actor": "test"})))
             .collect();
         let appended = self
             .store

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use domain::case::{case_id_for, case_stream, Case};
 use domain::codes::MethodId;
 use domain::commands::{handle, Accepted, CaseCommand};
-use domain::events::SCHEMA_VERSION;
 use domain::methods::{method_stream, Method};
 use domain::organisation::OrganisationNumber;
 use domain::report::{ReportContext, Warning};
@@ -17,7 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
-use crate::registers::{decode_all, OrganisationMap};
+use crate::registers::{decode_all, new_event, OrganisationMap};
 use crate::AppState;
 
 /// How often a command is prepared again when the case changed under it.
@@ -240,13 +239,7 @@ impl AppState {
             .events
             .iter()
             .zip(report_event_ids(report_id))
-            .map(|(event, event_id)| NewEvent {
-                event_id,
-                event_type: event.event_type().to_string(),
-                schema_version: SCHEMA_VERSION,
-                payload: event.payload(),
-                metadata: metadata.clone(),
-            })
+            .map(|(event, event_id)| new_event(event, event_id, metadata.clone()))
             .collect();
         let expected = match prior.last() {
             Some(last) => ExpectedVersion::Exact(last.stream_version),

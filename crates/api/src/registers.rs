@@ -37,6 +37,18 @@ pub fn decode_all(events: &[RecordedEvent]) -> Result<Vec<RegistryEvent>, ApiErr
     events.iter().map(decode).collect()
 }
 
+/// A registry event as the store takes it: its type, the current schema version, and the
+/// event without its type as payload.
+pub fn new_event(event: &RegistryEvent, event_id: Uuid, metadata: serde_json::Value) -> NewEvent {
+    NewEvent {
+        event_id,
+        event_type: event.event_type().to_string(),
+        schema_version: SCHEMA_VERSION,
+        payload: event.payload(),
+        metadata,
+    }
+}
+
 /// Groups register events by stream and folds each stream.
 fn fold_streams<T>(
     events: &[RecordedEvent],
@@ -152,15 +164,12 @@ impl Registers {
         event_id: Uuid,
         metadata: serde_json::Value,
     ) -> Result<(), ApiError> {
-        let new_event = NewEvent {
-            event_id,
-            event_type: event.event_type().to_string(),
-            schema_version: SCHEMA_VERSION,
-            payload: event.payload(),
-            metadata,
-        };
         self.store
-            .append(stream_id, ExpectedVersion::Any, &[new_event])
+            .append(
+                stream_id,
+                ExpectedVersion::Any,
+                &[new_event(&event, event_id, metadata)],
+            )
             .await?;
         Ok(())
     }

@@ -92,11 +92,7 @@ pub(crate) async fn write_count_deltas(
         return Ok(());
     }
     let has_decrements = deltas.values().any(|delta| *delta < 0);
-    let rolled_up = region_deltas(deltas);
-    let (counts, by_region) = (
-        target.table("decision_counts"),
-        target.table("decision_counts_by_region"),
-    );
+    let counts = target.table("decision_counts");
     // Typed arrays rather than JSON: this runs for every batch.
     let column =
         |pick: fn(&DecisionKey) -> String| deltas.keys().map(pick).collect::<Vec<String>>();
@@ -121,6 +117,24 @@ pub(crate) async fn write_count_deltas(
     .bind(deltas.values().copied().collect::<Vec<i64>>())
     .execute(&mut *tx)
     .await?;
+    write_region_deltas(tx, target, &region_deltas(deltas)).await?;
+    if has_decrements {
+        for table in [counts, target.table("decision_counts_by_region")] {
+            sqlx::query(&format!("delete from {table} where decisions = 0"))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies deltas to the roll-up by region of `target`'s counts.
+async fn write_region_deltas(
+    tx: &mut PgConnection,
+    target: Target,
+    rolled_up: &HashMap<RegionKey, i64>,
+) -> Result<(), ProjectionError> {
+    let by_region = target.table("decision_counts_by_region");
     let text = |pick: fn(&RegionKey) -> &String| {
         rolled_up
             .keys()
@@ -150,37 +164,17 @@ pub(crate) async fn write_count_deltas(
     .bind(rolled_up.values().copied().collect::<Vec<i64>>())
     .execute(&mut *tx)
     .await?;
-    if has_decrements {
-        for table in [&counts, &by_region] {
-            sqlx::query(&format!("delete from {table} where decisions = 0"))
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
     Ok(())
 }
 
 /// Writes a rebuild's summed counts into its (still empty) count tables: the full counts
-/// with COPY, and their roll-up by region from those.
+/// with COPY (hundreds of thousands of keys at national volumes), their roll-up as the
+/// live projection writes it.
 pub(crate) async fn write_rebuilt_counts(
     tx: &mut PgConnection,
     counts: &CountDeltas,
 ) -> Result<(), ProjectionError> {
     let full = Target::Rebuild.table("decision_counts");
-    let by_region = Target::Rebuild.table("decision_counts_by_region");
     crate::copy::copy_decision_counts(tx, &full, counts).await?;
-    sqlx::query(&format!(
-        "insert into {by_region} (region_basis, year, quarter, region, scheme, method_id,
-                                  outcome, decisions)
-         select 'deciding', year, quarter, deciding_region, scheme, method_id, outcome,
-                sum(decisions)
-           from {full} group by year, quarter, deciding_region, scheme, method_id, outcome
-         union all
-         select 'residence', year, quarter, residence_region, scheme, method_id, outcome,
-                sum(decisions)
-           from {full} group by year, quarter, residence_region, scheme, method_id, outcome"
-    ))
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    write_region_deltas(tx, Target::Rebuild, &region_deltas(counts)).await
 }

@@ -159,13 +159,6 @@ impl EventText {
     }
 }
 
-/// Up to $3 final events after the checkpoint ($1, $2), in the global order.
-const FINAL_EVENTS_AFTER: &str = "
-          where (transaction_id, position) > ($1, $2)
-            and transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-          order by transaction_id, position
-          limit $3";
-
 /// `read_all` giving payloads as text, on any executor.
 pub async fn read_all_text<'e, E>(
     executor: E,
@@ -175,17 +168,9 @@ pub async fn read_all_text<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    let sql = format!(
-        "select transaction_id, position, event_type, schema_version, payload::text as payload,
-                recorded_at
-           from events {FINAL_EVENTS_AFTER}"
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(after.transaction_id)
-        .bind(after.position)
-        .bind(limit)
-        .fetch_all(executor)
-        .await?)
+    let columns = "transaction_id, position, event_type, schema_version, \
+                   payload::text as payload, recorded_at";
+    final_events_after(executor, columns, after, limit).await
 }
 
 /// `read_all` on any executor, so a projector can read inside its own transaction.
@@ -197,7 +182,27 @@ pub async fn read_all<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    let sql = format!("select {EVENT_COLUMNS} from events {FINAL_EVENTS_AFTER}");
+    final_events_after(executor, EVENT_COLUMNS, after, limit).await
+}
+
+/// Up to `limit` final events after `after`, in the global order, as `columns` of them.
+async fn final_events_after<'e, E, T>(
+    executor: E,
+    columns: &str,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<T>, StoreError>
+where
+    E: sqlx::PgExecutor<'e>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let sql = format!(
+        "select {columns} from events
+          where (transaction_id, position) > ($1, $2)
+            and transaction_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+          order by transaction_id, position
+          limit $3"
+    );
     Ok(sqlx::query_as(&sql)
         .bind(after.transaction_id)
         .bind(after.position)

@@ -2,10 +2,10 @@
 
 use actix_web::{get, put, web, HttpResponse};
 use domain::codes::CountyNumber;
-use domain::events::{population_stream, CountyPopulation, RegistryEvent, SCHEMA_VERSION};
+use domain::events::{population_stream, CountyPopulation, RegistryEvent};
 use domain::problems::Problems;
 use serde::Deserialize;
-use store::{ExpectedVersion, NewEvent};
+use store::ExpectedVersion;
 use tracing_actix_web::RequestId;
 use uuid::Uuid;
 
@@ -65,13 +65,11 @@ pub async fn import_population(
     let counties = parse_population(&body)?;
     let event = RegistryEvent::PopulationImported { year, counties };
     let event_id = Uuid::new_v4();
-    let new_event = NewEvent {
+    let new_event = crate::registers::new_event(
+        &event,
         event_id,
-        event_type: event.event_type().to_string(),
-        schema_version: SCHEMA_VERSION,
-        payload: event.payload(),
-        metadata: event_metadata(&caller, &request_id.to_string(), event_id),
-    };
+        event_metadata(&caller, &request_id.to_string(), event_id),
+    );
     let appended = state
         .store
         .append(&population_stream(year), ExpectedVersion::Any, &[new_event])

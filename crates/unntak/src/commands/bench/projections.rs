@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use api::auth::{create_token, NewToken, Role};
+use api::registers::new_event;
 use api::ApiConfig;
 use chrono::NaiveDate;
 use domain::case::{
@@ -16,7 +17,7 @@ use domain::case::{
     Scheme,
 };
 use domain::codes::{CountyNumber, Icd10Code, MethodId, COUNTIES};
-use domain::events::{RegistryEvent, SCHEMA_VERSION};
+use domain::events::RegistryEvent;
 use domain::organisation::OrganisationNumber;
 use domain::pseudonym::PseudonymKey;
 use projections::projector::REBUILD_BATCH_SIZE;
@@ -24,7 +25,7 @@ use projections::{Projection, Projector};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use store::{Checkpoint, EventStore, ExpectedVersion, NewEvent, StreamAppend};
+use store::{Checkpoint, EventStore, ExpectedVersion, StreamAppend};
 use uuid::Uuid;
 
 use super::database::BenchDatabase;
@@ -182,13 +183,7 @@ fn case_append(rng: &mut StdRng, n: usize) -> StreamAppend {
         expected: ExpectedVersion::NoStream,
         events: events
             .iter()
-            .map(|event| NewEvent {
-                event_id: Uuid::new_v4(),
-                event_type: event.event_type().to_string(),
-                schema_version: SCHEMA_VERSION,
-                payload: event.payload(),
-                metadata: json!({"actor": "bench"}),
-            })
+            .map(|event| new_event(event, Uuid::new_v4(), json!({"actor": "bench"})))
             .collect(),
     }
 }
