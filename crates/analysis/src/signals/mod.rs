@@ -22,7 +22,7 @@ pub use grant_rate::{funnel, FunnelPoint};
 pub use input::{AnalysisInput, CaseRecord, Day, MethodRecord, Settings};
 pub use tallies::{
     assessment_periods, ApplicationCell, AssessmentPeriod, DecisionCell, RefusalReasons,
-    SubgroupWindow, Tallies, VolumeCell, WaitCell, PATIENT_SCHEMES,
+    SubgroupWindow, Tallies, VolumeCell, Wait, WaitCell, PATIENT_SCHEMES,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{nb, nb_p, with_q_values, AnalysisInput, Signal, SignalKind};
+use super::{nb, nb_p, with_q_values, AnalysisInput, Signal, SignalKind, Wait};
 use crate::survival::{log_rank_test, KaplanMeier, Observation};
 
 /// Regions with fewer cases than this are left out of a scheme's comparison.
@@ -40,11 +40,9 @@ fn comparisons(input: &AnalysisInput) -> Vec<SchemeComparison> {
     let as_of = input.tallies.as_of;
     let mut by_scheme: BTreeMap<String, BTreeMap<String, Vec<Observation>>> = BTreeMap::new();
     for cell in &input.tallies.waits {
-        let observation = match (cell.processing_days, cell.pending_since) {
-            (Some(days), _) => Observation::event(days as f64),
-            (None, received) => {
-                Observation::censored((as_of - received.unwrap_or(as_of)).max(0) as f64)
-            }
+        let observation = match cell.wait {
+            Wait::Decided { days } => Observation::event(days as f64),
+            Wait::Pending { since } => Observation::censored((as_of - since).max(0) as f64),
         };
         by_scheme
             .entry(cell.scheme.clone())

@@ -52,11 +52,18 @@ pub struct ApplicationCell {
 pub struct WaitCell {
     pub scheme: String,
     pub deciding_region: String,
-    /// Days from receipt to decision; None while pending.
-    pub processing_days: Option<i64>,
-    /// For a pending application, the day it was received (days since 1970-01-01).
-    pub pending_since: Option<i64>,
+    pub wait: Wait,
     pub cases: u64,
+}
+
+/// How an application waited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wait {
+    /// Decided after this many days.
+    Decided { days: i64 },
+    /// Still pending; received on this day (days since 1970-01-01).
+    Pending { since: i64 },
 }
 
 /// Applications received in one quarter, for one method, scheme or applying organisation.
@@ -267,31 +274,24 @@ fn wait_cells(year: i32, cases: &[&CaseRecord]) -> Vec<WaitCell> {
         let Some(region) = &case.deciding_region else {
             continue;
         };
-        let (processing_days, pending_since) = match case.decided {
-            Some(decided) => (Some(decided.days - case.received.days), None),
-            None => (None, Some(case.received.days)),
+        let wait = match case.decided {
+            Some(decided) => Wait::Decided {
+                days: decided.days - case.received.days,
+            },
+            None => Wait::Pending {
+                since: case.received.days,
+            },
         };
-        tally(
-            &mut counts,
-            (
-                case.scheme.as_str(),
-                region.as_str(),
-                processing_days,
-                pending_since,
-            ),
-        );
+        tally(&mut counts, (case.scheme.as_str(), region.as_str(), wait));
     }
     counts
         .into_iter()
-        .map(
-            |((scheme, deciding_region, processing_days, pending_since), cases)| WaitCell {
-                scheme: scheme.to_string(),
-                deciding_region: deciding_region.to_string(),
-                processing_days,
-                pending_since,
-                cases,
-            },
-        )
+        .map(|((scheme, deciding_region, wait), cases)| WaitCell {
+            scheme: scheme.to_string(),
+            deciding_region: deciding_region.to_string(),
+            wait,
+            cases,
+        })
         .collect()
 }
 
@@ -467,10 +467,10 @@ mod tests {
         let pending: Vec<&WaitCell> = tallies
             .waits
             .iter()
-            .filter(|w| w.processing_days.is_none())
+            .filter(|w| matches!(w.wait, Wait::Pending { .. }))
             .collect();
         assert_eq!(pending.len(), 1);
-        assert_eq!(pending[0].pending_since, Some(103));
+        assert_eq!(pending[0].wait, Wait::Pending { since: 103 });
         assert_eq!(tallies.as_of, 130);
         let window = &tallies.subgroup_windows[0];
         assert_eq!(
