@@ -191,29 +191,36 @@ fn case_append(rng: &mut StdRng, n: usize) -> StreamAppend {
 /// Events per second when reading the whole store in order as the projector does (payloads
 /// as text, in batches of the rebuild's size) and doing nothing with them.
 async fn bare_read_rate(store: &EventStore) -> anyhow::Result<f64> {
-    let started = Instant::now();
-    let mut after = Checkpoint::ORIGIN;
-    let mut read = 0usize;
-    loop {
+    events_per_second(|after| async move {
         let batch = store::read_all_text(store.pool(), after, REBUILD_BATCH_SIZE).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.checkpoint();
-        read += batch.len();
-    }
-    Ok(read as f64 / started.elapsed().as_secs_f64())
+        Ok(batch.last().map(|last| (batch.len(), last.checkpoint())))
+    })
+    .await
 }
 
 /// Events per second through the store's general read, `EventStore::read_all`, which also
 /// parses every payload and metadata into JSON values.
 async fn read_all_rate(store: &EventStore) -> anyhow::Result<f64> {
+    events_per_second(|after| async move {
+        let batch = store.read_all(after, REBUILD_BATCH_SIZE).await?;
+        Ok(batch.last().map(|last| (batch.len(), last.checkpoint())))
+    })
+    .await
+}
+
+/// Reads batch after batch from the origin until `read_batch` (which gives how many events
+/// it read and the last one's checkpoint) finds none; returns events per second.
+async fn events_per_second<F, Fut>(read_batch: F) -> anyhow::Result<f64>
+where
+    F: Fn(Checkpoint) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<(usize, Checkpoint)>>>,
+{
     let started = Instant::now();
     let mut after = Checkpoint::ORIGIN;
     let mut read = 0usize;
-    loop {
-        let batch = store.read_all(after, REBUILD_BATCH_SIZE).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.checkpoint();
-        read += batch.len();
+    while let Some((count, last)) = read_batch(after).await? {
+        read += count;
+        after = last;
     }
     Ok(read as f64 / started.elapsed().as_secs_f64())
 }
