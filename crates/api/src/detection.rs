@@ -1,6 +1,8 @@
 //! Gathers what the signals need from the read models and the methods register.
 
-use analysis::signals::{AnalysisInput, MethodRecord, Settings, Tallies};
+use analysis::signals::{
+    assessment_periods, methods_changing_status_in, AnalysisInput, MethodRecord, Settings, Tallies,
+};
 use domain::methods::MethodStatus;
 use projections::queries;
 use sqlx::PgPool;
@@ -42,15 +44,19 @@ pub async fn method_records(pool: &PgPool) -> Result<Vec<MethodRecord>, ApiError
         .collect())
 }
 
-/// The analysis input for `year`: the tallies of the cases the read models hold.
+/// The analysis input for `year`: the tallies, from the counts the projector keeps.
 pub async fn load_analysis_input(
     pool: &PgPool,
     year: i32,
     settings: Settings,
 ) -> Result<AnalysisInput, ApiError> {
     let methods = method_records(pool).await?;
-    let cases = queries::signal_cases(pool, year).await.map_err(internal)?;
-    let tallies = Tallies::count(year, &cases, &methods);
+    let counts = queries::signal_counts(pool, year).await.map_err(internal)?;
+    let changed = methods_changing_status_in(year, &assessment_periods(&methods));
+    let days = queries::exemption_days(pool, year, &changed)
+        .await
+        .map_err(internal)?;
+    let tallies = Tallies::from_counts(year, counts, &days, &methods);
     let population = queries::population_by_year_and_region(pool)
         .await
         .map_err(internal)?

@@ -1,63 +1,78 @@
 //! The decision counts: `decision_counts` (every dimension the statistics group on most)
 //! and its roll-up `decision_counts_by_region`, moved by deltas: the live projection
-//! writes each batch's, a rebuild sums them in memory and writes the sums once, when it
-//! swaps in. Either way they hold the same numbers (the replay tests compare them).
+//! writes each batch's; a rebuild counts the cases it built in memory and writes the
+//! counts once, in bulk. Either way they hold the same numbers (the replay tests compare them).
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::facts::{CaseFact, DecisionKey};
+use analysis::signals::CaseKey;
+
+use crate::facts::{CaseFact, Counted, DecisionKey};
 use crate::projector::Target;
 use crate::ProjectionError;
 
 /// How decision counts change, by key; never zero.
 pub type CountDeltas = HashMap<DecisionKey, i64>;
+/// How the signals' counts change, by key; never zero.
+pub type SignalDeltas = HashMap<CaseKey, i64>;
 
-/// How each count changes: -1 under a case's old key, +1 under its new one.
+/// How each count changes: -1 under a case's old keys, +1 under its new ones.
 pub(crate) fn count_deltas(
-    before: &HashMap<Uuid, Option<DecisionKey>>,
+    before: &HashMap<Uuid, Counted>,
     facts: &HashMap<Uuid, CaseFact>,
-) -> CountDeltas {
-    let mut deltas = HashMap::new();
+) -> (CountDeltas, SignalDeltas) {
+    let mut decisions = HashMap::new();
+    let mut signals = HashMap::new();
     for (case_id, fact) in facts {
-        let old = before.get(case_id).cloned().flatten();
-        let new = fact.decision_key();
+        let old = before.get(case_id).cloned().unwrap_or_default();
+        let new = fact.counted();
         if old == new {
             continue;
         }
-        if let Some(old) = old {
-            *deltas.entry(old).or_insert(0) -= 1;
+        for (key, delta) in old
+            .decision
+            .into_iter()
+            .map(|k| (k, -1))
+            .chain(new.decision.map(|k| (k, 1)))
+        {
+            *decisions.entry(key).or_insert(0) += delta;
         }
-        if let Some(new) = new {
-            *deltas.entry(new).or_insert(0) += 1;
+        for (key, delta) in old
+            .signals
+            .into_iter()
+            .map(|k| (k, -1))
+            .chain(new.signals.into_iter().map(|k| (k, 1)))
+        {
+            *signals.entry(key).or_insert(0) += delta;
         }
     }
-    deltas.retain(|_, delta| *delta != 0);
-    deltas
+    decisions.retain(|_, delta| *delta != 0);
+    signals.retain(|_, delta| *delta != 0);
+    (decisions, signals)
+}
+
+/// The decision counts and the signals' counts of these cases.
+pub(crate) fn counts_of<'a>(
+    facts: impl Iterator<Item = &'a CaseFact>,
+) -> (CountDeltas, SignalDeltas) {
+    let mut decisions = HashMap::new();
+    let mut signals = HashMap::new();
+    for counted in facts.map(CaseFact::counted) {
+        if let Some(key) = counted.decision {
+            *decisions.entry(key).or_insert(0) += 1;
+        }
+        for key in counted.signals {
+            *signals.entry(key).or_insert(0) += 1;
+        }
+    }
+    (decisions, signals)
 }
 
 /// A key of the roll-up: region basis, year, quarter, region, scheme, method, outcome.
 type RegionKey = (&'static str, i32, i32, String, String, String, String);
-
-/// Adds `more` into `sum`, dropping keys that come to zero.
-pub(crate) fn add_deltas(sum: &mut CountDeltas, more: CountDeltas) {
-    for (key, delta) in more {
-        match sum.entry(key) {
-            Entry::Vacant(entry) => {
-                entry.insert(delta);
-            }
-            Entry::Occupied(mut entry) => {
-                *entry.get_mut() += delta;
-                if *entry.get() == 0 {
-                    entry.remove();
-                }
-            }
-        }
-    }
-}
 
 fn region_deltas(deltas: &CountDeltas) -> HashMap<RegionKey, i64> {
     let mut rolled_up = HashMap::new();
@@ -167,14 +182,45 @@ async fn write_region_deltas(
     Ok(())
 }
 
-/// Writes a rebuild's summed counts into its (still empty) count tables: the full counts
-/// with COPY (hundreds of thousands of keys at national volumes), their roll-up as the
-/// live projection writes it.
+/// Applies deltas to the signals' counts of `target`, which never keep a zero count.
+pub(crate) async fn write_signal_deltas(
+    tx: &mut PgConnection,
+    target: Target,
+    deltas: &SignalDeltas,
+) -> Result<(), ProjectionError> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let table = target.table("signal_counts");
+    sqlx::query(&format!(
+        "insert into {table} (kind, period, key, cases)
+         select * from unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
+         on conflict (kind, period, key) do update set cases = {table}.cases + excluded.cases"
+    ))
+    .bind(deltas.keys().map(|k| k.0).collect::<Vec<&str>>())
+    .bind(deltas.keys().map(|k| k.1).collect::<Vec<i64>>())
+    .bind(deltas.keys().map(|k| k.2.as_str()).collect::<Vec<&str>>())
+    .bind(deltas.values().copied().collect::<Vec<i64>>())
+    .execute(&mut *tx)
+    .await?;
+    if deltas.values().any(|delta| *delta < 0) {
+        sqlx::query(&format!("delete from {table} where cases = 0"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes a rebuild's counts into its (still empty) count tables: the full decision counts
+/// and the signals' counts with COPY (hundreds of thousands of keys at national volumes),
+/// the roll-up by region as the live projection writes it.
 pub(crate) async fn write_rebuilt_counts(
     tx: &mut PgConnection,
-    counts: &CountDeltas,
+    (decisions, signals): &(CountDeltas, SignalDeltas),
 ) -> Result<(), ProjectionError> {
     let full = Target::Rebuild.table("decision_counts");
-    crate::copy::copy_decision_counts(tx, &full, counts).await?;
-    write_region_deltas(tx, Target::Rebuild, &region_deltas(counts)).await
+    crate::copy::copy_decision_counts(tx, &full, decisions).await?;
+    let signal_counts = Target::Rebuild.table("signal_counts");
+    crate::copy::copy_signal_counts(tx, &signal_counts, signals).await?;
+    write_region_deltas(tx, Target::Rebuild, &region_deltas(decisions)).await
 }

@@ -276,6 +276,47 @@ impl CaseFact {
     }
 }
 
+impl CaseFact {
+    /// The case as the signals count it, if it counts: not retracted.
+    pub fn signal_record(&self) -> Option<analysis::signals::CaseRecord> {
+        if self.retracted {
+            return None;
+        }
+        Some(analysis::signals::CaseRecord {
+            scheme: self.scheme.clone(),
+            method_id: self.method_id.clone(),
+            icd10_category: self.icd10_category.clone(),
+            deciding_org: self.deciding_org.clone(),
+            deciding_region: self.deciding_region.clone(),
+            applying_org: self.applying_org.clone(),
+            residence_region: self.residence_region.clone(),
+            received: crate::queries::day(self.received_date),
+            decided: self.decided_date.map(crate::queries::day),
+            granted: self.outcome.as_deref().map(|outcome| outcome == "granted"),
+            criteria_complete: self.criteria_complete.unwrap_or(false),
+            refusal_reasons: self.refusal_reasons.clone(),
+        })
+    }
+
+    /// Everything this case is counted under.
+    pub fn counted(&self) -> Counted {
+        Counted {
+            decision: self.decision_key(),
+            signals: self
+                .signal_record()
+                .map(|record| analysis::signals::case_keys(&record))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The keys a case is counted under in `decision_counts` and in `signal_counts`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counted {
+    pub decision: Option<DecisionKey>,
+    pub signals: Vec<analysis::signals::CaseKey>,
+}
+
 pub fn quarter_of(date: NaiveDate) -> i32 {
     (date.month0() / 3 + 1) as i32
 }

@@ -12,14 +12,15 @@ use sqlx::{PgConnection, Postgres, Row, Transaction};
 use store::{Checkpoint, EventStore, EventText};
 use uuid::Uuid;
 
-use crate::counts::CountDeltas;
-use crate::facts::{region_of_organisation, AppealFact, CaseFact, DecisionKey, RegionOf};
+use crate::counts::{CountDeltas, SignalDeltas};
+use crate::facts::{region_of_organisation, AppealFact, CaseFact, Counted, RegionOf};
 use crate::ProjectionError;
 
 /// The projections, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Projection {
-    /// Case facts, decision counts, appeals (and the organisation regions they need).
+    /// Case facts, decision counts, the signals' counts, appeals (and the organisation
+    /// regions they need).
     Cases,
     /// Residents by year and county.
     Population,
@@ -47,17 +48,18 @@ impl Projection {
                 "case_facts",
                 "decision_counts",
                 "decision_counts_by_region",
+                "signal_counts",
                 "appeal_facts",
             ],
             Projection::Population => &["population"],
         }
     }
 
-    /// Its tables whose secondary indexes a rebuild builds at the swap rather than row by
-    /// row: the large ones whose rows the projector finds by primary key alone.
-    pub fn tables_indexed_at_swap(self) -> &'static [&'static str] {
+    /// Its tables a rebuild fills in bulk, with no index until they are filled: the large
+    /// ones.
+    pub fn tables_filled_in_bulk(self) -> &'static [&'static str] {
         match self {
-            Projection::Cases => &["case_facts"],
+            Projection::Cases => &["case_facts", "decision_counts", "signal_counts"],
             Projection::Population => &[],
         }
     }
@@ -89,11 +91,15 @@ pub const DEFAULT_BATCH_SIZE: i64 = 2_000;
 /// Events per batch for a rebuild: nothing waits on a rebuild's batches, so fewer, larger
 /// ones save commits and lookups.
 pub const REBUILD_BATCH_SIZE: i64 = 10_000;
+/// Cases a rebuild holds in memory at most (about a kilobyte each) before it writes them
+/// and goes on batch by batch: some hundred years of a national registry.
+pub const DEFAULT_REBUILD_MEMORY_LIMIT: usize = 2_000_000;
 
 #[derive(Clone)]
 pub struct Projector {
     store: EventStore,
     batch_size: i64,
+    rebuild_memory_limit: usize,
 }
 
 impl Projector {
@@ -101,6 +107,7 @@ impl Projector {
         Self {
             store,
             batch_size: DEFAULT_BATCH_SIZE,
+            rebuild_memory_limit: DEFAULT_REBUILD_MEMORY_LIMIT,
         }
     }
 
@@ -109,8 +116,18 @@ impl Projector {
         self
     }
 
+    /// How many cases a rebuild may hold in memory (see `Projector::rebuild`).
+    pub fn with_rebuild_memory_limit(mut self, cases: usize) -> Self {
+        self.rebuild_memory_limit = cases;
+        self
+    }
+
     pub fn batch_size(&self) -> i64 {
         self.batch_size
+    }
+
+    pub fn rebuild_memory_limit(&self) -> usize {
+        self.rebuild_memory_limit
     }
 
     pub fn store(&self) -> &EventStore {
@@ -237,7 +254,8 @@ fn decode(event: &EventText) -> Result<RegistryEvent, ProjectionError> {
 }
 
 /// Organisation regions as the cases projection knows them.
-struct Regions(HashMap<String, Option<String>>);
+#[derive(Default)]
+pub(crate) struct Regions(HashMap<String, Option<String>>);
 
 impl RegionOf for Regions {
     fn region_of(&self, org_number: &str) -> Option<String> {
@@ -246,7 +264,7 @@ impl RegionOf for Regions {
 }
 
 #[derive(Serialize)]
-struct ProjectedOrganisation {
+pub(crate) struct ProjectedOrganisation {
     org_number: String,
     name: String,
     kind: String,
@@ -269,17 +287,17 @@ async fn project_cases(
     events: &[EventText],
 ) -> Result<(), ProjectionError> {
     let decoded = decode_all(events)?;
-    let deltas = project_decoded_cases(tx, target, &decoded).await?;
-    crate::counts::write_count_deltas(tx, target, &deltas).await
+    let (decisions, signals) = project_decoded_cases(tx, target, &decoded).await?;
+    crate::counts::write_count_deltas(tx, target, &decisions).await?;
+    crate::counts::write_signal_deltas(tx, target, &signals).await
 }
 
-/// Writes the cases' rows for a batch of events; returns how the decision counts change,
-/// for the caller to write now (batch by batch) or to sum (a rebuild).
-pub(crate) async fn project_decoded_cases(
+/// Writes the cases' rows for a batch of events; returns how the counts change.
+async fn project_decoded_cases(
     tx: &mut Transaction<'_, Postgres>,
     target: Target,
     decoded: &Decoded,
-) -> Result<CountDeltas, ProjectionError> {
+) -> Result<(CountDeltas, SignalDeltas), ProjectionError> {
     // A case begins with CaseReceived (the store refuses a second first event), so cases
     // received in this batch have no rows yet; only the others are looked up.
     let received_here: HashSet<Uuid> = decoded
@@ -296,56 +314,85 @@ pub(crate) async fn project_decoded_cases(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut regions = load_regions(tx, target).await?;
-    let mut facts = load_facts(tx, target, &touched).await?;
-    let mut appeals = load_appeals(tx, target, &touched).await?;
-    let appeals_before: HashSet<Uuid> = appeals.keys().copied().collect();
-    let before: HashMap<Uuid, Option<DecisionKey>> = facts
+    let mut rows = CaseRows {
+        regions: load_regions(tx, target).await?,
+        facts: load_facts(tx, target, &touched).await?,
+        appeals: load_appeals(tx, target, &touched).await?,
+        organisations: Vec::new(),
+    };
+    let appeals_before: Vec<Uuid> = rows.appeals.keys().copied().collect();
+    let before: HashMap<Uuid, Counted> = rows
+        .facts
         .iter()
-        .map(|(id, f)| (*id, f.decision_key()))
+        .map(|(id, f)| (*id, f.counted()))
         .collect();
-    let mut organisations = Vec::new();
     for (event, recorded_at) in decoded {
+        rows.apply(event, *recorded_at);
+    }
+    let deltas = crate::counts::count_deltas(&before, &rows.facts);
+    // Only rows that existed before this batch need replacing; new ones are just inserted.
+    let existing: Vec<Uuid> = before.keys().copied().collect();
+    write_organisations(tx, target, rows.organisations).await?;
+    write_facts(tx, target, &existing, &rows.facts).await?;
+    write_appeals(tx, target, &appeals_before, &rows.appeals).await?;
+    Ok(deltas)
+}
+
+/// The cases projection's rows for the cases a run holds in memory, as events change them.
+#[derive(Default)]
+pub(crate) struct CaseRows {
+    pub(crate) regions: Regions,
+    pub(crate) facts: HashMap<Uuid, CaseFact>,
+    pub(crate) appeals: HashMap<Uuid, Vec<AppealFact>>,
+    /// Organisations registered, in order (the last entry of one wins).
+    pub(crate) organisations: Vec<ProjectedOrganisation>,
+}
+
+impl CaseRows {
+    /// Applies one event. Events about a case these rows do not hold change nothing: a case
+    /// begins with CaseReceived, so its rows are either held or loaded.
+    pub(crate) fn apply(&mut self, event: &RegistryEvent, recorded_at: DateTime<Utc>) {
         match event {
             RegistryEvent::OrganisationRegistered { organisation } => {
-                regions.0.insert(
-                    organisation.org_number.as_str().to_string(),
-                    region_of_organisation(organisation),
-                );
-                organisations.push(ProjectedOrganisation {
-                    org_number: organisation.org_number.as_str().to_string(),
+                let org_number = organisation.org_number.as_str().to_string();
+                let region = region_of_organisation(organisation);
+                self.regions.0.insert(org_number.clone(), region.clone());
+                self.organisations.push(ProjectedOrganisation {
+                    org_number,
                     name: organisation.name.clone(),
-                    kind: serde_json::to_value(organisation.kind)?
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    region_org_number: region_of_organisation(organisation),
+                    kind: serde_json::to_value(organisation.kind)
+                        .ok()
+                        .and_then(|kind| kind.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    region_org_number: region,
                 });
             }
             RegistryEvent::CaseReceived {
                 case_id,
                 application,
             } => {
-                facts.entry(*case_id).or_insert_with(|| {
-                    CaseFact::received(*case_id, application, *recorded_at, &regions)
+                let regions = &self.regions;
+                self.facts.entry(*case_id).or_insert_with(|| {
+                    CaseFact::received(*case_id, application, recorded_at, regions)
                 });
             }
             other => {
-                if let Some(fact) = case_id_of(other).and_then(|id| facts.get_mut(&id)) {
-                    let case_appeals = appeals.entry(fact.case_id).or_default();
-                    fact.apply(other, *recorded_at, &regions, case_appeals);
+                if let Some(fact) = case_id_of(other).and_then(|id| self.facts.get_mut(&id)) {
+                    let is_appeal = matches!(
+                        other,
+                        RegistryEvent::AppealLodged { .. } | RegistryEvent::AppealDecided { .. }
+                    );
+                    // Most events are not about appeals: no entry for a case without any.
+                    let mut none = Vec::new();
+                    let case_appeals = match is_appeal {
+                        true => self.appeals.entry(fact.case_id).or_default(),
+                        false => self.appeals.get_mut(&fact.case_id).unwrap_or(&mut none),
+                    };
+                    fact.apply(other, recorded_at, &self.regions, case_appeals);
                 }
             }
         }
     }
-    let deltas = crate::counts::count_deltas(&before, &facts);
-    // Only rows that existed before this batch need replacing; new ones are just inserted.
-    let existing: Vec<Uuid> = before.keys().copied().collect();
-    let had_appeals: Vec<Uuid> = appeals_before.into_iter().collect();
-    write_organisations(tx, target, organisations).await?;
-    write_facts(tx, target, &existing, &facts).await?;
-    write_appeals(tx, target, &had_appeals, &appeals).await?;
-    Ok(deltas)
 }
 
 fn case_id_of(event: &RegistryEvent) -> Option<Uuid> {
@@ -442,7 +489,7 @@ async fn replace_rows<T: Serialize>(
     Ok(())
 }
 
-async fn write_facts(
+pub(crate) async fn write_facts(
     tx: &mut PgConnection,
     target: Target,
     existing: &[Uuid],
@@ -454,7 +501,7 @@ async fn write_facts(
     crate::copy::copy_case_facts(tx, &table, &rows).await
 }
 
-async fn write_appeals(
+pub(crate) async fn write_appeals(
     tx: &mut PgConnection,
     target: Target,
     existing: &[Uuid],
@@ -471,7 +518,7 @@ async fn write_appeals(
     .await
 }
 
-async fn write_organisations(
+pub(crate) async fn write_organisations(
     tx: &mut PgConnection,
     target: Target,
     organisations: Vec<ProjectedOrganisation>,

@@ -584,44 +584,76 @@ pub async fn reporting_quality(
         .collect::<Result<_, _>>()?)
 }
 
-/// Cases as the signals read them: not retracted, received from two years before `year`
-/// up to its end (trends compare with earlier quarters).
+/// Every case the signals count (not retracted), as the signals see it: what
+/// `signal_counts` holds counted. The tests count these to check the read model.
 pub async fn signal_cases(
     pool: &PgPool,
-    year: i32,
 ) -> Result<Vec<analysis::signals::CaseRecord>, ProjectionError> {
-    let first = NaiveDate::from_ymd_opt(year - 2, 1, 1).expect("a real date");
-    let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("a real date");
-    let rows = sqlx::query(
-        "select scheme, method_id, icd10_category, deciding_org, deciding_region, applying_org,
-                residence_region, received_date, decided_date, outcome,
-                coalesce(criteria_complete, false) as criteria_complete, refusal_reasons
-           from case_facts
-          where not retracted and received_date between $1 and $2",
-    )
-    .bind(first)
-    .bind(last)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.iter().map(signal_case).collect())
+    let facts: Vec<crate::facts::CaseFact> =
+        sqlx::query_as("select * from case_facts where not retracted")
+            .fetch_all(pool)
+            .await?;
+    Ok(facts.iter().filter_map(|f| f.signal_record()).collect())
 }
 
-fn signal_case(row: &PgRow) -> analysis::signals::CaseRecord {
-    let outcome: Option<String> = row.get("outcome");
-    analysis::signals::CaseRecord {
-        scheme: row.get("scheme"),
-        method_id: row.get("method_id"),
-        icd10_category: row.get("icd10_category"),
-        deciding_org: row.get("deciding_org"),
-        deciding_region: row.get("deciding_region"),
-        applying_org: row.get("applying_org"),
-        residence_region: row.get("residence_region"),
-        received: day(row.get("received_date")),
-        decided: row.get::<Option<NaiveDate>, _>("decided_date").map(day),
-        granted: outcome.map(|o| o == "granted"),
-        criteria_complete: row.get("criteria_complete"),
-        refusal_reasons: row.get("refusal_reasons"),
+/// The counts `year`'s signals read (`analysis::signals::periods_read`).
+pub async fn signal_counts(
+    pool: &PgPool,
+    year: i32,
+) -> Result<Vec<(analysis::signals::CaseKey, u64)>, ProjectionError> {
+    let periods = analysis::signals::periods_read(year);
+    let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
+        "select s.kind, s.period, s.key, s.cases
+           from unnest($1::text[], $2::bigint[], $3::bigint[]) p(kind, first, last)
+           join signal_counts s
+             on s.kind = p.kind and s.period between p.first and p.last",
+    )
+    .bind(periods.iter().map(|p| p.0).collect::<Vec<_>>())
+    .bind(periods.iter().map(|p| p.1).collect::<Vec<_>>())
+    .bind(periods.iter().map(|p| p.2).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(kind, period, key, cases)| {
+            let kind = periods.iter().find(|p| p.0 == kind)?.0;
+            Some(((kind, period, key), cases.max(0) as u64))
+        })
+        .collect())
+}
+
+/// Individual exemptions decided in `year` per organisation, method (of `methods`) and
+/// day: for the methods whose assessment status changed during the year.
+pub async fn exemption_days(
+    pool: &PgPool,
+    year: i32,
+    methods: &std::collections::BTreeSet<String>,
+) -> Result<Vec<analysis::signals::ExemptionDay>, ProjectionError> {
+    if methods.is_empty() {
+        return Ok(Vec::new());
     }
+    let rows: Vec<(String, String, NaiveDate, i64)> = sqlx::query_as(
+        "select deciding_org, method_id, decided_date, count(*)
+           from case_facts
+          where not retracted and scheme = 'individual_exemption' and outcome is not null
+            and extract(year from decided_date) = $1 and method_id = any($2)
+          group by 1, 2, 3",
+    )
+    .bind(year)
+    .bind(methods.iter().cloned().collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(deciding_org, method_id, decided, cases)| analysis::signals::ExemptionDay {
+                deciding_org,
+                method_id,
+                day: day(decided).days,
+                cases: cases.max(0) as u64,
+            },
+        )
+        .collect())
 }
 
 /// A date as the analysis crate counts days.

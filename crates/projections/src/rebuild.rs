@@ -5,21 +5,20 @@ use sqlx::Executor;
 use store::{Checkpoint, EventStore};
 use tokio::sync::mpsc;
 
-use crate::counts::{add_deltas, write_rebuilt_counts, CountDeltas};
+use crate::counts::{counts_of, write_rebuilt_counts};
 use crate::projector::{
-    decode_all, load_checkpoint, lock, project_decoded_cases, save_checkpoint, try_lock, Decoded,
-    Projection, Projector, Target,
+    decode_all, load_checkpoint, lock, save_checkpoint, try_lock, write_appeals, write_facts,
+    write_organisations, CaseRows, Decoded, Projection, Projector, Target,
 };
 use crate::ProjectionError;
 
-/// A batch read ahead: its events decoded, and the checkpoints before and after it.
+/// A batch read ahead: its events decoded, and the checkpoint of its last.
 struct ReadAhead {
-    after: Checkpoint,
     last: Checkpoint,
     decoded: Decoded,
 }
 
-/// Batches read ahead at most: enough to keep the writer busy.
+/// Batches read ahead at most: enough to keep the rows in memory busy.
 const BATCHES_AHEAD: usize = 2;
 
 /// Reads and decodes batches after `after` until there are no more, on its own connection.
@@ -36,11 +35,7 @@ async fn read_ahead(
                 return Ok(None);
             };
             let decoded = decode_all(&events)?;
-            Ok(Some(ReadAhead {
-                after,
-                last,
-                decoded,
-            }))
+            Ok(Some(ReadAhead { last, decoded }))
         };
         let batch = match read.await {
             Ok(Some(batch)) => batch,
@@ -62,72 +57,91 @@ impl Projector {
     #[tracing::instrument(skip(self), fields(projection = projection.name()))]
     pub async fn rebuild(&self, projection: Projection) -> Result<u64, ProjectionError> {
         self.create_rebuild_tables(projection).await?;
-        let deferred = self.drop_indexes_until_swap(projection).await?;
         let mut read = 0;
-        let mut counts = CountDeltas::new();
+        if projection == Projection::Cases {
+            read += self.rebuild_cases_in_memory().await?;
+        }
         loop {
-            read += self.catch_up_rebuild(projection, &mut counts).await?;
-            if self.swap_in(projection, &deferred, &counts).await? {
+            read += self.catch_up(projection, Target::Rebuild).await?;
+            if self.swap_in(projection).await? {
                 tracing::info!(events = read, "rebuilt and swapped in");
                 return Ok(read);
             }
         }
     }
 
-    /// Catches the rebuild tables up. For the cases projection, a reader task reads and
-    /// decodes the next batches while this one writes: a rebuild reads millions of events,
-    /// and the two halves of the work then share the machine's cores.
-    /// The decision counts' deltas are summed in `counts`, to be written at the swap.
-    async fn catch_up_rebuild(
-        &self,
-        projection: Projection,
-        counts: &mut CountDeltas,
-    ) -> Result<u64, ProjectionError> {
-        if projection != Projection::Cases {
-            return self.catch_up(projection, Target::Rebuild).await;
-        }
-        let name = Target::Rebuild.checkpoint_name(projection);
-        let start = {
-            let mut connection = self.store().pool().acquire().await?;
-            load_checkpoint(&mut connection, &name).await?
-        };
+    /// The first part of rebuilding the cases projection: events are applied in memory and
+    /// the rows written once, in bulk, with the large tables' indexes built afterwards.
+    /// Rows written batch by batch would each find and update their index entries; a
+    /// national registry's millions of cases then cost several times the read.
+    /// A reader task reads and decodes the next batches meanwhile, on its own connection.
+    /// It stops after the batch that brings the cases held to the projector's memory
+    /// limit; the catch-up that follows projects the rest batch by batch.
+    async fn rebuild_cases_in_memory(&self) -> Result<u64, ProjectionError> {
+        let indexes = self.drop_indexes_until_written(Projection::Cases).await?;
         let (sender, mut batches) = mpsc::channel(BATCHES_AHEAD);
         let reader = tokio::spawn(read_ahead(
             self.store().clone(),
-            start,
+            Checkpoint::ORIGIN,
             self.batch_size(),
             sender,
         ));
+        let mut rows = CaseRows::default();
+        let mut last = Checkpoint::ORIGIN;
         let mut read = 0;
-        while let Some(batch) = batches.recv().await {
+        while rows.facts.len() < self.rebuild_memory_limit() {
+            let Some(batch) = batches.recv().await else {
+                break;
+            };
             let batch = batch?;
+            for (event, recorded_at) in &batch.decoded {
+                rows.apply(event, *recorded_at);
+            }
             read += batch.decoded.len() as u64;
-            add_deltas(counts, self.write_read_ahead(&name, batch).await?);
+            last = batch.last;
         }
+        // Closing the channel stops the reader at its next batch.
+        drop(batches);
         reader
             .await
             .map_err(|e| ProjectionError::Pipeline(e.to_string()))?;
+        let cases = rows.facts.len();
+        tracing::info!(events = read, cases, "applied in memory");
+        self.write_in_memory_rows(rows, last, &indexes).await?;
+        tracing::info!(cases, "written");
         Ok(read)
     }
 
-    /// Writes one batch read ahead, in one transaction with the checkpoint, which must still
-    /// be where the batch begins.
-    async fn write_read_ahead(
+    /// Writes the rows a rebuild built in memory into the (empty) rebuild tables, builds
+    /// their `indexes`, and moves the rebuild's checkpoint to `last`, in one transaction.
+    async fn write_in_memory_rows(
         &self,
-        name: &str,
-        batch: ReadAhead,
-    ) -> Result<CountDeltas, ProjectionError> {
+        rows: CaseRows,
+        last: Checkpoint,
+        indexes: &[String],
+    ) -> Result<(), ProjectionError> {
+        let name = Target::Rebuild.checkpoint_name(Projection::Cases);
         let mut tx = self.store().pool().begin().await?;
-        let at = load_checkpoint(&mut tx, name).await?;
-        if !try_lock(&mut tx, name).await? || at != batch.after {
+        let at = load_checkpoint(&mut tx, &name).await?;
+        if !try_lock(&mut tx, &name).await? || at != Checkpoint::ORIGIN {
             return Err(ProjectionError::Pipeline(format!(
                 "another process is rebuilding {name}"
             )));
         }
-        let deltas = project_decoded_cases(&mut tx, Target::Rebuild, &batch.decoded).await?;
-        save_checkpoint(&mut tx, name, batch.last).await?;
+        // Enough memory to index a national registry without spilling to disk.
+        sqlx::query("select set_config('maintenance_work_mem', '512MB', true)")
+            .execute(&mut *tx)
+            .await?;
+        write_organisations(&mut tx, Target::Rebuild, rows.organisations).await?;
+        write_facts(&mut tx, Target::Rebuild, &[], &rows.facts).await?;
+        write_appeals(&mut tx, Target::Rebuild, &[], &rows.appeals).await?;
+        write_rebuilt_counts(&mut tx, &counts_of(rows.facts.values())).await?;
+        for definition in indexes {
+            tx.execute(definition.as_str()).await?;
+        }
+        save_checkpoint(&mut tx, &name, last).await?;
         tx.commit().await?;
-        Ok(deltas)
+        Ok(())
     }
 
     async fn create_rebuild_tables(&self, projection: Projection) -> Result<(), ProjectionError> {
@@ -147,43 +161,46 @@ impl Projector {
         Ok(())
     }
 
-    /// Drops the secondary indexes of the rebuild tables that only queries use (the
-    /// projector itself finds rows by primary key), so that filling them is cheaper;
-    /// returns their definitions, to be built once, at the swap.
-    async fn drop_indexes_until_swap(
+    /// Drops every index (primary keys too) of the rebuild tables that are filled in bulk,
+    /// so that filling them is cheaper; returns the statements that build them again.
+    async fn drop_indexes_until_written(
         &self,
         projection: Projection,
     ) -> Result<Vec<String>, ProjectionError> {
         let mut definitions = Vec::new();
-        for table in projection.tables_indexed_at_swap() {
+        for table in projection.tables_filled_in_bulk() {
             let copy = Target::Rebuild.table(table);
-            let indexes: Vec<(String, String)> = sqlx::query_as(
-                "select c.relname::text, pg_get_indexdef(i.indexrelid)
-                   from pg_index i join pg_class c on c.oid = i.indexrelid
-                  where i.indrelid = $1::regclass and not i.indisprimary",
+            let indexes: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+                "select c.relname::text, pg_get_indexdef(i.indexrelid),
+                        con.conname::text, pg_get_constraintdef(con.oid)
+                   from pg_index i
+                   join pg_class c on c.oid = i.indexrelid
+                   left join pg_constraint con on con.conindid = i.indexrelid
+                  where i.indrelid = $1::regclass",
             )
             .bind(&copy)
             .fetch_all(self.store().pool())
             .await?;
-            for (name, definition) in indexes {
-                sqlx::query(&format!("drop index {name}"))
-                    .execute(self.store().pool())
-                    .await?;
+            for (index, index_definition, constraint, constraint_definition) in indexes {
+                let (drop, definition) = match (constraint, constraint_definition) {
+                    (Some(constraint), Some(constraint_definition)) => (
+                        format!("alter table {copy} drop constraint {constraint}"),
+                        format!(
+                            "alter table {copy} add constraint {constraint} {constraint_definition}"
+                        ),
+                    ),
+                    _ => (format!("drop index {index}"), index_definition),
+                };
+                sqlx::query(&drop).execute(self.store().pool()).await?;
                 definitions.push(definition);
             }
         }
         Ok(definitions)
     }
 
-    /// Swaps the rebuilt tables in if they have caught up, first writing the decision
-    /// `counts` and building the `deferred` indexes; false when more events arrived and
-    /// another catch-up is needed.
-    async fn swap_in(
-        &self,
-        projection: Projection,
-        deferred: &[String],
-        counts: &CountDeltas,
-    ) -> Result<bool, ProjectionError> {
+    /// Swaps the rebuilt tables in if they have caught up; false when more events arrived
+    /// and another catch-up is needed.
+    async fn swap_in(&self, projection: Projection) -> Result<bool, ProjectionError> {
         let mut tx = self.store().pool().begin().await?;
         // Holding the live projection's lock: no live batch runs while the tables swap.
         lock(&mut tx, &Target::Live.checkpoint_name(projection)).await?;
@@ -191,16 +208,6 @@ impl Projector {
         let rebuilt = load_checkpoint(&mut tx, &rebuild_name).await?;
         if !store::read_all_with(&mut *tx, rebuilt, 1).await?.is_empty() {
             return Ok(false);
-        }
-        // Enough memory to index a national registry without spilling to disk.
-        sqlx::query("select set_config('maintenance_work_mem', '512MB', true)")
-            .execute(&mut *tx)
-            .await?;
-        if projection == Projection::Cases {
-            write_rebuilt_counts(&mut tx, counts).await?;
-        }
-        for definition in deferred {
-            tx.execute(definition.as_str()).await?;
         }
         for table in projection.tables() {
             let copy = Target::Rebuild.table(table);

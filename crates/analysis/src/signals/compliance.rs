@@ -9,14 +9,14 @@ use super::{nb, AnalysisInput, Signal, SignalKind};
 
 /// The status of a method on a day, from its status changes.
 pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
-    let mut outside_assessment: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let outside_assessment = input.tallies.outside_assessment.iter().map(|cell| {
+        (
+            (cell.deciding_org.clone(), cell.method_id.clone()),
+            cell.cases,
+        )
+    });
     let mut undocumented: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for cell in &input.tallies.decisions {
-        if cell.outside_assessment {
-            *outside_assessment
-                .entry((cell.deciding_org.clone(), cell.method_id.clone()))
-                .or_insert(0) += cell.cases;
-        }
         let entry = undocumented
             .entry(cell.deciding_org.clone())
             .or_insert((0, 0));
@@ -26,7 +26,6 @@ pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
         }
     }
     let mut signals: Vec<Signal> = outside_assessment
-        .into_iter()
         .map(|((org, method), count)| Signal {
             kind: SignalKind::Compliance,
             unit_type: "organisation".into(),

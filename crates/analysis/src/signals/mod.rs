@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 pub use grant_rate::{funnel, FunnelPoint};
 pub use input::{AnalysisInput, CaseRecord, Day, MethodRecord, Settings};
 pub use tallies::{
-    assessment_periods, ApplicationCell, AssessmentPeriod, DecisionCell, RefusalReasons,
+    assessment_periods, case_keys, methods_changing_status_in, periods_read, ApplicationCell,
+    AssessmentPeriod, CaseKey, DecisionCell, ExemptionDay, OutsideAssessmentCell, RefusalReasons,
     SubgroupWindow, Tallies, VolumeCell, Wait, WaitCell, PATIENT_SCHEMES,
 };
 
