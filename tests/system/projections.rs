@@ -630,3 +630,66 @@ async fn an_event_that_commits_late_is_counted() {
         "both decisions counted, the late one included"
     );
 }
+
+/// Organisation regions as the world registered them.
+struct WorldRegions(HashMap<String, Option<String>>);
+
+impl projections::facts::RegionOf for WorldRegions {
+    fn region_of(&self, org_number: &str) -> Option<String> {
+        self.0.get(org_number).cloned().flatten()
+    }
+}
+
+#[tokio::test]
+async fn each_case_row_holds_the_fact_its_events_make() {
+    use projections::facts::{region_of_organisation, CaseFact};
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let mut world = World::new(store.clone(), 11).await;
+    for _ in 0..60 {
+        world.step().await;
+    }
+    settle(&world).await;
+    catch_up_all(&Projector::new(store.clone())).await;
+    let regions = WorldRegions(
+        world
+            .organisations
+            .iter()
+            .map(|(number, o)| (number.as_str().to_string(), region_of_organisation(o)))
+            .collect(),
+    );
+    let rows: Vec<CaseFact> = sqlx::query_as("select * from case_facts")
+        .fetch_all(&db.pool)
+        .await
+        .expect("case facts");
+    assert!(rows.len() > 10, "cases were projected: {}", rows.len());
+    for row in rows {
+        let mut fact: Option<CaseFact> = None;
+        let mut appeals = Vec::new();
+        for stored in store
+            .read_stream(&case_stream(row.case_id))
+            .await
+            .expect("read")
+        {
+            let event = RegistryEvent::from_stored(
+                &stored.event_type,
+                stored.schema_version,
+                &stored.payload,
+            )
+            .expect("readable");
+            match (&event, fact.as_mut()) {
+                (RegistryEvent::CaseReceived { application, .. }, None) => {
+                    fact = Some(CaseFact::received(
+                        row.case_id,
+                        application,
+                        stored.recorded_at,
+                        &regions,
+                    ));
+                }
+                (_, Some(fact)) => fact.apply(&event, stored.recorded_at, &regions, &mut appeals),
+                _ => {}
+            }
+        }
+        assert_eq!(Some(row), fact, "every column, as written and read back");
+    }
+}

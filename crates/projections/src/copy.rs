@@ -1,10 +1,13 @@
-//! Writing many rows at once with COPY, in PostgreSQL's text format: several times faster
+//! Writing many rows at once with COPY, in PostgreSQL's text or binary format: several times faster
 //! than an INSERT of the same rows, which matters when a projection is rebuilt over
 //! millions of events: a rebuild writes its case facts and counts so.
 
 use std::fmt::Write;
 
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde_json::Value;
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 use crate::counts::{CountDeltas, SignalDeltas};
 use crate::facts::CaseFact;
@@ -18,6 +21,8 @@ const CASE_FACT_COLUMNS: &str = "case_id, scheme, method_id, atc, icd10, icd10_c
     refusal_reasons, processing_days, appeals_lodged, appeals_decided, appeals_overturned, \
     corrections, retracted, reported_at, decision_reported_at";
 
+/// Writes case facts into `table` (a `case_facts` copy), in COPY's binary format: the
+/// server then parses no dates, times, numbers or identifiers, which halves its work.
 pub(crate) async fn copy_case_facts(
     connection: &mut PgConnection,
     table: &str,
@@ -26,17 +31,21 @@ pub(crate) async fn copy_case_facts(
     if facts.is_empty() {
         return Ok(());
     }
-    // In messages of some thousand rows: the server parses one while the next is written.
     let mut copy = connection
-        .copy_in_raw(&format!("copy {table} ({CASE_FACT_COLUMNS}) from stdin"))
+        .copy_in_raw(&format!(
+            "copy {table} ({CASE_FACT_COLUMNS}) from stdin with (format binary)"
+        ))
         .await?;
+    copy.send(BINARY_HEADER).await?;
+    // In messages of some thousand rows: the server parses one while the next is written.
     for chunk in facts.chunks(ROWS_PER_MESSAGE) {
-        let mut text = String::with_capacity(chunk.len() * 512);
+        let mut out = Vec::with_capacity(chunk.len() * 512);
         for fact in chunk {
-            write_row(&mut text, fact);
+            write_binary_row(&mut out, fact);
         }
-        copy.send(text.into_bytes()).await?;
+        copy.send(out).await?;
     }
+    copy.send(BINARY_TRAILER).await?;
     copy.finish().await?;
     Ok(())
 }
@@ -117,9 +126,9 @@ async fn copy_in(
     Ok(())
 }
 
-fn write_row(out: &mut String, fact: &CaseFact) {
-    let mut row = Row { out, fields: 0 };
-    row.display(Some(fact.case_id));
+fn write_binary_row(out: &mut Vec<u8>, fact: &CaseFact) {
+    let mut row = BinaryRow::new(out, 32);
+    row.uuid(fact.case_id);
     row.text(Some(&fact.scheme));
     row.text(Some(&fact.method_id));
     row.text(fact.atc.as_deref());
@@ -132,33 +141,112 @@ fn write_row(out: &mut String, fact: &CaseFact) {
     row.text(fact.applying_region.as_deref());
     row.text(fact.residence_county.as_deref());
     row.text(fact.residence_region.as_deref());
-    row.display(fact.birth_year);
-    row.display(fact.age_at_application);
+    row.int4(fact.birth_year);
+    row.int4(fact.age_at_application);
     row.text(fact.age_band.as_deref());
     row.text(fact.sex.as_deref());
-    row.display(fact.expected_patients);
-    row.display(Some(fact.received_date));
-    row.display(fact.decided_date);
+    row.int4(fact.expected_patients);
+    row.date(Some(fact.received_date));
+    row.date(fact.decided_date);
     row.text(fact.outcome.as_deref());
-    row.text(fact.criteria.as_ref().map(|c| c.to_string()).as_deref());
-    row.display(fact.criteria_complete.map(pg_bool));
-    row.text(Some(&format!("{{{}}}", fact.refusal_reasons.join(","))));
-    row.display(fact.processing_days);
-    row.display(Some(fact.appeals_lodged));
-    row.display(Some(fact.appeals_decided));
-    row.display(Some(fact.appeals_overturned));
-    row.display(Some(fact.corrections));
-    row.display(Some(pg_bool(fact.retracted)));
-    row.text(Some(&fact.reported_at.to_rfc3339()));
-    row.text(fact.decision_reported_at.map(|t| t.to_rfc3339()).as_deref());
-    row.out.push('\n');
+    row.jsonb(fact.criteria.as_ref());
+    row.boolean(fact.criteria_complete);
+    row.text_array(&fact.refusal_reasons);
+    row.int4(fact.processing_days);
+    row.int4(Some(fact.appeals_lodged));
+    row.int4(Some(fact.appeals_decided));
+    row.int4(Some(fact.appeals_overturned));
+    row.int4(Some(fact.corrections));
+    row.boolean(Some(fact.retracted));
+    row.timestamp(Some(fact.reported_at));
+    row.timestamp(fact.decision_reported_at);
 }
 
-fn pg_bool(value: bool) -> char {
-    if value {
-        't'
-    } else {
-        'f'
+/// The binary format's signature, flags and header extension length.
+const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// A field count of -1 ends the data.
+const BINARY_TRAILER: &[u8] = &[0xff, 0xff];
+/// PostgreSQL counts dates and times from 2000-01-01.
+const POSTGRES_EPOCH: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a real date");
+/// The type of text, for arrays of it.
+const TEXT_OID: i32 = 25;
+
+/// One row in COPY's binary format: the field count, then each field as its length (-1 for
+/// null) and its value in the type's binary form.
+struct BinaryRow<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a> BinaryRow<'a> {
+    fn new(out: &'a mut Vec<u8>, fields: i16) -> Self {
+        out.extend_from_slice(&fields.to_be_bytes());
+        BinaryRow { out }
+    }
+
+    fn field(&mut self, value: Option<&[u8]>) {
+        match value {
+            None => self.out.extend_from_slice(&(-1i32).to_be_bytes()),
+            Some(bytes) => {
+                self.out
+                    .extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+                self.out.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    fn uuid(&mut self, value: Uuid) {
+        self.field(Some(value.as_bytes()));
+    }
+
+    fn text(&mut self, value: Option<&str>) {
+        self.field(value.map(str::as_bytes));
+    }
+
+    fn int4(&mut self, value: Option<i32>) {
+        self.field(value.map(i32::to_be_bytes).as_ref().map(|b| &b[..]));
+    }
+
+    fn boolean(&mut self, value: Option<bool>) {
+        self.field(value.map(|v| [u8::from(v)]).as_ref().map(|b| &b[..]));
+    }
+
+    fn date(&mut self, value: Option<NaiveDate>) {
+        let days = value.map(|date| (date - POSTGRES_EPOCH).num_days() as i32);
+        self.int4(days);
+    }
+
+    fn timestamp(&mut self, value: Option<DateTime<Utc>>) {
+        let epoch = POSTGRES_EPOCH.and_time(NaiveTime::MIN).and_utc();
+        let micros = value.map(|time| (time - epoch).num_microseconds().unwrap_or(i64::MAX));
+        self.field(micros.map(i64::to_be_bytes).as_ref().map(|b| &b[..]));
+    }
+
+    /// jsonb: a version byte, then the JSON text.
+    fn jsonb(&mut self, value: Option<&Value>) {
+        let bytes = value.map(|json| {
+            let mut bytes = vec![1u8];
+            serde_json::to_writer(&mut bytes, json).expect("JSON values serialise");
+            bytes
+        });
+        self.field(bytes.as_deref());
+    }
+
+    /// A one-dimensional array of text without nulls (no dimensions when empty).
+    fn text_array(&mut self, values: &[String]) {
+        let mut bytes = Vec::with_capacity(20 + values.iter().map(|v| 4 + v.len()).sum::<usize>());
+        let dimensions: i32 = if values.is_empty() { 0 } else { 1 };
+        for header in [dimensions, 0, TEXT_OID] {
+            bytes.extend_from_slice(&header.to_be_bytes());
+        }
+        if !values.is_empty() {
+            bytes.extend_from_slice(&(values.len() as i32).to_be_bytes());
+            bytes.extend_from_slice(&1i32.to_be_bytes());
+            for value in values {
+                bytes.extend_from_slice(&(value.len() as i32).to_be_bytes());
+                bytes.extend_from_slice(value.as_bytes());
+            }
+        }
+        self.field(Some(&bytes));
     }
 }
 

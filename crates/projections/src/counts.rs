@@ -11,21 +11,25 @@ use uuid::Uuid;
 use analysis::signals::CaseKey;
 
 use crate::facts::{CaseFact, Counted, DecisionKey};
-use crate::projector::Target;
+use crate::projector::{Facts, Target};
 use crate::ProjectionError;
 
+/// A map keyed by counts' keys. A rebuild counts millions of keys, and foldhash hashes
+/// them several times faster than the standard library's DoS-resistant hasher; the keys
+/// come from the registry's own events, not from anyone who could choose collisions.
+type Counts<K> = HashMap<K, i64, foldhash::fast::RandomState>;
 /// How decision counts change, by key; never zero.
-pub type CountDeltas = HashMap<DecisionKey, i64>;
+pub type CountDeltas = Counts<DecisionKey>;
 /// How the signals' counts change, by key; never zero.
-pub type SignalDeltas = HashMap<CaseKey, i64>;
+pub type SignalDeltas = Counts<CaseKey>;
 
 /// How each count changes: -1 under a case's old keys, +1 under its new ones.
 pub(crate) fn count_deltas(
     before: &HashMap<Uuid, Counted>,
-    facts: &HashMap<Uuid, CaseFact>,
+    facts: &Facts,
 ) -> (CountDeltas, SignalDeltas) {
-    let mut decisions = HashMap::new();
-    let mut signals = HashMap::new();
+    let mut decisions = CountDeltas::default();
+    let mut signals = SignalDeltas::default();
     for (case_id, fact) in facts {
         let old = before.get(case_id).cloned().unwrap_or_default();
         let new = fact.counted();
@@ -58,8 +62,8 @@ pub(crate) fn count_deltas(
 pub(crate) fn counts_of<'a>(
     facts: impl Iterator<Item = &'a CaseFact>,
 ) -> (CountDeltas, SignalDeltas) {
-    let mut decisions = HashMap::new();
-    let mut signals = HashMap::new();
+    let mut decisions = CountDeltas::default();
+    let mut signals = SignalDeltas::default();
     for counted in facts.map(CaseFact::counted) {
         if let Some(key) = counted.decision {
             *decisions.entry(key).or_insert(0) += 1;
@@ -69,6 +73,37 @@ pub(crate) fn counts_of<'a>(
         }
     }
     (decisions, signals)
+}
+
+/// The counts of these cases, counted on `threads` threads at once.
+pub(crate) fn counts_in_parallel(
+    facts: &[&CaseFact],
+    threads: usize,
+) -> (CountDeltas, SignalDeltas) {
+    let part_size = facts.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = facts
+            .chunks(part_size)
+            .map(|part| scope.spawn(move || counts_of(part.iter().copied())))
+            .collect();
+        let mut total = (CountDeltas::default(), SignalDeltas::default());
+        for part in parts {
+            let (decisions, signals) = part.join().expect("counting never panics");
+            add_into(&mut total.0, decisions);
+            add_into(&mut total.1, signals);
+        }
+        total
+    })
+}
+
+fn add_into<K: std::hash::Hash + Eq>(sum: &mut Counts<K>, more: Counts<K>) {
+    if sum.is_empty() {
+        *sum = more;
+        return;
+    }
+    for (key, count) in more {
+        *sum.entry(key).or_insert(0) += count;
+    }
 }
 
 /// A key of the roll-up: region basis, year, quarter, region, scheme, method, outcome.

@@ -338,11 +338,15 @@ async fn project_decoded_cases(
     Ok(deltas)
 }
 
+/// Case facts by case. Boxed: a rebuild holds millions, and a map of the facts themselves
+/// would copy them all each time it grows.
+pub(crate) type Facts = HashMap<Uuid, Box<CaseFact>>;
+
 /// The cases projection's rows for the cases a run holds in memory, as events change them.
 #[derive(Default)]
 pub(crate) struct CaseRows {
     pub(crate) regions: Regions,
-    pub(crate) facts: HashMap<Uuid, CaseFact>,
+    pub(crate) facts: Facts,
     pub(crate) appeals: HashMap<Uuid, Vec<AppealFact>>,
     /// Organisations registered, in order (the last entry of one wins).
     pub(crate) organisations: Vec<ProjectedOrganisation>,
@@ -373,7 +377,12 @@ impl CaseRows {
             } => {
                 let regions = &self.regions;
                 self.facts.entry(*case_id).or_insert_with(|| {
-                    CaseFact::received(*case_id, application, recorded_at, regions)
+                    Box::new(CaseFact::received(
+                        *case_id,
+                        application,
+                        recorded_at,
+                        regions,
+                    ))
                 });
             }
             other => {
@@ -420,7 +429,7 @@ async fn load_facts(
     tx: &mut PgConnection,
     target: Target,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, CaseFact>, ProjectionError> {
+) -> Result<Facts, ProjectionError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -429,7 +438,7 @@ async fn load_facts(
         target.table("case_facts")
     );
     let rows: Vec<CaseFact> = sqlx::query_as(&sql).bind(ids).fetch_all(tx).await?;
-    Ok(rows.into_iter().map(|f| (f.case_id, f)).collect())
+    Ok(rows.into_iter().map(|f| (f.case_id, Box::new(f))).collect())
 }
 
 async fn load_appeals(
@@ -493,11 +502,11 @@ pub(crate) async fn write_facts(
     tx: &mut PgConnection,
     target: Target,
     existing: &[Uuid],
-    facts: &HashMap<Uuid, CaseFact>,
+    facts: &Facts,
 ) -> Result<(), ProjectionError> {
     let table = target.table("case_facts");
     delete_rows(tx, &table, "case_id", existing).await?;
-    let rows: Vec<&CaseFact> = facts.values().collect();
+    let rows: Vec<&CaseFact> = facts.values().map(Box::as_ref).collect();
     crate::copy::copy_case_facts(tx, &table, &rows).await
 }
 

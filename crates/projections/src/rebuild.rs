@@ -1,11 +1,14 @@
 //! Rebuilding a projection: fill fresh copies of its tables from position 0 while the live
 //! tables keep serving, then swap them in and move the checkpoint, in one transaction.
 
+use std::sync::Arc;
+
 use sqlx::Executor;
-use store::{Checkpoint, EventStore};
+use store::{Checkpoint, EventStore, EventText};
 use tokio::sync::mpsc;
 
-use crate::counts::{counts_of, write_rebuilt_counts};
+use crate::counts::{counts_in_parallel, write_rebuilt_counts};
+use crate::facts::CaseFact;
 use crate::projector::{
     decode_all, load_checkpoint, lock, save_checkpoint, try_lock, write_appeals, write_facts,
     write_organisations, CaseRows, Decoded, Projection, Projector, Target,
@@ -18,35 +21,59 @@ struct ReadAhead {
     decoded: Decoded,
 }
 
+/// Threads that count a rebuild's cases while their rows are written.
+const COUNTING_THREADS: usize = 2;
+
 /// Batches read ahead at most: enough to keep the rows in memory busy.
 const BATCHES_AHEAD: usize = 2;
 
-/// Reads and decodes batches after `after` until there are no more, on its own connection.
+/// A batch read and not yet decoded.
+type Read = Result<Vec<EventText>, ProjectionError>;
+
+/// Reads the batches after `after` until there are no more, on its own connection.
 async fn read_ahead(
     store: EventStore,
     mut after: Checkpoint,
     limit: i64,
-    batches: mpsc::Sender<Result<ReadAhead, ProjectionError>>,
+    batches: mpsc::Sender<Read>,
 ) {
     loop {
-        let read = async {
-            let events = store::read_all_text(store.pool(), after, limit).await?;
-            let Some(last) = events.last().map(|e| e.checkpoint()) else {
-                return Ok(None);
-            };
-            let decoded = decode_all(&events)?;
-            Ok(Some(ReadAhead { last, decoded }))
+        let read = store::read_all_text(store.pool(), after, limit)
+            .await
+            .map_err(ProjectionError::from);
+        // None after an error, which ends the reading once sent.
+        let next = match &read {
+            Ok(events) => match events.last() {
+                Some(last) => Some(last.checkpoint()),
+                None => return,
+            },
+            Err(_) => None,
         };
-        let batch = match read.await {
-            Ok(Some(batch)) => batch,
-            Ok(None) => return,
-            Err(error) => {
-                let _ = batches.send(Err(error)).await;
-                return;
-            }
-        };
-        after = batch.last;
-        if batches.send(Ok(batch)).await.is_err() {
+        if batches.send(read).await.is_err() {
+            return;
+        }
+        match next {
+            Some(next) => after = next,
+            None => return,
+        }
+    }
+}
+
+/// Decodes the batches read, in order, as they come: the reading, the decoding and the
+/// applying of events each have a thread.
+async fn decode_ahead(
+    mut read: mpsc::Receiver<Read>,
+    decoded: mpsc::Sender<Result<ReadAhead, ProjectionError>>,
+) {
+    while let Some(batch) = read.recv().await {
+        let batch = batch.and_then(|events| {
+            Ok(ReadAhead {
+                last: events.last().expect("batches are not empty").checkpoint(),
+                decoded: decode_all(&events)?,
+            })
+        });
+        let failed = batch.is_err();
+        if decoded.send(batch).await.is_err() || failed {
             return;
         }
     }
@@ -79,13 +106,15 @@ impl Projector {
     /// limit; the catch-up that follows projects the rest batch by batch.
     async fn rebuild_cases_in_memory(&self) -> Result<u64, ProjectionError> {
         let indexes = self.drop_indexes_until_written(Projection::Cases).await?;
+        let (read_sender, read) = mpsc::channel(BATCHES_AHEAD);
         let (sender, mut batches) = mpsc::channel(BATCHES_AHEAD);
         let reader = tokio::spawn(read_ahead(
             self.store().clone(),
             Checkpoint::ORIGIN,
             self.batch_size(),
-            sender,
+            read_sender,
         ));
+        let decoder = tokio::spawn(decode_ahead(read, sender));
         let mut rows = CaseRows::default();
         let mut last = Checkpoint::ORIGIN;
         let mut read = 0;
@@ -100,11 +129,12 @@ impl Projector {
             read += batch.decoded.len() as u64;
             last = batch.last;
         }
-        // Closing the channel stops the reader at its next batch.
+        // Closing the channel stops the decoder, and so the reader, at their next batch.
         drop(batches);
-        reader
-            .await
-            .map_err(|e| ProjectionError::Pipeline(e.to_string()))?;
+        for task in [decoder, reader] {
+            task.await
+                .map_err(|e| ProjectionError::Pipeline(e.to_string()))?;
+        }
         let cases = rows.facts.len();
         tracing::info!(events = read, cases, "applied in memory");
         self.write_in_memory_rows(rows, last, &indexes).await?;
@@ -128,14 +158,32 @@ impl Projector {
                 "another process is rebuilding {name}"
             )));
         }
-        // Enough memory to index a national registry without spilling to disk.
-        sqlx::query("select set_config('maintenance_work_mem', '512MB', true)")
-            .execute(&mut *tx)
-            .await?;
+        // Enough memory to index a national registry without spilling to disk. No wait for
+        // the commit to reach the disk: a crash may lose it, but then it loses the rebuild's
+        // checkpoint with it, and the swap that alone makes the tables serve commits with
+        // the usual wait, after this.
+        sqlx::query(
+            "select set_config('maintenance_work_mem', '512MB', true),
+                    set_config('synchronous_commit', 'off', true)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        // The cases are counted on another thread while the server takes their rows.
+        let facts = Arc::new(rows.facts);
+        let counting = {
+            let facts = Arc::clone(&facts);
+            tokio::task::spawn_blocking(move || {
+                let facts: Vec<&CaseFact> = facts.values().map(Box::as_ref).collect();
+                counts_in_parallel(&facts, COUNTING_THREADS)
+            })
+        };
         write_organisations(&mut tx, Target::Rebuild, rows.organisations).await?;
-        write_facts(&mut tx, Target::Rebuild, &[], &rows.facts).await?;
+        write_facts(&mut tx, Target::Rebuild, &[], &facts).await?;
         write_appeals(&mut tx, Target::Rebuild, &[], &rows.appeals).await?;
-        write_rebuilt_counts(&mut tx, &counts_of(rows.facts.values())).await?;
+        let counts = counting
+            .await
+            .map_err(|e| ProjectionError::Pipeline(e.to_string()))?;
+        write_rebuilt_counts(&mut tx, &counts).await?;
         for definition in indexes {
             tx.execute(definition.as_str()).await?;
         }
