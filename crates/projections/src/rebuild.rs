@@ -142,8 +142,9 @@ impl Projector {
         Ok(read)
     }
 
-    /// Writes the rows a rebuild built in memory into the (empty) rebuild tables, builds
-    /// their `indexes`, and moves the rebuild's checkpoint to `last`, in one transaction.
+    /// Writes the rows a rebuild built in memory into the (empty) rebuild tables and moves
+    /// the rebuild's checkpoint to `last`, in one transaction; then builds their `indexes`
+    /// (before the catch-up, which finds rows by primary key).
     async fn write_in_memory_rows(
         &self,
         rows: CaseRows,
@@ -158,16 +159,12 @@ impl Projector {
                 "another process is rebuilding {name}"
             )));
         }
-        // Enough memory to index a national registry without spilling to disk. No wait for
-        // the commit to reach the disk: a crash may lose it, but then it loses the rebuild's
-        // checkpoint with it, and the swap that alone makes the tables serve commits with
-        // the usual wait, after this.
-        sqlx::query(
-            "select set_config('maintenance_work_mem', '512MB', true),
-                    set_config('synchronous_commit', 'off', true)",
-        )
-        .execute(&mut *tx)
-        .await?;
+        // No wait for the commit to reach the disk: a crash may lose it, but then it loses
+        // the rebuild's checkpoint with it, and the swap that alone makes the tables serve
+        // commits with the usual wait, after this.
+        sqlx::query("select set_config('synchronous_commit', 'off', true)")
+            .execute(&mut *tx)
+            .await?;
         // The cases are counted on another thread while the server takes their rows.
         let facts = Arc::new(rows.facts);
         let counting = {
@@ -184,11 +181,27 @@ impl Projector {
             .await
             .map_err(|e| ProjectionError::Pipeline(e.to_string()))?;
         write_rebuilt_counts(&mut tx, &counts).await?;
-        for definition in indexes {
-            tx.execute(definition.as_str()).await?;
-        }
         save_checkpoint(&mut tx, &name, last).await?;
         tx.commit().await?;
+        // A million cases take a while to free; nothing needs to wait for it.
+        tokio::task::spawn_blocking(move || drop((facts, counts)));
+        self.build_indexes(indexes).await
+    }
+
+    /// Builds the indexes of the tables filled in bulk, each on its own connection, all at
+    /// once: the server builds them side by side.
+    async fn build_indexes(&self, indexes: &[String]) -> Result<(), ProjectionError> {
+        let builds = indexes.iter().map(|definition| async move {
+            let mut tx = self.store().pool().begin().await?;
+            // Enough memory to index a national registry without spilling to disk.
+            sqlx::query("select set_config('maintenance_work_mem', '256MB', true)")
+                .execute(&mut *tx)
+                .await?;
+            tx.execute(definition.as_str()).await?;
+            tx.commit().await?;
+            Ok::<_, ProjectionError>(())
+        });
+        futures::future::try_join_all(builds).await?;
         Ok(())
     }
 
