@@ -1,6 +1,6 @@
 //! Writing many rows at once with COPY, in PostgreSQL's text or binary format: several times faster
 //! than an INSERT of the same rows, which matters when a projection is rebuilt over
-//! millions of events: a rebuild writes its case facts and counts so.
+//! millions of events. Case facts are always written so; a rebuild writes its counts so too.
 
 use std::fmt::Write;
 
@@ -127,7 +127,7 @@ async fn copy_in(
 }
 
 fn write_binary_row(out: &mut Vec<u8>, fact: &CaseFact) {
-    let mut row = BinaryRow::new(out, 32);
+    let mut row = BinaryRow::new(out, CASE_FACT_COLUMNS.split(',').count() as i16);
     row.uuid(fact.case_id);
     row.text(Some(&fact.scheme));
     row.text(Some(&fact.method_id));

@@ -179,7 +179,7 @@ impl Projector {
 }
 
 /// The advisory lock key of a projection copy: stable across processes.
-fn lock_key(checkpoint_name: &str) -> i64 {
+pub(crate) fn lock_key(checkpoint_name: &str) -> i64 {
     let digest = checkpoint_name
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {

@@ -636,10 +636,11 @@ pub async fn exemption_days(
         "select deciding_org, method_id, decided_date, count(*)
            from case_facts
           where not retracted and scheme = 'individual_exemption' and outcome is not null
-            and extract(year from decided_date) = $1 and method_id = any($2)
+            and decided_date between $1 and $2 and method_id = any($3)
           group by 1, 2, 3",
     )
-    .bind(year)
+    .bind(NaiveDate::from_ymd_opt(year, 1, 1).expect("a real date"))
+    .bind(NaiveDate::from_ymd_opt(year, 12, 31).expect("a real date"))
     .bind(methods.iter().cloned().collect::<Vec<_>>())
     .fetch_all(pool)
     .await?;

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use sqlx::Executor;
+use sqlx::{Connection, Executor, PgConnection};
 use store::{Checkpoint, EventStore, EventText};
 use tokio::sync::mpsc;
 
-use crate::counts::{counts_in_parallel, write_rebuilt_counts};
+use crate::counts::{counts_in_parallel, write_rebuilt_counts, CountDeltas, SignalDeltas};
 use crate::facts::CaseFact;
 use crate::projector::{
-    decode_all, load_checkpoint, lock, save_checkpoint, try_lock, write_appeals, write_facts,
-    write_organisations, CaseRows, Decoded, Projection, Projector, Target,
+    decode_all, load_checkpoint, lock, lock_key, save_checkpoint, write_appeals, write_facts,
+    write_organisations, CaseRows, Decoded, Facts, Projection, Projector, Target,
 };
 use crate::ProjectionError;
 
@@ -23,6 +23,14 @@ struct ReadAhead {
 
 /// Threads that count a rebuild's cases while their rows are written.
 const COUNTING_THREADS: usize = 2;
+
+/// Counts the cases on other threads, while the caller writes their rows.
+fn count_in_background(facts: Arc<Facts>) -> tokio::task::JoinHandle<(CountDeltas, SignalDeltas)> {
+    tokio::task::spawn_blocking(move || {
+        let facts: Vec<&CaseFact> = facts.values().map(Box::as_ref).collect();
+        counts_in_parallel(&facts, COUNTING_THREADS)
+    })
+}
 
 /// Batches read ahead at most: enough to keep the rows in memory busy.
 const BATCHES_AHEAD: usize = 2;
@@ -59,19 +67,19 @@ async fn read_ahead(
     }
 }
 
-/// Decodes the batches read, in order, as they come: the reading, the decoding and the
-/// applying of events each have a thread.
+/// Decodes the batches read, in order, as they come, on a thread of its own: reading,
+/// decoding and applying events then go on side by side.
 async fn decode_ahead(
-    mut read: mpsc::Receiver<Read>,
+    mut read_batches: mpsc::Receiver<Read>,
     decoded: mpsc::Sender<Result<ReadAhead, ProjectionError>>,
 ) {
-    while let Some(batch) = read.recv().await {
-        let batch = batch.and_then(|events| {
-            Ok(ReadAhead {
-                last: events.last().expect("batches are not empty").checkpoint(),
-                decoded: decode_all(&events)?,
-            })
-        });
+    while let Some(batch) = read_batches.recv().await {
+        let batch = match batch {
+            Ok(events) => tokio::task::spawn_blocking(move || decode_batch(&events))
+                .await
+                .unwrap_or_else(|e| Err(ProjectionError::Pipeline(e.to_string()))),
+            Err(error) => Err(error),
+        };
         let failed = batch.is_err();
         if decoded.send(batch).await.is_err() || failed {
             return;
@@ -79,10 +87,73 @@ async fn decode_ahead(
     }
 }
 
+fn decode_batch(events: &[EventText]) -> Result<ReadAhead, ProjectionError> {
+    Ok(ReadAhead {
+        last: events.last().expect("batches are not empty").checkpoint(),
+        decoded: decode_all(events)?,
+    })
+}
+
+/// An index dropped while its table is filled in bulk: the statement that builds it, and,
+/// for a primary key or unique constraint, the one that makes it the constraint again.
+struct DeferredIndex {
+    build: String,
+    attach: Option<String>,
+}
+
+/// The session-level advisory lock a rebuild holds from start to end, on a connection of
+/// its own: a second rebuild of the same projection would drop the first one's tables.
+/// The lock goes with the connection if the process dies.
+struct RebuildLock {
+    connection: PgConnection,
+    key: i64,
+}
+
+impl RebuildLock {
+    async fn take(store: &EventStore, projection: Projection) -> Result<Self, ProjectionError> {
+        let name = Target::Rebuild.checkpoint_name(projection);
+        let mut connection = store.pool().acquire().await?.detach();
+        let key = lock_key(&format!("{name} (whole rebuild)"));
+        let taken: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut connection)
+            .await?;
+        if !taken {
+            return Err(ProjectionError::Pipeline(format!(
+                "another process is rebuilding {}",
+                projection.name()
+            )));
+        }
+        Ok(RebuildLock { connection, key })
+    }
+
+    async fn release(mut self) {
+        let unlocked = sqlx::query("select pg_advisory_unlock($1)")
+            .bind(self.key)
+            .execute(&mut self.connection)
+            .await;
+        if let Err(error) = unlocked {
+            tracing::warn!(%error, "releasing the rebuild lock; closing its connection");
+        }
+        let _ = self.connection.close().await;
+    }
+}
+
 impl Projector {
     /// Rebuilds `projection`; returns the number of events read into the new tables.
     #[tracing::instrument(skip(self), fields(projection = projection.name()))]
     pub async fn rebuild(&self, projection: Projection) -> Result<u64, ProjectionError> {
+        let lock = RebuildLock::take(self.store(), projection).await?;
+        let rebuilt = self.rebuild_holding_lock(projection).await;
+        if let Err(error) = &rebuilt {
+            tracing::error!(%error, "rebuild failed; its tables are dropped");
+            self.abandon_rebuild(projection).await;
+        }
+        lock.release().await;
+        rebuilt
+    }
+
+    async fn rebuild_holding_lock(&self, projection: Projection) -> Result<u64, ProjectionError> {
         self.create_rebuild_tables(projection).await?;
         let mut read = 0;
         if projection == Projection::Cases {
@@ -101,79 +172,64 @@ impl Projector {
     /// the rows written once, in bulk, with the large tables' indexes built afterwards.
     /// Rows written batch by batch would each find and update their index entries; a
     /// national registry's millions of cases then cost several times the read.
-    /// A reader task reads and decodes the next batches meanwhile, on its own connection.
-    /// It stops after the batch that brings the cases held to the projector's memory
-    /// limit; the catch-up that follows projects the rest batch by batch.
+    /// Meanwhile one task reads the next batches, on its own connection, and another
+    /// decodes them. Applying stops after the batch that brings the cases held to the
+    /// projector's memory limit; the catch-up that follows projects the rest batch by batch.
     async fn rebuild_cases_in_memory(&self) -> Result<u64, ProjectionError> {
         let indexes = self.drop_indexes_until_written(Projection::Cases).await?;
-        let (read_sender, read) = mpsc::channel(BATCHES_AHEAD);
-        let (sender, mut batches) = mpsc::channel(BATCHES_AHEAD);
+        let (read_sender, read_batches) = mpsc::channel(BATCHES_AHEAD);
+        let (decoded_sender, mut decoded_batches) = mpsc::channel(BATCHES_AHEAD);
         let reader = tokio::spawn(read_ahead(
             self.store().clone(),
             Checkpoint::ORIGIN,
             self.batch_size(),
             read_sender,
         ));
-        let decoder = tokio::spawn(decode_ahead(read, sender));
+        let decoder = tokio::spawn(decode_ahead(read_batches, decoded_sender));
         let mut rows = CaseRows::default();
         let mut last = Checkpoint::ORIGIN;
-        let mut read = 0;
+        let mut events_read = 0;
         while rows.facts.len() < self.rebuild_memory_limit() {
-            let Some(batch) = batches.recv().await else {
+            let Some(batch) = decoded_batches.recv().await else {
                 break;
             };
             let batch = batch?;
             for (event, recorded_at) in &batch.decoded {
                 rows.apply(event, *recorded_at);
             }
-            read += batch.decoded.len() as u64;
+            events_read += batch.decoded.len() as u64;
             last = batch.last;
         }
         // Closing the channel stops the decoder, and so the reader, at their next batch.
-        drop(batches);
+        drop(decoded_batches);
         for task in [decoder, reader] {
             task.await
                 .map_err(|e| ProjectionError::Pipeline(e.to_string()))?;
         }
         let cases = rows.facts.len();
-        tracing::info!(events = read, cases, "applied in memory");
-        self.write_in_memory_rows(rows, last, &indexes).await?;
-        tracing::info!(cases, "written");
-        Ok(read)
+        tracing::info!(events = events_read, cases, "applied in memory");
+        self.write_in_memory_rows(rows, last).await?;
+        self.build_indexes(&indexes).await?;
+        tracing::info!(cases, "written and indexed");
+        Ok(events_read)
     }
 
     /// Writes the rows a rebuild built in memory into the (empty) rebuild tables and moves
-    /// the rebuild's checkpoint to `last`, in one transaction; then builds their `indexes`
-    /// (before the catch-up, which finds rows by primary key).
+    /// the rebuild's checkpoint to `last`, in one transaction.
     async fn write_in_memory_rows(
         &self,
         rows: CaseRows,
         last: Checkpoint,
-        indexes: &[String],
     ) -> Result<(), ProjectionError> {
-        let name = Target::Rebuild.checkpoint_name(Projection::Cases);
         let mut tx = self.store().pool().begin().await?;
-        let at = load_checkpoint(&mut tx, &name).await?;
-        if !try_lock(&mut tx, &name).await? || at != Checkpoint::ORIGIN {
-            return Err(ProjectionError::Pipeline(format!(
-                "another process is rebuilding {name}"
-            )));
-        }
         // No wait for the commit to reach the disk: a crash may lose it, but then it loses
         // the rebuild's checkpoint with it, and the swap that alone makes the tables serve
         // commits with the usual wait, after this.
         sqlx::query("select set_config('synchronous_commit', 'off', true)")
             .execute(&mut *tx)
             .await?;
-        // The cases are counted on another thread while the server takes their rows.
         let facts = Arc::new(rows.facts);
-        let counting = {
-            let facts = Arc::clone(&facts);
-            tokio::task::spawn_blocking(move || {
-                let facts: Vec<&CaseFact> = facts.values().map(Box::as_ref).collect();
-                counts_in_parallel(&facts, COUNTING_THREADS)
-            })
-        };
+        let counting = count_in_background(Arc::clone(&facts));
         write_organisations(&mut tx, Target::Rebuild, rows.organisations).await?;
         write_facts(&mut tx, Target::Rebuild, &[], &facts).await?;
         write_appeals(&mut tx, Target::Rebuild, &[], &rows.appeals).await?;
@@ -181,28 +237,52 @@ impl Projector {
             .await
             .map_err(|e| ProjectionError::Pipeline(e.to_string()))?;
         write_rebuilt_counts(&mut tx, &counts).await?;
+        let name = Target::Rebuild.checkpoint_name(Projection::Cases);
         save_checkpoint(&mut tx, &name, last).await?;
         tx.commit().await?;
         // A million cases take a while to free; nothing needs to wait for it.
         tokio::task::spawn_blocking(move || drop((facts, counts)));
-        self.build_indexes(indexes).await
+        Ok(())
     }
 
     /// Builds the indexes of the tables filled in bulk, each on its own connection, all at
-    /// once: the server builds them side by side.
-    async fn build_indexes(&self, indexes: &[String]) -> Result<(), ProjectionError> {
-        let builds = indexes.iter().map(|definition| async move {
+    /// once, and then makes the constraints' indexes constraints again.
+    async fn build_indexes(&self, indexes: &[DeferredIndex]) -> Result<(), ProjectionError> {
+        let builds = indexes.iter().map(|index| async move {
             let mut tx = self.store().pool().begin().await?;
             // Enough memory to index a national registry without spilling to disk.
-            sqlx::query("select set_config('maintenance_work_mem', '256MB', true)")
+            sqlx::query("select set_config('maintenance_work_mem', '128MB', true)")
                 .execute(&mut *tx)
                 .await?;
-            tx.execute(definition.as_str()).await?;
+            tx.execute(index.build.as_str()).await?;
             tx.commit().await?;
             Ok::<_, ProjectionError>(())
         });
         futures::future::try_join_all(builds).await?;
+        for attach in indexes.iter().filter_map(|index| index.attach.as_deref()) {
+            sqlx::query(attach).execute(self.store().pool()).await?;
+        }
         Ok(())
+    }
+
+    /// Drops what a failed rebuild left, so that no half-built tables linger and the
+    /// projection's status stops saying it is being rebuilt. Failures here are only logged:
+    /// the next rebuild starts by dropping the same tables.
+    async fn abandon_rebuild(&self, projection: Projection) {
+        let pool = self.store().pool();
+        for table in projection.tables() {
+            let statement = format!("drop table if exists {}", Target::Rebuild.table(table));
+            if let Err(error) = sqlx::query(&statement).execute(pool).await {
+                tracing::warn!(%error, statement, "cleaning up after a failed rebuild");
+            }
+        }
+        let forgotten = sqlx::query("delete from projection_checkpoints where projection = $1")
+            .bind(Target::Rebuild.checkpoint_name(projection))
+            .execute(pool)
+            .await;
+        if let Err(error) = forgotten {
+            tracing::warn!(%error, "forgetting a failed rebuild's checkpoint");
+        }
     }
 
     async fn create_rebuild_tables(&self, projection: Projection) -> Result<(), ProjectionError> {
@@ -214,49 +294,53 @@ impl Projector {
             tx.execute(format!("create table {copy} (like {table} including all)").as_str())
                 .await?;
         }
-        sqlx::query("delete from projection_checkpoints where projection = $1")
-            .bind(Target::Rebuild.checkpoint_name(projection))
-            .execute(&mut *tx)
-            .await?;
+        // A checkpoint at the origin says, from now on, that the projection is being rebuilt.
+        save_checkpoint(
+            &mut tx,
+            &Target::Rebuild.checkpoint_name(projection),
+            Checkpoint::ORIGIN,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Drops every index (primary keys too) of the rebuild tables that are filled in bulk,
-    /// so that filling them is cheaper; returns the statements that build them again.
+    /// so that filling them is cheaper; returns how to build them again.
     async fn drop_indexes_until_written(
         &self,
         projection: Projection,
-    ) -> Result<Vec<String>, ProjectionError> {
-        let mut definitions = Vec::new();
+    ) -> Result<Vec<DeferredIndex>, ProjectionError> {
+        let mut deferred = Vec::new();
         for table in projection.tables_filled_in_bulk() {
             let copy = Target::Rebuild.table(table);
             let indexes: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
-                "select c.relname::text, pg_get_indexdef(i.indexrelid),
-                        con.conname::text, pg_get_constraintdef(con.oid)
+                "select c.relname::text, pg_get_indexdef(i.indexrelid), con.conname::text,
+                        case con.contype when 'p' then 'primary key' when 'u' then 'unique' end
                    from pg_index i
                    join pg_class c on c.oid = i.indexrelid
-                   left join pg_constraint con on con.conindid = i.indexrelid
+                   left join pg_constraint con
+                     on con.conindid = i.indexrelid and con.conrelid = i.indrelid
                   where i.indrelid = $1::regclass",
             )
             .bind(&copy)
             .fetch_all(self.store().pool())
             .await?;
-            for (index, index_definition, constraint, constraint_definition) in indexes {
-                let (drop, definition) = match (constraint, constraint_definition) {
-                    (Some(constraint), Some(constraint_definition)) => (
+            for (index, build, constraint, kind) in indexes {
+                let (drop, attach) = match (constraint, kind) {
+                    (Some(constraint), Some(kind)) => (
                         format!("alter table {copy} drop constraint {constraint}"),
-                        format!(
-                            "alter table {copy} add constraint {constraint} {constraint_definition}"
-                        ),
+                        Some(format!(
+                            "alter table {copy} add constraint {constraint} {kind} using index {index}"
+                        )),
                     ),
-                    _ => (format!("drop index {index}"), index_definition),
+                    _ => (format!("drop index {index}"), None),
                 };
                 sqlx::query(&drop).execute(self.store().pool()).await?;
-                definitions.push(definition);
+                deferred.push(DeferredIndex { build, attach });
             }
         }
-        Ok(definitions)
+        Ok(deferred)
     }
 
     /// Swaps the rebuilt tables in if they have caught up; false when more events arrived

@@ -349,29 +349,33 @@ impl Tallies {
         for key in cases.iter().flat_map(case_keys) {
             *counts.entry(key).or_insert(0) += 1;
         }
-        let periods = periods_read(year);
-        let counts = counts.into_iter().filter(|((kind, period, _), _)| {
-            periods
-                .iter()
-                .any(|(k, first, last)| k == kind && (*first..=*last).contains(period))
-        });
         let changed = methods_changing_status_in(year, &assessment_periods(methods));
         let days = exemption_days(year, cases, &changed);
         Tallies::from_counts(year, counts, &days, methods)
     }
 
-    /// The tallies of `year` from the counts of the periods it reads (`periods_read`), the
-    /// individual exemptions per day for the methods whose status changed during the year
-    /// (`methods_changing_status_in`), and the methods register.
+    /// The tallies of `year` from counts (those of other periods than `periods_read`
+    /// gives are passed over), the individual exemptions per day for the methods whose
+    /// status changed during the year (`methods_changing_status_in`), and the methods
+    /// register.
     pub fn from_counts(
         year: i32,
         counts: impl IntoIterator<Item = (CaseKey, u64)>,
         exemption_days: &[ExemptionDay],
         methods: &[MethodRecord],
     ) -> Tallies {
+        let periods = periods_read(year);
+        let read = |kind: &str, period: i64| {
+            periods
+                .iter()
+                .any(|(k, first, last)| *k == kind && (*first..=*last).contains(&period))
+        };
         let mut tallies = Tallies::default();
         let mut subgroups = SubgroupMonths::default();
         for ((kind, period, text), cases) in counts {
+            if !read(kind, period) {
+                continue;
+            }
             let parts: Vec<&str> = text.split(SEPARATOR).collect();
             tallies.add(year, kind, period, &parts, cases, &mut subgroups);
         }
@@ -831,9 +835,8 @@ mod tests {
 
     #[test]
     fn the_busiest_window_is_twelve_calendar_months_ending_in_the_year() {
-        // Eleven applications in December 2024 and one in January 2025: the windows ending
-        // in January (the earliest) to November 2025 hold all twelve; the one ending in
-        // December 2025 only the three of that month and January's.
+        // Eleven applications in December 2024, one in January 2025 and three in December
+        // 2025: the window ending in January holds twelve, the one ending in December four.
         let mut cases: Vec<CaseRecord> = (0..11).map(|_| case(-5, None, None)).collect();
         cases.push(case(10, None, None));
         cases.extend((0..3).map(|_| case(340, None, None)));
@@ -892,16 +895,8 @@ mod tests {
         }
         // Counts of every period, as a read model holds them: from_counts takes what the
         // year needs.
-        let read: Vec<(CaseKey, u64)> = counts
-            .into_iter()
-            .filter(|((kind, period, _), _)| {
-                periods_read(2025)
-                    .iter()
-                    .any(|(k, first, last)| k == kind && (*first..=*last).contains(period))
-            })
-            .collect();
         assert_eq!(
-            Tallies::from_counts(2025, read, &[], &[]),
+            Tallies::from_counts(2025, counts, &[], &[]),
             Tallies::count(2025, &cases, &[])
         );
         let refusals = Tallies::count(2025, &cases, &[]).refusal_reasons;
