@@ -387,17 +387,12 @@ impl CaseRows {
             }
             other => {
                 if let Some(fact) = case_id_of(other).and_then(|id| self.facts.get_mut(&id)) {
-                    let is_appeal = matches!(
-                        other,
-                        RegistryEvent::AppealLodged { .. } | RegistryEvent::AppealDecided { .. }
-                    );
-                    // Most events are not about appeals: no entry for a case without any.
-                    let mut none = Vec::new();
-                    let case_appeals = match is_appeal {
-                        true => self.appeals.entry(fact.case_id).or_default(),
-                        false => self.appeals.get_mut(&fact.case_id).unwrap_or(&mut none),
-                    };
-                    fact.apply(other, recorded_at, &self.regions, case_appeals);
+                    // Only cases with appeals have an entry: most never have one.
+                    let mut case_appeals = self.appeals.remove(&fact.case_id).unwrap_or_default();
+                    fact.apply(other, recorded_at, &self.regions, &mut case_appeals);
+                    if !case_appeals.is_empty() {
+                        self.appeals.insert(fact.case_id, case_appeals);
+                    }
                 }
             }
         }
