@@ -563,6 +563,42 @@ async fn two_projectors_at_once_count_every_event_once() {
 }
 
 #[tokio::test]
+async fn two_rebuilds_at_once_never_spoil_each_other() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let mut world = World::new(store.clone(), 5).await;
+    for _ in 0..60 {
+        world.step().await;
+    }
+    settle(&world).await;
+    catch_up_all(&Projector::new(store.clone())).await;
+    let incremental = read_models(&db).await;
+    let first = Projector::new(store.clone()).with_batch_size(4);
+    let second = Projector::new(store.clone()).with_batch_size(7);
+    let (a, b) = tokio::join!(
+        first.rebuild(Projection::Cases),
+        second.rebuild(Projection::Cases)
+    );
+    let outcomes = [a, b];
+    assert!(outcomes.iter().any(Result::is_ok), "{outcomes:?}");
+    for refused in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
+        assert!(
+            refused
+                .to_string()
+                .contains("another process is rebuilding"),
+            "{refused}"
+        );
+    }
+    assert_eq!(read_models(&db).await, incremental);
+    let leftovers: i64 =
+        sqlx::query_scalar("select count(*) from pg_tables where tablename like '%\\_rebuild'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("tables");
+    assert_eq!(leftovers, 0, "no rebuild tables left behind");
+}
+
+#[tokio::test]
 async fn an_event_that_commits_late_is_counted() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
