@@ -284,7 +284,7 @@ pub fn case_keys(case: &CaseRecord) -> Vec<CaseKey> {
             joined(&[&case.scheme, region, &wait]),
         ));
     }
-    let quarter = received_year * 4 + i64::from(received.quarter) - 1;
+    let quarter = i64::from(quarter_index(received.year, received.quarter));
     for (unit_type, unit) in [
         ("method", &case.method_id),
         ("scheme", &case.scheme),
@@ -309,12 +309,14 @@ pub fn case_keys(case: &CaseRecord) -> Vec<CaseKey> {
 
 /// The periods of each kind of key the tallies of `year` read: (kind, first, last).
 pub fn periods_read(year: i32) -> Vec<(&'static str, i64, i64)> {
+    let first_quarter = i64::from(quarter_index(year - 2, 1));
+    let last_quarter = i64::from(quarter_index(year, 4));
     let year = i64::from(year);
     vec![
         (kind::DECISION, year, year),
         (kind::APPLICATION, year, year),
         (kind::WAIT, year, year),
-        (kind::VOLUME, (year - 2) * 4, year * 4 + 3),
+        (kind::VOLUME, first_quarter, last_quarter),
         (kind::REFUSAL, year - 2, year),
         // Windows of 12 months end in the year: the earliest begins in February before.
         (
@@ -659,6 +661,12 @@ fn year_bounds(year: i32) -> (i64, i64) {
         first_day_of_month(year * 12),
         first_day_of_month((year + 1) * 12),
     )
+}
+
+/// A quarter (1 to 4) of a year as one number, year * 4 + quarter - 1, so that quarters
+/// count on across years.
+pub(crate) fn quarter_index(year: i32, quarter: u8) -> i32 {
+    year * 4 + i32::from(quarter) - 1
 }
 
 /// The month a day falls in, as year * 12 + month - 1.

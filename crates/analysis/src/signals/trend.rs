@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::application_rate::two_sided_poisson;
+use super::tallies::quarter_index;
 use super::{nb, nb_p, with_q_values, AnalysisInput, Signal, SignalKind};
 use crate::exact::fisher_exact_2x2;
 
@@ -21,10 +22,6 @@ struct VolumeTest {
     observed: u64,
     expected: f64,
     p_value: f64,
-}
-
-fn quarter_index(year: i32, quarter: u8) -> i32 {
-    year * 4 + i32::from(quarter) - 1
 }
 
 fn volume_tests(input: &AnalysisInput) -> Vec<VolumeTest> {
