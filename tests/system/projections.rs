@@ -358,6 +358,18 @@ async fn settle(world: &World) {
         .expect("wait"));
 }
 
+/// A database whose store holds `steps` random steps of a world, every event final.
+async fn settled_world(seed: u64, steps: usize) -> (TestDatabase, EventStore, World) {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let mut world = World::new(store.clone(), seed).await;
+    for _ in 0..steps {
+        world.step().await;
+    }
+    settle(&world).await;
+    (db, store, world)
+}
+
 async fn catch_up_all(projector: &Projector) {
     for projection in Projection::ALL {
         projector
@@ -496,13 +508,7 @@ async fn incremental_projection_equals_a_rebuild_over_random_histories() {
 
 #[tokio::test]
 async fn a_projector_stopped_between_batches_ends_where_one_never_stopped_would() {
-    let db = TestDatabase::new().await;
-    let store = EventStore::new(db.pool.clone());
-    let mut world = World::new(store.clone(), 42).await;
-    for _ in 0..60 {
-        world.step().await;
-    }
-    settle(&world).await;
+    let (db, store, _) = settled_world(42, 60).await;
     // Stopped after every single event: each batch is its own transaction and checkpoint.
     loop {
         let projector = Projector::new(store.clone()).with_batch_size(1);
@@ -525,13 +531,7 @@ async fn a_projector_stopped_between_batches_ends_where_one_never_stopped_would(
 
 #[tokio::test]
 async fn two_projectors_at_once_count_every_event_once() {
-    let db = TestDatabase::new().await;
-    let store = EventStore::new(db.pool.clone());
-    let mut world = World::new(store.clone(), 7).await;
-    for _ in 0..80 {
-        world.step().await;
-    }
-    settle(&world).await;
+    let (db, store, _) = settled_world(7, 80).await;
     let first = Projector::new(store.clone()).with_batch_size(3);
     let second = Projector::new(store.clone()).with_batch_size(5);
     let (a, b) = tokio::join!(
@@ -564,13 +564,7 @@ async fn two_projectors_at_once_count_every_event_once() {
 
 #[tokio::test]
 async fn two_rebuilds_at_once_never_spoil_each_other() {
-    let db = TestDatabase::new().await;
-    let store = EventStore::new(db.pool.clone());
-    let mut world = World::new(store.clone(), 5).await;
-    for _ in 0..60 {
-        world.step().await;
-    }
-    settle(&world).await;
+    let (db, store, _) = settled_world(5, 60).await;
     catch_up_all(&Projector::new(store.clone())).await;
     let incremental = read_models(&db).await;
     let first = Projector::new(store.clone()).with_batch_size(4);
@@ -679,13 +673,7 @@ impl projections::facts::RegionOf for WorldRegions {
 #[tokio::test]
 async fn each_case_row_holds_the_fact_its_events_make() {
     use projections::facts::{region_of_organisation, CaseFact};
-    let db = TestDatabase::new().await;
-    let store = EventStore::new(db.pool.clone());
-    let mut world = World::new(store.clone(), 11).await;
-    for _ in 0..60 {
-        world.step().await;
-    }
-    settle(&world).await;
+    let (db, store, world) = settled_world(11, 60).await;
     catch_up_all(&Projector::new(store.clone())).await;
     let regions = WorldRegions(
         world
