@@ -52,11 +52,12 @@ pub async fn load_analysis_input(
 ) -> Result<AnalysisInput, ApiError> {
     let methods = method_records(pool).await?;
     let counts = queries::signal_counts(pool, year).await.map_err(internal)?;
-    let changed = methods_changing_status_in(year, &assessment_periods(&methods));
+    let periods = assessment_periods(&methods);
+    let changed = methods_changing_status_in(year, &periods);
     let days = queries::exemption_days(pool, year, &changed)
         .await
         .map_err(internal)?;
-    let tallies = Tallies::from_counts(year, counts, &days, &methods);
+    let tallies = Tallies::from_counts(year, counts, &days, &periods);
     let population = queries::population_by_year_and_region(pool)
         .await
         .map_err(internal)?

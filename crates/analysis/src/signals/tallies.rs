@@ -351,20 +351,21 @@ impl Tallies {
         for key in cases.iter().flat_map(case_keys) {
             *counts.entry(key).or_insert(0) += 1;
         }
-        let changed = methods_changing_status_in(year, &assessment_periods(methods));
+        let periods = assessment_periods(methods);
+        let changed = methods_changing_status_in(year, &periods);
         let days = exemption_days(year, cases, &changed);
-        Tallies::from_counts(year, counts, &days, methods)
+        Tallies::from_counts(year, counts, &days, &periods)
     }
 
     /// The tallies of `year` from counts (those of other periods than `periods_read`
     /// gives are passed over), the individual exemptions per day for the methods whose
-    /// status changed during the year (`methods_changing_status_in`), and the methods
-    /// register.
+    /// status changed during the year (`methods_changing_status_in`), and the methods'
+    /// assessment periods.
     pub fn from_counts(
         year: i32,
         counts: impl IntoIterator<Item = (CaseKey, u64)>,
         exemption_days: &[ExemptionDay],
-        methods: &[MethodRecord],
+        assessment_periods: &[AssessmentPeriod],
     ) -> Tallies {
         let periods = periods_read(year);
         let read = |kind: &str, period: i64| {
@@ -382,12 +383,8 @@ impl Tallies {
             tallies.add(year, kind, period, &parts, cases, &mut subgroups);
         }
         tallies.subgroup_windows = subgroups.busiest_windows(year);
-        tallies.outside_assessment = outside_assessment(
-            year,
-            &tallies.decisions,
-            exemption_days,
-            &assessment_periods(methods),
-        );
+        tallies.outside_assessment =
+            outside_assessment(year, &tallies.decisions, exemption_days, assessment_periods);
         tallies.sorted()
     }
 
