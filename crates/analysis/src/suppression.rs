@@ -31,6 +31,9 @@
 //! not audited, nor is recovery by differencing two published tables.
 //! Totals are published as given, even when they are small themselves.
 
+use std::collections::HashMap;
+use std::hash::Hash;
+
 use serde::{Deserialize, Serialize};
 
 /// The customary threshold: counts from 1 to 4 are hidden.
@@ -345,6 +348,78 @@ pub fn suppress_rows(rows: &[Vec<u64>], threshold: u64) -> Vec<CellStatus> {
         }
     }
     status
+}
+
+/// Whole-row suppression for an answer grouped by several dimensions, whose coarser
+/// groupings (any subset of the dimensions, down to the grand total) a reader can ask for
+/// as well, and so subtract the published rows of a coarser group from its total.
+///
+/// `keys[i]` are row i's values of the dimensions, `rows[i]` its counts. A row is hidden
+/// when any count is from 1 to `threshold - 1`. Then, for every coarser group, the hidden
+/// rows' counts summed column by column must not be from 1 to `threshold - 1` either, or
+/// that sum could be worked out; while one is, the group's smallest published non-zero
+/// row is hidden too. Where no such row is left, the hidden sum is the coarser group's own
+/// total, which the coarser answer withholds itself as a small count.
+pub fn suppress_grouped_rows<K: Eq + Hash + Clone>(
+    keys: &[Vec<K>],
+    rows: &[Vec<u64>],
+    threshold: u64,
+) -> Vec<CellStatus> {
+    let is_small = |count: u64| count > 0 && count < threshold;
+    let mut status: Vec<CellStatus> = rows
+        .iter()
+        .map(|row| match row.iter().any(|&c| is_small(c)) {
+            true => CellStatus::Primary,
+            false => CellStatus::Published,
+        })
+        .collect();
+    let dimensions = keys.first().map_or(0, Vec::len);
+    let coarser: Vec<Vec<usize>> = (0..(1usize << dimensions) - 1)
+        .map(|mask| (0..dimensions).filter(|d| mask & (1 << d) != 0).collect())
+        .collect();
+    while let Some(row) = coarser
+        .iter()
+        .find_map(|kept| complement_needed(keys, rows, &status, kept, threshold))
+    {
+        status[row] = CellStatus::Complementary;
+    }
+    status
+}
+
+/// A published row to hide with the hidden rows of some group of the `kept` dimensions,
+/// if their sum in some column is small and the group has a published non-zero row.
+fn complement_needed<K: Eq + Hash + Clone>(
+    keys: &[Vec<K>],
+    rows: &[Vec<u64>],
+    status: &[CellStatus],
+    kept: &[usize],
+    threshold: u64,
+) -> Option<usize> {
+    let mut groups: HashMap<Vec<K>, Vec<usize>> = HashMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        let group: Vec<K> = kept.iter().map(|&d| key[d].clone()).collect();
+        groups.entry(group).or_default().push(i);
+    }
+    let columns = rows.first().map_or(0, Vec::len);
+    let total = |i: usize| rows[i].iter().sum::<u64>();
+    groups.values().find_map(|members| {
+        let small_sum = (0..columns).any(|c| {
+            let hidden: u64 = members
+                .iter()
+                .filter(|&&i| status[i].is_suppressed())
+                .map(|&i| rows[i][c])
+                .sum();
+            hidden > 0 && hidden < threshold
+        });
+        if !small_sum {
+            return None;
+        }
+        members
+            .iter()
+            .copied()
+            .filter(|&i| !status[i].is_suppressed() && total(i) > 0)
+            .min_by_key(|&i| (total(i), i))
+    })
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::case::{AppealOutcome, Case, CorrectionReason, RetractionReason};
+use crate::case::{case_id_for, AppealOutcome, Case, CorrectionReason, RetractionReason};
+use crate::codes::MethodId;
 use crate::events::RegistryEvent;
+use crate::organisation::OrganisationNumber;
 use crate::problems::{FieldError, Problems};
 use crate::report::{
     validate_case, validate_correction, validate_decision_for, ReportContext, ValidCase, Warning,
@@ -42,6 +44,51 @@ pub enum CaseCommand<'a> {
         decided_date: NaiveDate,
         outcome: AppealOutcome,
     },
+}
+
+/// What a command is about, as far as its body says before it is validated: the case it
+/// names, the organisation that decides it, and the method it is for. The service loads
+/// these streams and scopes the caller with them; the validation proper comes after.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subject {
+    pub case_id: Option<Uuid>,
+    pub deciding_org: Option<OrganisationNumber>,
+    pub method_id: Option<MethodId>,
+}
+
+impl CaseCommand<'_> {
+    /// The subject a new case's body or a correction names (nothing for other commands,
+    /// which name their case in the path).
+    pub fn subject(&self) -> Subject {
+        match self {
+            CaseCommand::Report { body, .. } => {
+                let deciding_org = field(body, "deciding_org")
+                    .and_then(|text| OrganisationNumber::parse(text).ok());
+                let case_id = match (&deciding_org, field(body, "case_ref")) {
+                    (Some(org), Some(case_ref)) => Some(case_id_for(org, case_ref)),
+                    _ => None,
+                };
+                Subject {
+                    case_id,
+                    deciding_org,
+                    method_id: method_in(body),
+                }
+            }
+            CaseCommand::Correct { changes, .. } => Subject {
+                method_id: method_in(changes),
+                ..Subject::default()
+            },
+            _ => Subject::default(),
+        }
+    }
+}
+
+fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    body.get(name)?.as_str()
+}
+
+fn method_in(body: &Map<String, Value>) -> Option<MethodId> {
+    MethodId::parse(field(body, "method_id")?).ok()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,99 @@
+//! What the signals read: the year's tallies from the counts the projector keeps, the
+//! methods register's status changes, the population and the organisations' names.
+
+use analysis::signals::{
+    all_signals, assessment_periods, methods_changing_status_in, signals_of_kind, AnalysisInput,
+    MethodRecord, Settings, Signal, SignalKind, Tallies,
+};
+use domain::methods::MethodStatus;
+use projections::queries;
+
+use crate::actor::{Actor, ANALYSTS};
+use crate::error::ServiceError;
+use crate::Registry;
+
+fn status_name(status: MethodStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl Registry {
+    /// The methods register as the signals read it: each method's status changes.
+    pub async fn method_records(&self) -> Result<Vec<MethodRecord>, ServiceError> {
+        Ok(self
+            .registers
+            .all_methods()
+            .await?
+            .into_iter()
+            .map(|method| MethodRecord {
+                method_id: method.method_id.as_str().to_string(),
+                statuses: method
+                    .statuses
+                    .iter()
+                    .map(|change| {
+                        (
+                            queries::day(change.in_force_from()),
+                            status_name(change.status),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The analysis input for `year`: the tallies, from the counts the projector keeps.
+    pub async fn analysis_input(
+        &self,
+        year: i32,
+        settings: Settings,
+    ) -> Result<AnalysisInput, ServiceError> {
+        let pool = self.pool();
+        let methods = self.method_records().await?;
+        let counts = queries::signal_counts(pool, year).await?;
+        let periods = assessment_periods(&methods);
+        let changed = methods_changing_status_in(year, &periods);
+        let days = queries::exemption_days(pool, year, &changed).await?;
+        let tallies = Tallies::from_counts(year, counts, &days, &periods);
+        let population = queries::population_by_year_and_region(pool)
+            .await?
+            .into_iter()
+            .map(|((year, region), n)| ((year, region), n.max(0) as u64))
+            .collect();
+        let names = queries::organisation_names(pool).await?.into_iter().collect();
+        Ok(AnalysisInput {
+            year,
+            tallies,
+            population,
+            names,
+            settings,
+        })
+    }
+
+    /// The year's signals (reviewers, supervisors, admins), all kinds or one.
+    pub async fn signals(
+        &self,
+        actor: &Actor,
+        year: i32,
+        kind: Option<&str>,
+    ) -> Result<Vec<Signal>, ServiceError> {
+        actor.require(ANALYSTS)?;
+        let kind = kind.map(parse_signal_kind).transpose()?;
+        let input = self.analysis_input(year, Settings::default()).await?;
+        Ok(match kind {
+            Some(kind) => signals_of_kind(&input, kind),
+            None => all_signals(&input),
+        })
+    }
+}
+
+pub fn parse_signal_kind(name: &str) -> Result<SignalKind, ServiceError> {
+    SignalKind::parse(name).ok_or_else(|| {
+        ServiceError::invalid(
+            "kind",
+            "unknown_kind",
+            format!("{name} is not a kind of signal"),
+        )
+    })
+}

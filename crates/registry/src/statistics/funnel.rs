@@ -1,0 +1,169 @@
+//! Funnel-plot data: each unit's grant rate against the national rate with exact 95 % and
+//! 99.8 % limits (widened for overdispersion where detected), as the grant-rate signals
+//! use them, published like every other statistic.
+
+use analysis::signals::{funnel, FunnelPoint, Settings};
+use serde::{Deserialize, Serialize};
+
+use super::{Bounds, Publishable, StatisticsRequest, Table};
+use crate::actor::{Actor, Role, ANALYSTS};
+use crate::error::ServiceError;
+use crate::Registry;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FunnelQuery {
+    /// The year; the last complete year by default.
+    pub year: Option<i32>,
+    /// The scheme (default individual_exemption).
+    pub scheme: Option<String>,
+    pub method_id: Option<String>,
+    /// `org` (default) or `region`.
+    pub unit: Option<String>,
+    /// Withhold units with counts from 1 to 4 (default true; only reviewers and admins may
+    /// say false).
+    pub suppress: Option<bool>,
+}
+
+/// One unit on the funnel plot; a withheld unit keeps its name and nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FunnelRow {
+    pub unit: String,
+    pub unit_name: String,
+    pub decided: Option<u64>,
+    pub granted: Option<u64>,
+    pub grant_rate: Option<f64>,
+    /// The national grant rate the units are compared with.
+    pub target: f64,
+    pub limits_95: Bounds,
+    pub limits_998: Bounds,
+    /// Whether the limits were widened for overdispersion.
+    pub overdispersion_adjusted: bool,
+    /// Two-sided p-value of the unit's rate against the target, after adjustment.
+    pub p_value: Option<f64>,
+    pub outside_998: Option<bool>,
+    pub suppressed: bool,
+    #[serde(skip)]
+    keys: Vec<Option<String>>,
+}
+
+impl From<FunnelPoint> for FunnelRow {
+    fn from(point: FunnelPoint) -> Self {
+        let bounds = |i: analysis::proportion::Interval| Bounds {
+            lower: Some(i.lower),
+            upper: Some(i.upper),
+        };
+        FunnelRow {
+            keys: vec![Some(point.unit.clone())],
+            unit: point.unit,
+            unit_name: point.unit_name,
+            decided: Some(point.decided),
+            granted: Some(point.granted),
+            grant_rate: Some(point.grant_rate),
+            target: point.target,
+            limits_95: bounds(point.limits_95),
+            limits_998: bounds(point.limits_998),
+            overdispersion_adjusted: point.overdispersion_adjusted,
+            p_value: Some(point.p_value),
+            outside_998: Some(point.outside_998),
+            suppressed: false,
+        }
+    }
+}
+
+impl Publishable for FunnelRow {
+    fn group(&self) -> &[Option<String>] {
+        &self.keys
+    }
+
+    fn counts(&self) -> Vec<u64> {
+        let (decided, granted) = (self.decided.unwrap_or(0), self.granted.unwrap_or(0));
+        vec![granted, decided - granted]
+    }
+
+    // The limits narrow with the number of decisions, so they tell it: withheld too.
+    fn withhold(&mut self) {
+        self.decided = None;
+        self.granted = None;
+        self.grant_rate = None;
+        self.limits_95 = Bounds::default();
+        self.limits_998 = Bounds::default();
+        self.p_value = None;
+        self.outside_998 = None;
+        self.suppressed = true;
+    }
+}
+
+/// The funnel of one year and scheme (and method, if asked).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FunnelTable {
+    pub year: i32,
+    pub scheme: String,
+    pub method_id: Option<String>,
+    pub suppressed: bool,
+    pub points: Vec<FunnelRow>,
+}
+
+/// Publishes funnel points as a table of one dimension, the unit.
+pub fn funnel_table(points: Vec<FunnelPoint>, suppress: bool) -> Vec<FunnelRow> {
+    let request = StatisticsRequest {
+        filter: Default::default(),
+        dimensions: Vec::new(),
+        suppress,
+        curve: false,
+        min_position: None,
+    };
+    let rows = points.into_iter().map(FunnelRow::from).collect();
+    Table::publish(&request, 0, rows).rows
+}
+
+impl Registry {
+    /// Funnel-plot data (reviewers, supervisors, admins) for `year`.
+    pub async fn funnel(
+        &self,
+        actor: &Actor,
+        query: &FunnelQuery,
+        year: i32,
+    ) -> Result<FunnelTable, ServiceError> {
+        actor.require(ANALYSTS)?;
+        let by_region = match query.unit.as_deref() {
+            None | Some("org") => false,
+            Some("region") => true,
+            Some(_) => {
+                return Err(ServiceError::invalid(
+                    "unit",
+                    "unknown_value",
+                    "unit must be org or region",
+                ))
+            }
+        };
+        let suppress = query.suppress.unwrap_or(true);
+        if !suppress && actor.require(&[Role::Reviewer, Role::Admin]).is_err() {
+            return Err(ServiceError::Forbidden(
+                "only reviewers and admins may see unsuppressed statistics".into(),
+            ));
+        }
+        let scheme = query
+            .scheme
+            .clone()
+            .unwrap_or_else(|| "individual_exemption".into());
+        let input = self.analysis_input(year, Settings::default()).await?;
+        let cells = input
+            .tallies
+            .decisions
+            .iter()
+            .filter(|c| c.scheme == scheme)
+            .filter(|c| query.method_id.as_ref().is_none_or(|m| &c.method_id == m));
+        let points = funnel(&input, cells, |c| match by_region {
+            true => c.deciding_region.clone(),
+            false => Some(c.deciding_org.clone()),
+        });
+        Ok(FunnelTable {
+            year,
+            scheme,
+            method_id: query.method_id.clone(),
+            suppressed: suppress,
+            points: funnel_table(points, suppress),
+        })
+    }
+}

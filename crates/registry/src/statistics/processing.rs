@@ -1,0 +1,235 @@
+//! Processing times per group: Kaplan-Meier from received to decided, pending cases
+//! censored at today; medians and quartiles with intervals, and the share decided within
+//! 14 and 30 days.
+
+use std::collections::{BTreeMap, HashMap};
+
+use analysis::survival::{KaplanMeier, Observation};
+use chrono::{NaiveDate, Utc};
+use projections::queries::{self, Processing};
+use serde::Serialize;
+
+use super::{is_small, GroupKeys, Publishable, Quantile, StatisticsQuery, StatisticsRequest, Table};
+use crate::actor::Actor;
+use crate::error::ServiceError;
+use crate::Registry;
+
+/// Fewest decisions one published step of a suppressed curve stands for.
+const DECISIONS_PER_PUBLISHED_STEP: u64 = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ProcessingTimeRow {
+    #[serde(flatten)]
+    pub group: GroupKeys,
+    #[serde(skip)]
+    keys: Vec<Option<String>>,
+    pub n: Option<u64>,
+    pub decided: Option<u64>,
+    /// Cases still pending, censored at today.
+    pub censored: Option<u64>,
+    pub median_days: Quantile,
+    pub quartile_1_days: Quantile,
+    pub quartile_3_days: Quantile,
+    pub share_within_14_days: Option<f64>,
+    pub share_within_30_days: Option<f64>,
+    /// The step function, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curve: Option<Option<Vec<CurveStep>>>,
+    pub suppressed: bool,
+    /// Decided by the day, and not decided by the day, for each share.
+    #[serde(skip)]
+    split_at: [(u64, u64); 2],
+}
+
+/// One step of a processing-time curve.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CurveStep {
+    pub day: f64,
+    /// The share of cases still pending after `day`.
+    pub still_pending: f64,
+    /// Cases still pending just before `day`: only in unsuppressed answers, as it falls to
+    /// single cases at the tail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_risk: Option<u64>,
+    #[serde(skip)]
+    decisions: u64,
+}
+
+impl ProcessingTimeRow {
+    fn new(
+        group: GroupKeys,
+        keys: Vec<Option<String>>,
+        observations: &[Observation],
+        with_curve: bool,
+    ) -> ProcessingTimeRow {
+        let fit = KaplanMeier::fit(observations);
+        let n = observations.iter().map(|o| o.count).sum::<u64>();
+        let decided = fit.events();
+        let (q1, q3) = fit.quartiles();
+        let curve = with_curve.then(|| {
+            fit.steps()
+                .iter()
+                .map(|s| CurveStep {
+                    day: s.time,
+                    still_pending: s.survival,
+                    at_risk: Some(s.at_risk),
+                    decisions: s.events,
+                })
+                .collect()
+        });
+        ProcessingTimeRow {
+            group,
+            keys,
+            n: Some(n),
+            decided: Some(decided),
+            censored: Some(n - decided),
+            median_days: (&fit.median()).into(),
+            quartile_1_days: (&q1).into(),
+            quartile_3_days: (&q3).into(),
+            share_within_14_days: Some(fit.share_with_event_by(14.0)),
+            share_within_30_days: Some(fit.share_with_event_by(30.0)),
+            curve: curve.map(Some),
+            suppressed: false,
+            split_at: [split_at(observations, 14.0), split_at(observations, 30.0)],
+        }
+    }
+}
+
+/// Cases decided by `day`, and the others.
+fn split_at(observations: &[Observation], day: f64) -> (u64, u64) {
+    let n: u64 = observations.iter().map(|o| o.count).sum();
+    let by_day: u64 = observations
+        .iter()
+        .filter(|o| o.event_observed && o.time_days <= day)
+        .map(|o| o.count)
+        .sum();
+    (by_day, n - by_day)
+}
+
+impl Publishable for ProcessingTimeRow {
+    fn group(&self) -> &[Option<String>] {
+        &self.keys
+    }
+
+    // Both parts of n are published, so both are checked.
+    fn counts(&self) -> Vec<u64> {
+        vec![self.decided.unwrap_or(0), self.censored.unwrap_or(0)]
+    }
+
+    fn withhold(&mut self) {
+        self.n = None;
+        self.decided = None;
+        self.censored = None;
+        self.median_days = Quantile::default();
+        self.quartile_1_days = Quantile::default();
+        self.quartile_3_days = Quantile::default();
+        self.share_within_14_days = None;
+        self.share_within_30_days = None;
+        if self.curve.is_some() {
+            self.curve = Some(None);
+        }
+        self.suppressed = true;
+    }
+
+    /// A share times n is a count: withheld when either part is small. A curve's steps are
+    /// merged until each stands for at least five decisions, and the number at risk, which
+    /// falls to single cases at the tail, is left out.
+    fn withhold_small_details(&mut self) {
+        let [within_14, within_30] = self.split_at;
+        if is_small(within_14.0) || is_small(within_14.1) {
+            self.share_within_14_days = None;
+        }
+        if is_small(within_30.0) || is_small(within_30.1) {
+            self.share_within_30_days = None;
+        }
+        if let Some(Some(steps)) = &self.curve {
+            self.curve = Some(Some(coarsened(steps)));
+        }
+    }
+}
+
+/// The steps of a curve merged so that each published step stands for at least
+/// `DECISIONS_PER_PUBLISHED_STEP` decisions, the last one ending the curve.
+fn coarsened(steps: &[CurveStep]) -> Vec<CurveStep> {
+    let mut published: Vec<CurveStep> = Vec::new();
+    let mut pending_decisions = 0;
+    for step in steps.iter().filter(|s| s.decisions > 0) {
+        pending_decisions += step.decisions;
+        if pending_decisions >= DECISIONS_PER_PUBLISHED_STEP {
+            published.push(CurveStep {
+                at_risk: None,
+                decisions: pending_decisions,
+                ..step.clone()
+            });
+            pending_decisions = 0;
+        }
+    }
+    if pending_decisions > 0 {
+        // Too few decisions after the last published step: they join it, which then ends
+        // where the curve ends.
+        let last = steps.iter().rev().find(|s| s.decisions > 0).cloned();
+        if let (Some(merged), Some(last)) = (published.last_mut(), last) {
+            merged.day = last.day;
+            merged.still_pending = last.still_pending;
+            merged.decisions += pending_decisions;
+        }
+    }
+    published
+}
+
+/// Days from `start` until `end`, or, while there is no end yet, censored at `today`.
+pub fn days_until(start: NaiveDate, end: Option<NaiveDate>, today: NaiveDate) -> Observation {
+    match end {
+        Some(end) => Observation::event((end - start).num_days() as f64),
+        None => Observation::censored((today - start).num_days().max(0) as f64),
+    }
+}
+
+/// The processing-time table from the cases received in the period.
+pub fn processing_table(
+    request: &StatisticsRequest,
+    as_of_position: i64,
+    cases: Vec<Processing>,
+    names: &HashMap<String, String>,
+    today: NaiveDate,
+) -> Table<ProcessingTimeRow> {
+    let mut groups: BTreeMap<Vec<Option<String>>, Vec<Observation>> = BTreeMap::new();
+    for case in cases {
+        let observation = days_until(case.received_date, case.decided_date, today);
+        groups.entry(case.keys).or_default().push(observation);
+    }
+    let rows = groups
+        .into_iter()
+        .map(|(keys, observations)| {
+            let group = GroupKeys::new(&request.dimensions, &keys, names);
+            ProcessingTimeRow::new(group, keys, &observations, request.curve)
+        })
+        .collect();
+    let mut table = Table::publish(request, as_of_position, rows);
+    if !request.suppress {
+        return table;
+    }
+    // Published curves never show the number at risk.
+    for row in &mut table.rows {
+        if let Some(Some(steps)) = &mut row.curve {
+            steps.iter_mut().for_each(|s| s.at_risk = None);
+        }
+    }
+    table
+}
+
+impl Registry {
+    /// Processing times per group, as the actor may see them.
+    pub async fn processing_time_statistics(
+        &self,
+        actor: &Actor,
+        query: &StatisticsQuery,
+    ) -> Result<Table<ProcessingTimeRow>, ServiceError> {
+        let request = StatisticsRequest::parse(actor, query)?;
+        let as_of_position = self.as_of(request.min_position).await?;
+        let cases = queries::processing(self.pool(), &request.filter, &request.dimensions).await?;
+        let names = queries::organisation_names(self.pool()).await?;
+        let today = Utc::now().date_naive();
+        Ok(processing_table(&request, as_of_position, cases, &names, today))
+    }
+}

@@ -1,0 +1,104 @@
+//! How each deciding organisation reports: delay from decision to report, corrections,
+//! retractions, and the share of decisions with every criterion documented.
+
+use std::collections::HashMap;
+
+use projections::queries::{self, ReportingQuality};
+use serde::Serialize;
+
+use super::{GroupKeys, Publishable, StatisticsQuery, StatisticsRequest, Table};
+use crate::actor::Actor;
+use crate::error::ServiceError;
+use crate::Registry;
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ReportingQualityRow {
+    /// The deciding organisation, with `org_name`.
+    #[serde(flatten)]
+    pub group: GroupKeys,
+    #[serde(skip)]
+    keys: Vec<Option<String>>,
+    pub cases: Option<u64>,
+    pub decisions: Option<u64>,
+    /// Median days from the decision to its report reaching the registry.
+    pub median_report_delay_days: Option<f64>,
+    pub corrections: Option<u64>,
+    pub retractions: Option<u64>,
+    /// Share of decisions that document every criterion of their scheme.
+    pub share_complete_criteria: Option<f64>,
+    pub suppressed: bool,
+}
+
+fn count(n: i64) -> Option<u64> {
+    Some(n.max(0) as u64)
+}
+
+impl ReportingQualityRow {
+    fn new(quality: ReportingQuality, names: &HashMap<String, String>) -> Self {
+        let name = names.get(&quality.org).cloned();
+        ReportingQualityRow {
+            group: GroupKeys::of([("org", Some(quality.org.clone())), ("org_name", name)]),
+            keys: Vec::new(),
+            cases: count(quality.cases),
+            decisions: count(quality.decisions),
+            median_report_delay_days: quality.median_report_delay_days,
+            corrections: count(quality.corrections),
+            retractions: count(quality.retractions),
+            share_complete_criteria: quality.share_complete_criteria,
+            suppressed: false,
+        }
+    }
+}
+
+impl Publishable for ReportingQualityRow {
+    // One row per organisation, whatever the request groups by: the rows' only coarser
+    // grouping is all of them.
+    fn group(&self) -> &[Option<String>] {
+        &self.keys
+    }
+
+    // Counts of cases narrowed by method and period are counts of patients.
+    fn counts(&self) -> Vec<u64> {
+        [self.cases, self.decisions, self.corrections, self.retractions]
+            .map(|n| n.unwrap_or(0))
+            .to_vec()
+    }
+
+    fn withhold(&mut self) {
+        self.cases = None;
+        self.decisions = None;
+        self.median_report_delay_days = None;
+        self.corrections = None;
+        self.retractions = None;
+        self.share_complete_criteria = None;
+        self.suppressed = true;
+    }
+}
+
+pub fn reporting_quality_table(
+    request: &StatisticsRequest,
+    as_of_position: i64,
+    qualities: Vec<ReportingQuality>,
+    names: &HashMap<String, String>,
+) -> Table<ReportingQualityRow> {
+    let rows = qualities
+        .into_iter()
+        .map(|quality| ReportingQualityRow::new(quality, names))
+        .collect();
+    Table::publish(request, as_of_position, rows)
+}
+
+impl Registry {
+    /// Reporting quality per deciding organisation, as the actor may see it.
+    pub async fn reporting_quality_statistics(
+        &self,
+        actor: &Actor,
+        query: &StatisticsQuery,
+    ) -> Result<Table<ReportingQualityRow>, ServiceError> {
+        let request = StatisticsRequest::parse(actor, query)?;
+        let as_of_position = self.as_of(request.min_position).await?;
+        let names = queries::organisation_names(self.pool()).await?;
+        let qualities = queries::reporting_quality(self.pool(), &request.filter).await?;
+        Ok(reporting_quality_table(&request, as_of_position, qualities, &names))
+    }
+}

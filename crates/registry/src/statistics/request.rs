@@ -1,0 +1,121 @@
+//! What a statistic is asked: the period, filters, grouping, and whether to suppress.
+
+use chrono::NaiveDate;
+use domain::problems::Problems;
+use projections::queries::{Dimension, Filter, RegionBasis};
+use serde::Deserialize;
+
+use crate::actor::{Actor, Role, STATISTICS_READERS};
+use crate::error::ServiceError;
+
+/// The parameters every statistic takes.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatisticsQuery {
+    /// First date of the period (the decision date for decisions, else the received date).
+    pub from: Option<NaiveDate>,
+    /// Last date of the period.
+    pub to: Option<NaiveDate>,
+    pub scheme: Option<String>,
+    pub method_id: Option<String>,
+    pub deciding_org: Option<String>,
+    /// `deciding` (default) or `residence`.
+    pub region_basis: Option<String>,
+    /// Comma list of year, quarter, region, org, applying_org, scheme, method_id,
+    /// icd10_category, sex, age_band, refusal_reason, criterion.
+    pub group_by: Option<String>,
+    /// Withhold counts from 1 to 4 (default true; only reviewers and admins may say false).
+    pub suppress: Option<bool>,
+    /// Wait up to 2 s until the statistics include the event at this position.
+    pub min_position: Option<i64>,
+    /// Processing times only: include the Kaplan-Meier step function.
+    pub curve: Option<bool>,
+}
+
+/// A parsed and authorised statistics request.
+#[derive(Debug, Clone)]
+pub struct StatisticsRequest {
+    pub filter: Filter,
+    pub dimensions: Vec<Dimension>,
+    pub suppress: bool,
+    pub curve: bool,
+    pub min_position: Option<i64>,
+}
+
+impl StatisticsRequest {
+    /// Checks the actor may read statistics (and see them unsuppressed, if asked), and
+    /// lists every problem with the parameters at once.
+    pub fn parse(actor: &Actor, query: &StatisticsQuery) -> Result<Self, ServiceError> {
+        actor.require(STATISTICS_READERS)?;
+        let mut problems = Problems::new();
+        let region_basis = region_basis(query.region_basis.as_deref(), &mut problems);
+        let dimensions = dimensions(query.group_by.as_deref(), &mut problems);
+        if let (Some(from), Some(to)) = (query.from, query.to) {
+            if from > to {
+                problems.add("from", "period_reversed", "from is after to");
+            }
+        }
+        problems.finish(|| ()).map_err(ServiceError::Invalid)?;
+        let suppress = query.suppress.unwrap_or(true);
+        if !suppress && actor.require(&[Role::Reviewer, Role::Admin]).is_err() {
+            return Err(ServiceError::Forbidden(
+                "only reviewers and admins may see unsuppressed statistics".into(),
+            ));
+        }
+        Ok(StatisticsRequest {
+            filter: Filter {
+                from: query.from,
+                to: query.to,
+                scheme: query.scheme.clone(),
+                method_id: query.method_id.clone(),
+                deciding_org: query.deciding_org.clone(),
+                region_basis,
+            },
+            dimensions,
+            suppress,
+            curve: query.curve.unwrap_or(false),
+            min_position: query.min_position,
+        })
+    }
+
+    /// The position of `dimension` among the request's, if it groups by it.
+    pub fn position_of(&self, dimension: Dimension) -> Option<usize> {
+        self.dimensions.iter().position(|d| *d == dimension)
+    }
+}
+
+fn region_basis(text: Option<&str>, problems: &mut Problems) -> RegionBasis {
+    match text {
+        None | Some("deciding") => RegionBasis::Deciding,
+        Some("residence") => RegionBasis::Residence,
+        Some(_) => {
+            problems.add(
+                "region_basis",
+                "unknown_value",
+                "region_basis must be deciding or residence",
+            );
+            RegionBasis::Deciding
+        }
+    }
+}
+
+fn dimensions(group_by: Option<&str>, problems: &mut Problems) -> Vec<Dimension> {
+    let mut dimensions = Vec::new();
+    for name in group_by
+        .into_iter()
+        .flat_map(|g| g.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        match Dimension::parse(name) {
+            Some(d) if !dimensions.contains(&d) => dimensions.push(d),
+            Some(_) => problems.add("group_by", "duplicate", format!("{name} is listed twice")),
+            None => problems.add(
+                "group_by",
+                "unknown_dimension",
+                format!("cannot group by {name}"),
+            ),
+        }
+    }
+    dimensions
+}
