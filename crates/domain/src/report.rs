@@ -96,13 +96,10 @@ pub fn validate_case(
         allowed.extend_from_slice(DECISION_FIELDS);
     }
     reject_unknown_fields(body, &allowed, &mut problems);
-    let application = parse_application(body, context, &mut problems);
-    let decision = if with_decision {
-        parse_decision(body, scheme_of(body), context, &mut problems)
-    } else {
-        None
-    };
-    finish_case(application, decision, with_decision, context, problems)
+    let application = parse_application(body, None, context, &mut problems);
+    let decision =
+        with_decision.then(|| parse_decision(body, application.scheme, context, &mut problems));
+    finish_case(application, decision, context, problems)
 }
 
 /// Validates a decision reported for an existing case.
@@ -117,11 +114,13 @@ pub fn validate_decision_for(
     allowed.extend_from_slice(DECISION_FIELDS);
     reject_unknown_fields(body, &allowed, &mut problems);
     let decision = parse_decision(body, Some(application.scheme), context, &mut problems);
-    finish_case(Some(application.clone()), decision, true, context, problems)
+    let application = ApplicationDraft::from_stored(application);
+    finish_case(application, Some(decision), context, problems)
 }
 
 /// Applies `changes` (field name to new value) to a case and validates the result as a
-/// whole, as if it had been reported so.
+/// whole, as if it had been reported so. A change that cannot be made is reported beside
+/// the problems of the case with the other changes made.
 pub fn validate_correction(
     changes: &Map<String, Value>,
     application: &Application,
@@ -129,6 +128,25 @@ pub fn validate_correction(
     context: &ReportContext<'_>,
 ) -> Result<ValidCase, Vec<FieldError>> {
     let mut problems = Problems::new();
+    let merged = apply_changes(changes, application, decision, &mut problems);
+    // An unchanged patient is kept as stored: it is already pseudonymised.
+    let kept_patient = match changes.contains_key("patient") {
+        true => None,
+        false => application.patient.as_ref(),
+    };
+    let corrected = parse_application(&merged, kept_patient, context, &mut problems);
+    let corrected_decision =
+        decision.map(|_| parse_decision(&merged, corrected.scheme, context, &mut problems));
+    finish_case(corrected, corrected_decision, context, problems)
+}
+
+/// The case with the changes that can be made; the others are recorded as problems.
+fn apply_changes(
+    changes: &Map<String, Value>,
+    application: &Application,
+    decision: Option<&Decision>,
+    problems: &mut Problems,
+) -> Map<String, Value> {
     let mut merged = application_as_body(application);
     if let Some(decision) = decision {
         merged.extend(decision_as_body(decision));
@@ -162,58 +180,37 @@ pub fn validate_correction(
             "a correction must change at least one field",
         );
     }
-    if !problems.is_empty() {
-        return Err(problems.into_vec());
-    }
-    // An unchanged patient is kept as stored: it is already pseudonymised.
-    let kept_patient = match changes.contains_key("patient") {
-        true => None,
-        false => application.patient.as_ref(),
-    };
-    let mut problems = Problems::new();
-    let parsed = parse_application_keeping(&merged, kept_patient, context, &mut problems);
-    let corrected_decision =
-        decision.and_then(|_| parse_decision(&merged, scheme_of(&merged), context, &mut problems));
-    finish_case(
-        parsed,
-        corrected_decision,
-        decision.is_some(),
-        context,
-        problems,
-    )
+    merged
 }
 
+/// Runs the rules across fields on whatever parsed, so that a field that failed does not
+/// hide the problems of the others, and makes the case when nothing failed. `decision` is
+/// `None` when no decision is reported.
 fn finish_case(
-    application: Option<Application>,
-    decision: Option<Decision>,
-    with_decision: bool,
+    application: ApplicationDraft,
+    decision: Option<DecisionDraft>,
     context: &ReportContext<'_>,
     mut problems: Problems,
 ) -> Result<ValidCase, Vec<FieldError>> {
     let mut warnings = Vec::new();
-    if let Some(application) = &application {
-        check_organisations(application, context, &mut problems);
-        check_method(
-            application,
-            decision.as_ref(),
-            context,
-            &mut problems,
-            &mut warnings,
-        );
-        if let Some(decision) = &decision {
-            check_decision(application, decision, &mut problems, &mut warnings);
-        }
+    check_organisations(&application, context, &mut problems);
+    check_method(
+        &application,
+        decision.as_ref(),
+        context,
+        &mut problems,
+        &mut warnings,
+    );
+    if let Some(decision) = &decision {
+        check_decision(&application, decision, &mut problems, &mut warnings);
     }
-    match (application, decision) {
-        (Some(application), decision)
-            if problems.is_empty() && (decision.is_some() || !with_decision) =>
-        {
-            Ok(ValidCase {
-                case_id: case_id_for(&application.deciding_org, &application.case_ref),
-                application,
-                decision,
-                warnings,
-            })
+    let decision = decision.map(DecisionDraft::complete);
+    match (application.complete(), decision) {
+        (Some(application), Some(Some(decision))) if problems.is_empty() => {
+            Ok(valid_case(application, Some(decision), warnings))
+        }
+        (Some(application), None) if problems.is_empty() => {
+            Ok(valid_case(application, None, warnings))
         }
         _ => {
             let errors = problems.into_vec();
@@ -223,13 +220,17 @@ fn finish_case(
     }
 }
 
-/// The scheme the body names, if it names a known one; its problems are reported where the
-/// application is parsed. The decision's criteria depend on it, and must be checked even
-/// when another field of the application is wrong.
-fn scheme_of(body: &Map<String, Value>) -> Option<Scheme> {
-    body.get("scheme")
-        .and_then(Value::as_str)
-        .and_then(Scheme::parse)
+fn valid_case(
+    application: Application,
+    decision: Option<Decision>,
+    warnings: Vec<Warning>,
+) -> ValidCase {
+    ValidCase {
+        case_id: case_id_for(&application.deciding_org, &application.case_ref),
+        application,
+        decision,
+        warnings,
+    }
 }
 
 fn reject_unknown_fields(body: &Map<String, Value>, allowed: &[&str], problems: &mut Problems) {
@@ -246,65 +247,106 @@ fn reject_unknown_fields(body: &Map<String, Value>, allowed: &[&str], problems: 
 
 // ---- The application -------------------------------------------------------------------
 
-fn parse_application(
-    body: &Map<String, Value>,
-    context: &ReportContext<'_>,
-    problems: &mut Problems,
-) -> Option<Application> {
-    parse_application_keeping(body, None, context, problems)
+/// An application as far as its fields could be read: a field is `None` when it is
+/// missing or wrong, and its problem is then already recorded. The rules across fields
+/// run on what is there, so that one wrong field does not hide the problems of the others.
+struct ApplicationDraft {
+    case_ref: Option<String>,
+    deciding_org: Option<OrganisationNumber>,
+    applying_org: Option<OrganisationNumber>,
+    scheme: Option<Scheme>,
+    method_id: Option<MethodId>,
+    indication_icd10: Option<Icd10Code>,
+    /// `Some(None)` when no ATC code is given.
+    atc: Option<Option<AtcCode>>,
+    patient: Option<PatientFacts>,
+    group: Option<GroupFacts>,
+    received_date: Option<NaiveDate>,
+}
+
+impl ApplicationDraft {
+    fn from_stored(application: &Application) -> Self {
+        let application = application.clone();
+        ApplicationDraft {
+            case_ref: Some(application.case_ref),
+            deciding_org: Some(application.deciding_org),
+            applying_org: Some(application.applying_org),
+            scheme: Some(application.scheme),
+            method_id: Some(application.method_id),
+            indication_icd10: Some(application.indication_icd10),
+            atc: Some(application.atc),
+            patient: application.patient,
+            group: application.group,
+            received_date: Some(application.received_date),
+        }
+    }
+
+    /// The application, when every field was read and the scheme has its subject.
+    fn complete(self) -> Option<Application> {
+        let scheme = self.scheme?;
+        let subject_fits = match scheme.concerns_one_patient() {
+            true => self.patient.is_some() && self.group.is_none(),
+            false => self.patient.is_none() && self.group.is_some(),
+        };
+        subject_fits.then_some(())?;
+        Some(Application {
+            case_ref: self.case_ref?,
+            deciding_org: self.deciding_org?,
+            applying_org: self.applying_org?,
+            scheme,
+            method_id: self.method_id?,
+            indication_icd10: self.indication_icd10?,
+            atc: self.atc?,
+            patient: self.patient,
+            group: self.group,
+            received_date: self.received_date?,
+        })
+    }
 }
 
 /// Parses an application; `kept_patient`, when given, stands in for the patient field.
-fn parse_application_keeping(
+fn parse_application(
     body: &Map<String, Value>,
     kept_patient: Option<&PatientFacts>,
     context: &ReportContext<'_>,
     problems: &mut Problems,
-) -> Option<Application> {
+) -> ApplicationDraft {
     let case_ref =
         required(body, "case_ref", problems).and_then(|v| case_ref(v, context.today, problems));
     let deciding_org = required(body, "deciding_org", problems)
         .and_then(|v| parsed(v, "deciding_org", OrganisationNumber::parse, problems));
-    let applying_org = optional(body, "applying_org")
-        .map(|v| parsed(v, "applying_org", OrganisationNumber::parse, problems));
+    let applying_org = optional_field(body, "applying_org", |v| {
+        parsed(v, "applying_org", OrganisationNumber::parse, problems)
+    });
     let scheme = required(body, "scheme", problems).and_then(|v| scheme(v, problems));
     let method_id = required(body, "method_id", problems)
         .and_then(|v| parsed(v, "method_id", MethodId::parse, problems));
-    let indication = required(body, "indication_icd10", problems)
+    let indication_icd10 = required(body, "indication_icd10", problems)
         .and_then(|v| parsed(v, "indication_icd10", Icd10Code::parse, problems));
-    let atc = optional(body, "atc").map(|v| parsed(v, "atc", AtcCode::parse, problems));
+    let atc = optional_field(body, "atc", |v| parsed(v, "atc", AtcCode::parse, problems));
     let received_date = required(body, "received_date", problems)
         .and_then(|v| date(v, "received_date", context.today, problems));
-    let (patient, group) = match scheme {
-        Some(scheme) => subject(body, scheme, received_date, kept_patient, context, problems),
-        None => (None, None),
-    };
+    let (patient, group) = subject(body, scheme, received_date, kept_patient, context, problems);
     let applying_org = match (applying_org, &deciding_org, scheme) {
-        // None when malformed: that problem is already recorded.
-        (Some(given), _, _) => given,
-        (None, Some(deciding), Some(scheme)) => default_applying_org(deciding, scheme, problems),
+        (Some(Some(given)), _, _) => Some(given),
+        (Some(None), Some(deciding), Some(scheme)) => {
+            default_applying_org(deciding, scheme, problems)
+        }
+        // Malformed (that problem is already recorded), or no default can be told.
         _ => None,
     };
-    let atc = match atc {
-        Some(None) => return None,
-        Some(Some(code)) => Some(code),
-        None => None,
-    };
-    Some(Application {
-        case_ref: case_ref?,
-        deciding_org: deciding_org?,
-        applying_org: applying_org?,
-        scheme: scheme?,
-        method_id: method_id?,
-        indication_icd10: indication?,
+    ApplicationDraft {
+        case_ref,
+        deciding_org,
+        applying_org,
+        scheme,
+        method_id,
+        indication_icd10,
         atc,
         patient,
         group,
-        received_date: received_date?,
-    })
-    .filter(|application| {
-        application.scheme.concerns_one_patient() == application.patient.is_some()
-    })
+        received_date,
+    }
 }
 
 /// The applying organisation is the deciding one, except where a regional authority
@@ -366,32 +408,45 @@ fn scheme(value: &Value, problems: &mut Problems) -> Option<Scheme> {
 /// when given, is a stored patient that stands in for the patient field.
 fn subject(
     body: &Map<String, Value>,
-    scheme: Scheme,
+    scheme: Option<Scheme>,
     received_date: Option<NaiveDate>,
     kept_patient: Option<&PatientFacts>,
     context: &ReportContext<'_>,
     problems: &mut Problems,
 ) -> (Option<PatientFacts>, Option<GroupFacts>) {
-    if scheme.concerns_one_patient() {
-        if optional(body, "group").is_some() {
-            problems.not_allowed("group", "except for group_exemption");
+    let read_patient = |problems: &mut Problems| match kept_patient {
+        Some(kept) => {
+            check_born_by(kept.birth_year, received_date, problems);
+            Some(kept.clone())
         }
-        let patient = match kept_patient {
-            Some(kept) => {
-                check_born_by(kept.birth_year, received_date, problems);
-                Some(kept.clone())
+        None => {
+            optional(body, "patient").and_then(|v| patient(v, received_date, context, problems))
+        }
+    };
+    let read_group = |problems: &mut Problems| {
+        optional(body, "group").and_then(|v| group(v, context.today, problems))
+    };
+    match scheme {
+        Some(scheme) if scheme.concerns_one_patient() => {
+            if optional(body, "group").is_some() {
+                problems.not_allowed("group", "except for group_exemption");
             }
-            None => required(body, "patient", problems)
-                .and_then(|v| patient(v, received_date, context, problems)),
-        };
-        (patient, None)
-    } else {
-        if optional(body, "patient").is_some() {
-            problems.not_allowed("patient", "for group_exemption: describe the group instead");
+            if kept_patient.is_none() && optional(body, "patient").is_none() {
+                problems.required("patient");
+            }
+            (read_patient(problems), None)
         }
-        let group =
-            required(body, "group", problems).and_then(|v| group(v, context.today, problems));
-        (None, group)
+        Some(_) => {
+            if optional(body, "patient").is_some() {
+                problems.not_allowed("patient", "for group_exemption: describe the group instead");
+            }
+            if optional(body, "group").is_none() {
+                problems.required("group");
+            }
+            (None, read_group(problems))
+        }
+        // Without a scheme neither is required or refused, but whichever is given is checked.
+        None => (read_patient(problems), read_group(problems)),
     }
 }
 
@@ -427,8 +482,16 @@ fn patient(
         Some(fnr) => identified_patient(fnr, given_birth_year, given_sex, context, problems),
         None => anonymous_patient(object, given_birth_year, given_sex, problems),
     };
+    // The birth year is checked even when the rest of the patient failed: the identity
+    // number's when it was read, else the one given.
+    let known_birth_year = facts
+        .as_ref()
+        .map(|(_, year, _)| *year)
+        .or(given_birth_year);
+    if let Some(year) = known_birth_year {
+        check_born_by(year, received_date, problems);
+    }
     let (pseudonym, birth_year, sex) = facts?;
-    check_born_by(birth_year, received_date, problems);
     Some(PatientFacts {
         pseudonym,
         birth_year,
@@ -608,91 +671,135 @@ fn group(value: &Value, today: NaiveDate, problems: &mut Problems) -> Option<Gro
 
 // ---- The decision ----------------------------------------------------------------------
 
+/// A decision as far as its fields could be read; see `ApplicationDraft`.
+struct DecisionDraft {
+    decided_date: Option<NaiveDate>,
+    outcome: Option<Outcome>,
+    criteria: Option<Criteria>,
+    refusal_reasons: Option<Vec<RefusalReason>>,
+}
+
+impl DecisionDraft {
+    fn complete(self) -> Option<Decision> {
+        Some(Decision {
+            decided_date: self.decided_date?,
+            outcome: self.outcome?,
+            criteria: self.criteria?,
+            refusal_reasons: self.refusal_reasons?,
+        })
+    }
+}
+
+/// Parses a decision; its criteria are those of `scheme`, checked as far as they can be
+/// when the scheme is unknown.
 fn parse_decision(
     body: &Map<String, Value>,
     scheme: Option<Scheme>,
     context: &ReportContext<'_>,
     problems: &mut Problems,
-) -> Option<Decision> {
+) -> DecisionDraft {
     let decided_date = required(body, "decided_date", problems)
         .and_then(|v| date(v, "decided_date", context.today, problems));
-    let outcome = required(body, "outcome", problems).and_then(|v| {
-        let outcome = serde_json::from_value::<Outcome>(v.clone()).ok();
-        if outcome.is_none() {
-            problems.add(
-                "outcome",
-                "outcome_value",
-                "outcome must be \"granted\" or \"refused\"",
-            );
-        }
-        outcome
-    });
-    let criteria =
-        required(body, "criteria", problems).and_then(|v| criteria(v, scheme?, problems));
-    let refusal_reasons = match optional(body, "refusal_reasons") {
-        Some(value) => refusal_reasons(value, problems)?,
-        None => Vec::new(),
-    };
-    Some(Decision {
-        decided_date: decided_date?,
-        outcome: outcome?,
-        criteria: criteria?,
+    let outcome = required(body, "outcome", problems).and_then(|v| outcome(v, problems));
+    let criteria = required(body, "criteria", problems).and_then(|v| criteria(v, scheme, problems));
+    let refusal_reasons = optional_field(body, "refusal_reasons", |v| refusal_reasons(v, problems))
+        .map(Option::unwrap_or_default);
+    DecisionDraft {
+        decided_date,
+        outcome,
+        criteria,
         refusal_reasons,
-    })
+    }
 }
 
-fn criteria(value: &Value, scheme: Scheme, problems: &mut Problems) -> Option<Criteria> {
+fn outcome(value: &Value, problems: &mut Problems) -> Option<Outcome> {
+    let outcome = serde_json::from_value::<Outcome>(value.clone()).ok();
+    if outcome.is_none() {
+        problems.add(
+            "outcome",
+            "outcome_value",
+            "outcome must be \"granted\" or \"refused\"",
+        );
+    }
+    outcome
+}
+
+fn criteria(value: &Value, scheme: Option<Scheme>, problems: &mut Problems) -> Option<Criteria> {
     let object = object(value, "criteria", problems)?;
     let mut criteria = Criteria::default();
     let mut valid = true;
     for (field, value) in object {
         let path = format!("criteria.{field}");
         if field == "exceptional_on" {
-            if !scheme.records_exceptionality() {
-                problems.not_allowed(&path, &format!("for {}", scheme.as_str()));
-                valid = false;
-            } else if let Some(grounds) = list_of::<ExceptionalOn>(
-                value,
-                &path,
-                "benefit, severity or added_effect",
-                problems,
-            ) {
-                criteria.exceptional_on = grounds;
-            } else {
-                valid = false;
+            match exceptional_on(value, &path, scheme, problems) {
+                Some(grounds) => criteria.exceptional_on = grounds,
+                None => valid = false,
             }
-            continue;
-        }
-        match Criterion::parse(field).filter(|c| scheme.criteria().contains(c)) {
-            None => {
-                let known: Vec<&str> = scheme.criteria().iter().map(|c| c.as_str()).collect();
-                problems.add(
-                    path,
-                    "unknown_criterion",
-                    format!(
-                        "{field} is not a criterion of {}; its criteria are: {}",
-                        scheme.as_str(),
-                        known.join(", ")
-                    ),
-                );
-                valid = false;
-            }
-            Some(criterion) => match value.as_bool() {
-                Some(met) => {
+        } else {
+            match criterion(field, value, &path, scheme, problems) {
+                Some((criterion, met)) => {
                     criteria.assessed.insert(criterion, met);
                 }
-                None => {
-                    problems.add(
-                        path,
-                        "criterion_value",
-                        format!("{field} must be true or false"),
-                    );
-                    valid = false;
-                }
-            },
+                None => valid = false,
+            }
         }
     }
     valid.then_some(criteria)
+}
+
+/// The grounds of exceptionality, where the scheme records them (or may: it is unknown).
+fn exceptional_on(
+    value: &Value,
+    path: &str,
+    scheme: Option<Scheme>,
+    problems: &mut Problems,
+) -> Option<Vec<ExceptionalOn>> {
+    if let Some(scheme) = scheme.filter(|scheme| !scheme.records_exceptionality()) {
+        problems.not_allowed(path, &format!("for {}", scheme.as_str()));
+        return None;
+    }
+    list_of::<ExceptionalOn>(value, path, "benefit, severity or added_effect", problems)
+}
+
+/// One criterion and whether it was met. Without a scheme, any scheme's criterion is known.
+fn criterion(
+    field: &str,
+    value: &Value,
+    path: &str,
+    scheme: Option<Scheme>,
+    problems: &mut Problems,
+) -> Option<(Criterion, bool)> {
+    let of_scheme =
+        |criterion: &Criterion| scheme.is_none_or(|scheme| scheme.criteria().contains(criterion));
+    let Some(criterion) = Criterion::parse(field).filter(of_scheme) else {
+        problems.add(
+            path,
+            "unknown_criterion",
+            unknown_criterion_message(field, scheme),
+        );
+        return None;
+    };
+    let met = value.as_bool();
+    if met.is_none() {
+        problems.add(
+            path,
+            "criterion_value",
+            format!("{field} must be true or false"),
+        );
+    }
+    Some((criterion, met?))
+}
+
+fn unknown_criterion_message(field: &str, scheme: Option<Scheme>) -> String {
+    let Some(scheme) = scheme else {
+        return format!("{field} is not a criterion of any scheme");
+    };
+    let known: Vec<&str> = scheme.criteria().iter().map(|c| c.as_str()).collect();
+    format!(
+        "{field} is not a criterion of {}; its criteria are: {}",
+        scheme.as_str(),
+        known.join(", ")
+    )
 }
 
 fn refusal_reasons(value: &Value, problems: &mut Problems) -> Option<Vec<RefusalReason>> {
@@ -731,45 +838,26 @@ fn list_of<T: serde::de::DeserializeOwned + PartialEq>(
 
 // ---- Rules across fields ---------------------------------------------------------------
 
+/// The organisations against the register, as far as they and the scheme were read.
 fn check_organisations(
-    application: &Application,
+    application: &ApplicationDraft,
     context: &ReportContext<'_>,
     problems: &mut Problems,
 ) {
-    let body = application.scheme.deciding_body();
-    match context.organisations.get(&application.deciding_org) {
-        None => problems.add(
-            "deciding_org",
-            "unknown_organisation",
-            "deciding_org is not in the organisation register",
-        ),
-        Some(org) if !org.active => problems.add(
-            "deciding_org",
-            "inactive_organisation",
-            format!(
-                "{} is no longer active in the organisation register",
-                org.name
-            ),
-        ),
-        Some(org) if !decides(org, body) => problems.add(
-            "deciding_org",
-            "wrong_deciding_organisation",
-            format!(
-                "{} cannot decide {} cases: {}",
-                org.name,
-                application.scheme.as_str(),
-                deciding_body_text(body)
-            ),
-        ),
-        Some(_) => {}
+    let body = application.scheme.map(Scheme::deciding_body);
+    if let Some(deciding_org) = &application.deciding_org {
+        check_deciding_org(deciding_org, application.scheme, context, problems);
     }
+    let Some(applying_org) = &application.applying_org else {
+        return;
+    };
     // Where a regional authority decides, the applicant is a trust, never the authority.
-    if application.applying_org == application.deciding_org
-        && body != DecidingBody::RegionalAuthority
-    {
+    // Without a scheme that cannot be told, and the deciding organisation is checked anyway.
+    let same_as_deciding = application.deciding_org.as_ref() == Some(applying_org);
+    if same_as_deciding && body != Some(DecidingBody::RegionalAuthority) {
         return;
     }
-    match context.organisations.get(&application.applying_org) {
+    match context.organisations.get(applying_org) {
         None => problems.add(
             "applying_org",
             "unknown_organisation",
@@ -781,6 +869,40 @@ fn check_organisations(
             format!("{} is not a health trust or hospital", org.name),
         ),
         Some(_) => {}
+    }
+}
+
+fn check_deciding_org(
+    deciding_org: &OrganisationNumber,
+    scheme: Option<Scheme>,
+    context: &ReportContext<'_>,
+    problems: &mut Problems,
+) {
+    match (context.organisations.get(deciding_org), scheme) {
+        (None, _) => problems.add(
+            "deciding_org",
+            "unknown_organisation",
+            "deciding_org is not in the organisation register",
+        ),
+        (Some(org), _) if !org.active => problems.add(
+            "deciding_org",
+            "inactive_organisation",
+            format!(
+                "{} is no longer active in the organisation register",
+                org.name
+            ),
+        ),
+        (Some(org), Some(scheme)) if !decides(org, scheme.deciding_body()) => problems.add(
+            "deciding_org",
+            "wrong_deciding_organisation",
+            format!(
+                "{} cannot decide {} cases: {}",
+                org.name,
+                scheme.as_str(),
+                deciding_body_text(scheme.deciding_body())
+            ),
+        ),
+        (Some(_), _) => {}
     }
 }
 
@@ -803,22 +925,27 @@ fn deciding_body_text(body: DecidingBody) -> &'static str {
     }
 }
 
+/// The method against the register, as far as it and the fields it is compared with were
+/// read.
 fn check_method(
-    application: &Application,
-    decision: Option<&Decision>,
+    application: &ApplicationDraft,
+    decision: Option<&DecisionDraft>,
     context: &ReportContext<'_>,
     problems: &mut Problems,
     warnings: &mut Vec<Warning>,
 ) {
-    let Some(method) = context.methods.get(&application.method_id) else {
+    let Some(method_id) = &application.method_id else {
+        return;
+    };
+    let Some(method) = context.methods.get(method_id) else {
         problems.add(
             "method_id",
             "unknown_method",
-            format!("{} is not in the methods register", application.method_id),
+            format!("{method_id} is not in the methods register"),
         );
         return;
     };
-    if let (Some(atc), Some(description)) = (&application.atc, &method.description) {
+    if let (Some(Some(atc)), Some(description)) = (&application.atc, &method.description) {
         let listed = description
             .atc
             .iter()
@@ -827,39 +954,55 @@ fn check_method(
             warn(
                 warnings,
                 "atc_not_in_method",
-                format!(
-                    "ATC {atc} is not among the substances of {}",
-                    application.method_id
-                ),
+                format!("ATC {atc} is not among the substances of {method_id}"),
             );
         }
     }
-    let Some(decision) = decision else { return };
-    if application.scheme == Scheme::IndividualExemption
-        && !method.allows_individual_exemption_on(decision.decided_date)
+    let Some(decided_date) = decision.and_then(|decision| decision.decided_date) else {
+        return;
+    };
+    if application.scheme == Some(Scheme::IndividualExemption)
+        && !method.allows_individual_exemption_on(decided_date)
     {
-        warn(warnings, "method_not_under_assessment", format!("{} was not under assessment on {}: individual exemptions are only for methods under assessment", application.method_id, decision.decided_date));
+        warn(warnings, "method_not_under_assessment", format!("{method_id} was not under assessment on {decided_date}: individual exemptions are only for methods under assessment"));
     }
 }
 
+/// The decision against its application, as far as both were read.
 fn check_decision(
-    application: &Application,
-    decision: &Decision,
+    application: &ApplicationDraft,
+    decision: &DecisionDraft,
     problems: &mut Problems,
     warnings: &mut Vec<Warning>,
 ) {
-    if decision.decided_date < application.received_date {
-        problems.add(
-            "decided_date",
-            "decided_before_received",
-            "decided_date is before received_date",
-        );
+    if let (Some(decided), Some(received)) = (decision.decided_date, application.received_date) {
+        if decided < received {
+            problems.add(
+                "decided_date",
+                "decided_before_received",
+                "decided_date is before received_date",
+            );
+        }
     }
-    match decision.outcome {
-        Outcome::Granted if !decision.refusal_reasons.is_empty() => {
+    if let (Some(outcome), Some(reasons)) = (decision.outcome, &decision.refusal_reasons) {
+        check_refusal_reasons(outcome, reasons, problems, warnings);
+    }
+    if let (Some(criteria), Some(scheme)) = (&decision.criteria, application.scheme) {
+        check_criteria_complete(criteria, scheme, warnings);
+    }
+}
+
+fn check_refusal_reasons(
+    outcome: Outcome,
+    reasons: &[RefusalReason],
+    problems: &mut Problems,
+    warnings: &mut Vec<Warning>,
+) {
+    match outcome {
+        Outcome::Granted if !reasons.is_empty() => {
             problems.not_allowed("refusal_reasons", "when the outcome is granted");
         }
-        Outcome::Refused if decision.refusal_reasons.is_empty() => {
+        Outcome::Refused if reasons.is_empty() => {
             warn(
                 warnings,
                 "refusal_reasons_missing",
@@ -869,20 +1012,23 @@ fn check_decision(
         }
         _ => {}
     }
-    if !decision.criteria.is_complete_for(application.scheme) {
-        let missing: Vec<&str> = application
-            .scheme
-            .criteria()
-            .iter()
-            .filter(|c| !decision.criteria.assessed.contains_key(c))
-            .map(|c| c.as_str())
-            .collect();
-        warn(
-            warnings,
-            "criteria_incomplete",
-            format!("criteria not documented: {}", missing.join(", ")),
-        );
+}
+
+fn check_criteria_complete(criteria: &Criteria, scheme: Scheme, warnings: &mut Vec<Warning>) {
+    if criteria.is_complete_for(scheme) {
+        return;
     }
+    let missing: Vec<&str> = scheme
+        .criteria()
+        .iter()
+        .filter(|c| !criteria.assessed.contains_key(c))
+        .map(|c| c.as_str())
+        .collect();
+    warn(
+        warnings,
+        "criteria_incomplete",
+        format!("criteria not documented: {}", missing.join(", ")),
+    );
 }
 
 fn warn(warnings: &mut Vec<Warning>, code: &str, message: String) {
@@ -919,6 +1065,19 @@ fn required_in<'a>(
 
 fn optional<'a>(body: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
     body.get(field).filter(|v| !v.is_null())
+}
+
+/// An optional field read with `read`: `Some(None)` when it is absent, `None` when it is
+/// given but cannot be read (`read` has recorded why).
+fn optional_field<T>(
+    body: &Map<String, Value>,
+    field: &str,
+    read: impl FnOnce(&Value) -> Option<T>,
+) -> Option<Option<T>> {
+    match optional(body, field) {
+        None => Some(None),
+        Some(value) => read(value).map(Some),
+    }
 }
 
 fn string<'a>(value: &'a Value, path: &str, problems: &mut Problems) -> Option<&'a str> {

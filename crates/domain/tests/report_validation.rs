@@ -9,7 +9,7 @@ use serde_json::json;
 use common::*;
 use domain::case::{case_id_for, Outcome, Scheme};
 use domain::identity::Sex;
-use domain::report::{validate_case, validate_decision_for, ValidCase};
+use domain::report::{validate_case, validate_correction, validate_decision_for, ValidCase};
 
 const ENVELOPE: &[&str] = &["report_id"];
 
@@ -247,6 +247,217 @@ fn a_wrong_type_in_one_field_does_not_hide_the_others() {
         "case_ref string_expected; criteria object_expected; deciding_org string_expected; \
          patient object_expected",
     );
+}
+
+// ---- No problem hides another ----------------------------------------------------------
+
+/// An identity number whose check digits are wrong.
+const BAD_FNR: &str = "12038512438";
+/// A day before `RECEIVED`.
+const BEFORE_RECEIVED: &str = "2025-03-02";
+
+#[test]
+fn a_bad_identity_number_does_not_hide_a_decision_before_the_application() {
+    check(
+        individual_exemption()
+            .set("patient.fnr", json!(BAD_FNR))
+            .set("decided_date", json!(BEFORE_RECEIVED)),
+        "decided_date decided_before_received; patient.fnr identity_number_check_digit",
+    );
+}
+
+#[test]
+fn a_bad_patient_does_not_hide_the_registers() {
+    check(
+        individual_exemption()
+            .set("patient.fnr", json!(BAD_FNR))
+            .set("deciding_org", json!(NOT_REGISTERED))
+            .set("method_id", json!(UNKNOWN_METHOD)),
+        "deciding_org unknown_organisation; method_id unknown_method; \
+         patient.fnr identity_number_check_digit",
+    );
+    check(
+        individual_exemption()
+            .set("patient", json!("12038512437"))
+            .set("deciding_org", json!(HELSE_SOR_OST)),
+        "deciding_org wrong_deciding_organisation; patient object_expected",
+    );
+    check_application(
+        individual_exemption()
+            .application_only()
+            .set("patient.residence_county", json!("99"))
+            .set("method_id", json!(UNKNOWN_METHOD)),
+        "method_id unknown_method; patient.residence_county county_unknown",
+    );
+}
+
+#[test]
+fn a_bad_group_does_not_hide_the_other_rules() {
+    check(
+        group_exemption()
+            .set("group.expected_patients", json!(0))
+            .set("decided_date", json!(BEFORE_RECEIVED))
+            .set("applying_org", json!(HELSE_VEST)),
+        "applying_org wrong_applying_organisation; decided_date decided_before_received; \
+         group.expected_patients expected_patients_range",
+    );
+    check(
+        group_exemption()
+            .without("group")
+            .set("deciding_org", json!(INACTIVE_TRUST)),
+        "deciding_org inactive_organisation; group required",
+    );
+}
+
+#[test]
+fn a_bad_field_of_the_application_does_not_hide_the_rules_across_fields() {
+    check(
+        individual_exemption()
+            .set("atc", json!("Z99"))
+            .set("decided_date", json!(BEFORE_RECEIVED)),
+        "atc atc_format; decided_date decided_before_received",
+    );
+    check(
+        individual_exemption()
+            .set("case_ref", json!("sak 17"))
+            .set("indication_icd10", json!("XYZ"))
+            .set("deciding_org", json!(HELSEDIREKTORATET))
+            .set("refusal_reasons", json!(["other"])),
+        "case_ref case_ref_format; deciding_org wrong_deciding_organisation; \
+         indication_icd10 icd10_format; refusal_reasons not_allowed",
+    );
+    // The deciding organisation unreadable: the applying one is still looked up.
+    check(
+        individual_access()
+            .set("deciding_org", json!("993467048"))
+            .set("applying_org", json!(NOT_REGISTERED)),
+        "applying_org unknown_organisation; deciding_org organisation_number_check_digit",
+    );
+}
+
+#[test]
+fn a_bad_field_of_the_decision_does_not_hide_the_rules_across_fields() {
+    check(
+        individual_exemption()
+            .set("outcome", json!("maybe"))
+            .set("decided_date", json!(BEFORE_RECEIVED)),
+        "decided_date decided_before_received; outcome outcome_value",
+    );
+    check(
+        individual_exemption()
+            .set("outcome", json!("refused"))
+            .set("refusal_reasons", json!(["too_expensive"]))
+            .set("decided_date", json!(BEFORE_RECEIVED)),
+        "decided_date decided_before_received; refusal_reasons[0] unknown_value",
+    );
+    check(
+        individual_exemption()
+            .set("criteria.benefit", json!(true))
+            .set("refusal_reasons", json!(["other"])),
+        "criteria.benefit unknown_criterion; refusal_reasons not_allowed",
+    );
+    let exemption_criteria = json!({"marketing_authorisation": true});
+    check_decision_for(
+        individual_exemption(),
+        json!({
+            "decided_date": BEFORE_RECEIVED,
+            "outcome": "granted",
+            "criteria": exemption_criteria,
+            "refusal_reasons": "other"
+        }),
+        "decided_date decided_before_received; refusal_reasons list_expected",
+    );
+}
+
+#[test]
+fn an_unknown_scheme_does_not_hide_the_patient_the_group_or_the_criteria() {
+    let unknown = |body: Body| body.set("scheme", json!("unntak"));
+    check(
+        unknown(individual_exemption()).set("patient.fnr", json!(BAD_FNR)),
+        "patient.fnr identity_number_check_digit; scheme unknown_scheme",
+    );
+    check(
+        unknown(group_exemption()).set("group.description", json!("")),
+        "group.description description_length; scheme unknown_scheme",
+    );
+    check(
+        unknown(individual_exemption())
+            .set("criteria.marketing_authorisation", json!("yes"))
+            .set("criteria.lack_of_effect", json!(true))
+            .set("criteria.exceptional_on", json!(["resource_use"])),
+        "criteria.exceptional_on[0] unknown_value; criteria.lack_of_effect unknown_criterion; \
+         criteria.marketing_authorisation criterion_value; scheme unknown_scheme",
+    );
+    check(
+        unknown(individual_exemption())
+            .set("criteria", json!([]))
+            .set("deciding_org", json!(NOT_REGISTERED)),
+        "criteria object_expected; deciding_org unknown_organisation; scheme unknown_scheme",
+    );
+    // Whatever the scheme, the criteria of some scheme are not unknown.
+    check(
+        unknown(individual_exemption()).set("criteria.benefit", json!(true)),
+        "scheme unknown_scheme",
+    );
+}
+
+#[test]
+fn a_birth_year_given_beside_a_failing_patient_is_still_checked_against_the_received_date() {
+    let received_2024 = |patient: serde_json::Value| {
+        individual_exemption()
+            .set("patient", patient)
+            .set("received_date", json!("2024-12-20"))
+            .set("decided_date", json!("2024-12-21"))
+    };
+    check(
+        received_2024(json!({"birth_year": 2025, "residence_county": "03"})),
+        "patient.birth_year birth_year_after_application; patient.sex required",
+    );
+    check(
+        received_2024(json!({"fnr": BAD_FNR, "birth_year": 2025, "residence_county": "03"})),
+        "patient.birth_year birth_year_after_application; patient.fnr identity_number_check_digit",
+    );
+}
+
+/// The outcome of correcting the decided individual exemption (or, with `decided` false,
+/// the undecided one) with `changes`.
+fn check_correction(decided: bool, changes: serde_json::Value, expected: &str) {
+    let fixture = Fixture::new();
+    let stored = valid(individual_exemption());
+    let decision = stored.decision.as_ref().filter(|_| decided);
+    let actual = outcome(validate_correction(
+        changes.as_object().unwrap(),
+        &stored.application,
+        decision,
+        &fixture.context(),
+    ));
+    assert_eq!(actual, expected, "changes {changes}");
+}
+
+#[test]
+fn a_refused_change_does_not_hide_the_problems_of_the_others() {
+    check_correction(
+        true,
+        json!({"case_ref": "x", "indication_icd10": "XYZ"}),
+        "changes.case_ref not_correctable; indication_icd10 icd10_format",
+    );
+    check_correction(
+        true,
+        json!({"comment": "x", "decided_date": "2025-03-01"}),
+        "changes.comment unknown_field; decided_date decided_before_received",
+    );
+    check_correction(
+        false,
+        json!({"outcome": "refused", "received_date": "03.03.2025"}),
+        "changes.outcome no_decision_yet; received_date date_format",
+    );
+    // The refused changes alone: the case as it stands has no problem to add.
+    check_correction(
+        true,
+        json!({"deciding_org": HELSE_BERGEN}),
+        "changes.deciding_org not_correctable",
+    );
+    check_correction(true, json!({"indication_icd10": "C34.9"}), "ok");
 }
 
 // ---- Unknown fields --------------------------------------------------------------------
