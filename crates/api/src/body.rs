@@ -5,8 +5,6 @@ use actix_web::web;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use uuid::Uuid;
-
 use crate::error::ApiError;
 
 /// Reads a request body of at most `max_bytes`; a larger one is refused (413) without
@@ -90,26 +88,10 @@ fn without_values(message: &str) -> String {
     message.to_string()
 }
 
-/// The `report_id` of a report body: the client's idempotency key.
-pub fn report_id(body: &Map<String, Value>) -> Result<Uuid, ApiError> {
-    match body.get("report_id") {
-        None | Some(Value::Null) => Err(ApiError::invalid(
-            "report_id",
-            "required",
-            "report_id (a uuid chosen by the reporting system) is required",
-        )),
-        Some(value) => value
-            .as_str()
-            .and_then(|text| Uuid::parse_str(text).ok())
-            .ok_or_else(|| {
-                ApiError::invalid("report_id", "uuid_format", "report_id must be a uuid")
-            }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn check(body: &str, expected: &str) {
         let bytes = web::Bytes::from(body.to_string());

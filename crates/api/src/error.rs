@@ -3,10 +3,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use domain::commands::CommandError;
 use domain::problems::FieldError;
+use registry::ServiceError;
 use serde::{Deserialize, Serialize};
-use store::StoreError;
 use utoipa::ToSchema;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +28,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the service is not ready: {0}")]
     Unavailable(String),
+    /// The registry failed; the cause goes to the log, never to the caller.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// An RFC 7807 problem document.
@@ -133,7 +133,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         if let ApiError::Internal(cause) = self {
             // The cause goes to the log only; it may name tables or constraints.
-            tracing::error!(%cause, "internal error");
+            tracing::error!(cause = %error_chain(cause.as_ref()), "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthenticated) {
@@ -148,37 +148,27 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
         match error {
-            StoreError::EventIdConflict { .. } => {
-                ApiError::Conflict("this report_id was already used for a different report".into())
-            }
-            StoreError::WrongExpectedVersion { .. } => ApiError::Conflict(
-                "the case changed while this report was processed; send it again".into(),
-            ),
-            other => ApiError::Internal(other.to_string()),
+            ServiceError::Invalid(problems) => ApiError::Invalid(problems),
+            ServiceError::Forbidden(why) => ApiError::Forbidden(why),
+            ServiceError::NotFound(what) => ApiError::NotFound(what),
+            ServiceError::Conflict(why) => ApiError::Conflict(why),
+            ServiceError::Unavailable(why) => ApiError::Unavailable(why),
+            internal => ApiError::Internal(Box::new(internal)),
         }
     }
 }
 
-impl From<CommandError> for ApiError {
-    fn from(error: CommandError) -> Self {
-        match error {
-            CommandError::Invalid(errors) => ApiError::Invalid(errors),
-            CommandError::CaseNotFound | CommandError::AppealNotFound => {
-                ApiError::NotFound(error.to_string())
-            }
-            CommandError::CaseAlreadyReported
-            | CommandError::AlreadyDecided
-            | CommandError::Retracted
-            | CommandError::AppealAlreadyDecided => ApiError::Conflict(error.to_string()),
-        }
+/// An error and each of its causes, for the log.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
     }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        ApiError::Internal(error.to_string())
-    }
+    chain
 }

@@ -1,36 +1,29 @@
 //! The HTTP API (actix-web): health trusts, hospitals, RHFs and Helfo report decisions;
-//! admins keep the registers; operators probe health and metrics.
+//! admins keep the registers; reviewers and supervisors read statistics and signals;
+//! operators probe health and metrics.
 //!
-//! Handlers parse, authorise and call the store or the domain; SQL lives with the data it
-//! owns (the store crate for events, `auth` for tokens).
+//! Adapters only: a handler reads the request (path, query, body within its size limit,
+//! the caller's token), calls the `registry` service, and renders the answer or the
+//! problem. Rules, SQL and register lookups live in `registry`.
 
 pub mod auth;
 mod body;
-pub mod detection;
 pub mod error;
-mod ingest;
 pub mod metrics;
 pub mod openapi;
-pub mod registers;
+mod render;
 mod routes;
 
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
-use domain::pseudonym::PseudonymKey;
-use sqlx::PgPool;
-use store::EventStore;
+use registry::Registry;
 use tracing_actix_web::TracingLogger;
 
-pub use ingest::{appeal_id_for, report_event_ids};
-
-/// Settings of the API, from the command line or `UNNTAK_*` environment variables.
+/// The HTTP layer's operating limits, from the command line or `UNNTAK_*` variables.
+#[derive(Debug, Clone)]
 pub struct ApiConfig {
-    /// The key of the patient pseudonyms: from configuration, never from the database.
-    pub pseudonym_key: PseudonymKey,
-    /// Whether synthetic test identity numbers are accepted (test environments only).
-    pub accept_synthetic_identity_numbers: bool,
     /// The largest single report body, in bytes.
     pub max_report_bytes: usize,
     /// The largest batch body, in bytes.
@@ -43,11 +36,9 @@ pub struct ApiConfig {
     pub max_projection_lag: i64,
 }
 
-impl ApiConfig {
-    pub fn new(pseudonym_key: PseudonymKey) -> Self {
+impl Default for ApiConfig {
+    fn default() -> Self {
         Self {
-            pseudonym_key,
-            accept_synthetic_identity_numbers: false,
             max_report_bytes: 64 * 1024,
             max_batch_bytes: 32 * 1024 * 1024,
             max_batch_rows: 5_000,
@@ -59,25 +50,22 @@ impl ApiConfig {
 
 /// What every handler can reach.
 pub struct AppState {
-    pub store: EventStore,
-    pub pool: PgPool,
+    pub registry: Registry,
     pub config: ApiConfig,
-    pub registers: registers::Registers,
     pub metrics: metrics::Metrics,
 }
 
-/// Builds the server on `listener` (port 0 in tests). Migrations must already be applied.
-pub fn build(config: ApiConfig, pool: PgPool, listener: TcpListener) -> std::io::Result<Server> {
-    let store = EventStore::new(pool.clone());
+/// Builds the server on `listener` (port 0 in tests) over the process's one `registry`,
+/// whose event store the projector shares, so an append here wakes it in process.
+/// Migrations must already be applied.
+pub fn build(registry: Registry, config: ApiConfig, listener: TcpListener) -> std::io::Result<Server> {
     let shutdown_timeout = config.shutdown_timeout_seconds;
+    let authenticator = web::Data::new(auth::Authenticator::new(registry.pool().clone()));
     let state = web::Data::new(AppState {
-        registers: registers::Registers::new(store.clone()),
-        store,
-        pool: pool.clone(),
+        registry,
         config,
         metrics: metrics::Metrics::new(),
     });
-    let authenticator = web::Data::new(auth::Authenticator::new(pool));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(metrics::RecordMetrics(state.metrics.clone()))

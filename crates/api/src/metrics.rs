@@ -63,12 +63,12 @@ impl Metrics {
         }
     }
 
-    pub fn events_appended(&self, count: usize) {
-        self.events_appended.inc_by(count as u64);
-    }
-
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition of every metric, with `events_appended`, the
+    /// registry's count of events it appended for callers.
+    pub fn render(&self, events_appended: u64) -> String {
+        let counted = self.events_appended.get();
+        self.events_appended
+            .inc_by(events_appended.saturating_sub(counted));
         let mut buffer = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buffer)

@@ -10,6 +10,7 @@
 pub mod actor;
 pub mod analysis_input;
 pub mod batch;
+pub mod case_view;
 pub mod cases;
 pub mod codec;
 pub mod error;

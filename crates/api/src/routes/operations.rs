@@ -22,31 +22,11 @@ pub async fn healthz() -> HttpResponse {
     (status = 503, description = "not ready", body = crate::error::Problem, content_type = "application/problem+json")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let applied: Option<i64> =
-        sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
-            .fetch_one(&state.pool)
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("the database does not answer: {e}")))?;
-    let known = store::MIGRATOR.iter().map(|m| m.version).max();
-    if applied < known {
-        return Err(ApiError::Unavailable(format!(
-            "migrations are behind: applied {applied:?}, this build needs {known:?}"
-        )));
-    }
-    let projections = projections::status::projection_status(&state.pool)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("projection status: {e}")))?;
-    if let Some(behind) = projections
-        .iter()
-        .find(|p| p.lag > state.config.max_projection_lag)
-    {
-        return Err(ApiError::Unavailable(format!(
-            "projection {} lags {} events behind the store (bound {})",
-            behind.name, behind.lag, state.config.max_projection_lag
-        )));
-    }
-    Ok(HttpResponse::Ok()
-        .json(json!({"status": "ready", "migration": applied, "projections": projections})))
+    let readiness = state
+        .registry
+        .readiness(state.config.max_projection_lag)
+        .await?;
+    Ok(HttpResponse::Ok().json(readiness))
 }
 
 /// Prometheus metrics in the text exposition format.
@@ -55,7 +35,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(state.metrics.render(state.registry.events_appended()))
 }
 
 /// This API's OpenAPI 3.1 description, generated from the code.

@@ -4,60 +4,16 @@
 use actix_web::{post, web, HttpResponse};
 use chrono::NaiveDate;
 use domain::case::{AppealOutcome, CorrectionReason, RetractionReason};
-use domain::commands::CaseCommand;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use tracing_actix_web::RequestId;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::body;
 use crate::error::{ApiError, Problem};
-use crate::ingest::{appeal_id_for, Written};
-use crate::openapi::{CaseReport, DecisionOnCase, DecisionReport};
+use crate::render::{accepted, ReportAccepted};
 use crate::AppState;
-
-/// The answer to an accepted report: 201 when stored now, 200 when it had been stored
-/// before (a retry), with the same body.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ReportAccepted {
-    pub case_id: Uuid,
-    pub report_id: Uuid,
-    /// The global position of the last event the report wrote.
-    pub position: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub appeal_id: Option<Uuid>,
-    pub warnings: Vec<WarningItem>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct WarningItem {
-    pub code: String,
-    pub message: String,
-}
-
-pub fn accepted(written: Written, report_id: Uuid, appeal_id: Option<Uuid>) -> HttpResponse {
-    let body = ReportAccepted {
-        case_id: written.case_id,
-        report_id,
-        position: written.position,
-        appeal_id,
-        warnings: written
-            .warnings
-            .into_iter()
-            .map(|w| WarningItem {
-                code: w.code,
-                message: w.message,
-            })
-            .collect(),
-    };
-    if written.replayed {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::Created().json(body)
-    }
-}
 
 /// Report a case together with its decision.
 #[utoipa::path(post, path = "/api/v1/decisions", tag = "reporting", request_body = DecisionReport,
@@ -74,10 +30,11 @@ pub fn accepted(written: Written, report_id: Uuid, appeal_id: Option<Uuid>) -> H
 pub async fn report_decision(
     state: web::Data<AppState>,
     caller: Caller,
-    request_id: RequestId,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    report_new_case(state, caller, request_id, payload, true).await
+    let body = read_object(&state, payload).await?;
+    let written = state.registry.report_case(&caller, &body, true).await?;
+    Ok(accepted(written))
 }
 
 /// Report an application alone; its decision follows later.
@@ -91,49 +48,25 @@ pub async fn report_decision(
 pub async fn report_case(
     state: web::Data<AppState>,
     caller: Caller,
-    request_id: RequestId,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    report_new_case(state, caller, request_id, payload, false).await
+    let body = read_object(&state, payload).await?;
+    let written = state.registry.report_case(&caller, &body, false).await?;
+    Ok(accepted(written))
 }
 
-async fn report_new_case(
-    state: web::Data<AppState>,
-    caller: Caller,
-    request_id: RequestId,
-    payload: web::Payload,
-    with_decision: bool,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Reporter])?;
-    let body = body::read(payload, state.config.max_report_bytes).await?;
-    let object = body::json_object(&body)?;
-    let command = || CaseCommand::Report {
-        body: &object,
-        with_decision,
-    };
-    let report_id = report_id_or_every_problem(&state, &caller, &object, None, command).await?;
-    let written = state
-        .run_case_command(&caller, &request_id.to_string(), report_id, None, command)
-        .await?;
-    Ok(accepted(written, report_id, None))
-}
-
-/// The report's id, or every problem with the report when it has none.
-async fn report_id_or_every_problem<'a>(
+async fn read_object(
     state: &AppState,
-    caller: &Caller,
-    object: &Map<String, Value>,
-    case_id: Option<Uuid>,
-    command: impl Fn() -> CaseCommand<'a>,
-) -> Result<Uuid, ApiError> {
-    match body::report_id(object) {
-        Ok(report_id) => Ok(report_id),
-        Err(ApiError::Invalid(mut problems)) => {
-            problems.extend(state.problems_with(caller, case_id, command).await?);
-            Err(ApiError::Invalid(problems))
-        }
-        Err(other) => Err(other),
-    }
+    payload: web::Payload,
+) -> Result<Map<String, Value>, ApiError> {
+    body::json_object(&body::read(payload, state.config.max_report_bytes).await?)
+}
+
+async fn read_typed<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    body::typed(&body::read(payload, state.config.max_report_bytes).await?)
 }
 
 /// Report the decision on a case reported without one.
@@ -148,27 +81,15 @@ async fn report_id_or_every_problem<'a>(
 pub async fn report_decision_on_case(
     state: web::Data<AppState>,
     caller: Caller,
-    request_id: RequestId,
     case_id: web::Path<Uuid>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Reporter])?;
-    let case_id = case_id.into_inner();
-    let body = body::read(payload, state.config.max_report_bytes).await?;
-    let object = body::json_object(&body)?;
-    let command = || CaseCommand::ReportDecision { body: &object };
-    let report_id =
-        report_id_or_every_problem(&state, &caller, &object, Some(case_id), command).await?;
+    let body = read_object(&state, payload).await?;
     let written = state
-        .run_case_command(
-            &caller,
-            &request_id.to_string(),
-            report_id,
-            Some(case_id),
-            command,
-        )
+        .registry
+        .report_decision(&caller, *case_id, &body)
         .await?;
-    Ok(accepted(written, report_id, None))
+    Ok(accepted(written))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -195,27 +116,16 @@ pub struct CorrectionRequest {
 pub async fn correct_case(
     state: web::Data<AppState>,
     caller: Caller,
-    request_id: RequestId,
     case_id: web::Path<Uuid>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Reporter])?;
-    let body = body::read(payload, state.config.max_report_bytes).await?;
-    let request: CorrectionRequest = body::typed(&body)?;
-    let command = || CaseCommand::Correct {
-        changes: &request.changes,
-        reason: request.reason,
-    };
+    let request: CorrectionRequest = read_typed(&state, payload).await?;
+    let (report_id, reason) = (request.report_id, request.reason);
     let written = state
-        .run_case_command(
-            &caller,
-            &request_id.to_string(),
-            request.report_id,
-            Some(*case_id),
-            command,
-        )
+        .registry
+        .correct_case(&caller, *case_id, report_id, &request.changes, reason)
         .await?;
-    Ok(accepted(written, request.report_id, None))
+    Ok(accepted(written))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -238,26 +148,15 @@ pub struct RetractionRequest {
 pub async fn retract_case(
     state: web::Data<AppState>,
     caller: Caller,
-    request_id: RequestId,
     case_id: web::Path<Uuid>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Reporter])?;
-    let body = body::read(payload, state.config.max_report_bytes).await?;
-    let request: RetractionRequest = body::typed(&body)?;
-    let command = || CaseCommand::Retract {
-        reason: request.reason,
-    };
+    let request: RetractionRequest = read_typed(&state, payload).await?;
     let written = state
-        .run_case_command(
-            &caller,
-            &request_id.to_string(),
-            request.report_id,
-            Some(*case_id),
-            command,
-        )
+        .registry
+        .retract_case(&caller, *case_id, request.report_id, request.reason)
         .await?;
-    Ok(accepted(written, request.report_id, None))
+    Ok(accepted(written))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -278,28 +177,15 @@ pub struct AppealRequest {
 pub async fn lodge_appeal(
     state: web::Data<AppState>,
     caller: Caller,
-    request_id: RequestId,
     case_id: web::Path<Uuid>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Reporter])?;
-    let body = body::read(payload, state.config.max_report_bytes).await?;
-    let request: AppealRequest = body::typed(&body)?;
-    let appeal_id = appeal_id_for(request.report_id);
-    let command = || CaseCommand::LodgeAppeal {
-        appeal_id,
-        lodged_date: request.lodged_date,
-    };
+    let request: AppealRequest = read_typed(&state, payload).await?;
     let written = state
-        .run_case_command(
-            &caller,
-            &request_id.to_string(),
-            request.report_id,
-            Some(*case_id),
-            command,
-        )
+        .registry
+        .lodge_appeal(&caller, *case_id, request.report_id, request.lodged_date)
         .await?;
-    Ok(accepted(written, request.report_id, Some(appeal_id)))
+    Ok(accepted(written))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -325,27 +211,119 @@ pub struct AppealDecisionRequest {
 pub async fn decide_appeal(
     state: web::Data<AppState>,
     caller: Caller,
-    request_id: RequestId,
     path: web::Path<(Uuid, Uuid)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Reporter])?;
     let (case_id, appeal_id) = path.into_inner();
-    let body = body::read(payload, state.config.max_report_bytes).await?;
-    let request: AppealDecisionRequest = body::typed(&body)?;
-    let command = || CaseCommand::DecideAppeal {
-        appeal_id,
-        decided_date: request.decided_date,
-        outcome: request.outcome,
-    };
+    let request: AppealDecisionRequest = read_typed(&state, payload).await?;
+    let (report_id, date, outcome) = (request.report_id, request.decided_date, request.outcome);
     let written = state
-        .run_case_command(
-            &caller,
-            &request_id.to_string(),
-            request.report_id,
-            Some(case_id),
-            command,
-        )
+        .registry
+        .decide_appeal(&caller, case_id, appeal_id, report_id, date, outcome)
         .await?;
-    Ok(accepted(written, request.report_id, Some(appeal_id)))
+    Ok(accepted(written))
 }
+
+// The report bodies are validated field by field in the domain (`domain::report`), so
+// their schemas are written out here, beside their handlers, for the description only.
+
+/// A patient: either `fnr` (replaced by a keyed pseudonym on arrival, never stored) or
+/// `birth_year` and `sex`; always `residence_county`. No other field, and no free text.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Patient {
+    /// Fødselsnummer, D-number or H-number (11 digits).
+    fnr: Option<String>,
+    birth_year: Option<i32>,
+    /// `female` or `male`; with `fnr` only for numbers that carry no sex (from 2032).
+    sex: Option<String>,
+    /// Two-digit county number (2024 numbering), e.g. `03` for Oslo.
+    residence_county: String,
+}
+
+/// The group a group exemption concerns.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Group {
+    expected_patients: u32,
+    /// One line, at most 200 characters, about the group (never about a patient).
+    description: String,
+}
+
+/// The grounds a decision assessed, each true or false; which ones depends on the scheme.
+/// individual_exemption: marketing_authorisation, standard_treatment_unsuitable,
+/// substantially_larger_effect. individual_access, reassessment_access, group_exemption:
+/// benefit, resource_use, severity, and exceptional_on (benefit, severity, added_effect).
+/// helfo_individual: differs_clearly_from_group. early_access: none.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Criteria {
+    marketing_authorisation: Option<bool>,
+    standard_treatment_unsuitable: Option<bool>,
+    substantially_larger_effect: Option<bool>,
+    benefit: Option<bool>,
+    resource_use: Option<bool>,
+    severity: Option<bool>,
+    exceptional_on: Option<Vec<String>>,
+    differs_clearly_from_group: Option<bool>,
+}
+
+/// An application (POST /api/v1/cases). Unknown fields are rejected.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CaseReport {
+    /// Chosen by the reporting system; the idempotency key.
+    report_id: Uuid,
+    /// The organisation's own case number (letters, digits, - _ / . :), at most 64.
+    case_ref: String,
+    /// 9-digit organisation number of the deciding trust, RHF or Helsedirektoratet.
+    deciding_org: String,
+    /// The trust whose doctor applied, when not the deciding organisation.
+    applying_org: Option<String>,
+    /// individual_exemption, group_exemption, individual_access, reassessment_access,
+    /// helfo_individual or early_access.
+    scheme: String,
+    /// Nye metoder id, e.g. ID2021_047.
+    method_id: String,
+    indication_icd10: String,
+    atc: Option<String>,
+    patient: Option<Patient>,
+    group: Option<Group>,
+    received_date: NaiveDate,
+}
+
+/// A case with its decision (POST /api/v1/decisions): the application's fields and these.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DecisionReport {
+    report_id: Uuid,
+    case_ref: String,
+    deciding_org: String,
+    applying_org: Option<String>,
+    scheme: String,
+    method_id: String,
+    indication_icd10: String,
+    atc: Option<String>,
+    patient: Option<Patient>,
+    group: Option<Group>,
+    received_date: NaiveDate,
+    decided_date: NaiveDate,
+    /// `granted` or `refused`.
+    outcome: String,
+    criteria: Criteria,
+    /// criteria_not_met, no_expected_added_effect, not_under_assessment,
+    /// insufficient_documentation, other. Only with outcome refused.
+    refusal_reasons: Option<Vec<String>>,
+}
+
+/// The decision on a case reported without one (POST /api/v1/cases/{case_id}/decision).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DecisionOnCase {
+    report_id: Uuid,
+    decided_date: NaiveDate,
+    outcome: String,
+    criteria: Criteria,
+    refusal_reasons: Option<Vec<String>>,
+}
+

@@ -1,0 +1,114 @@
+//! Answers: statistics as JSON or, with `Accept: text/csv`, as CSV; accepted reports.
+
+use actix_web::{HttpRequest, HttpResponse};
+use registry::cases::Written;
+use registry::statistics::Table;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// The answer to an accepted report: 201 when stored now, 200 when it had been stored
+/// before (a retry), with the same body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReportAccepted {
+    pub case_id: Uuid,
+    pub report_id: Uuid,
+    /// The global position of the last event the report wrote.
+    pub position: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appeal_id: Option<Uuid>,
+    pub warnings: Vec<WarningItem>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WarningItem {
+    pub code: String,
+    pub message: String,
+}
+
+pub fn accepted(written: Written) -> HttpResponse {
+    let body = ReportAccepted {
+        case_id: written.case_id,
+        report_id: written.report_id,
+        position: written.position,
+        appeal_id: written.appeal_id,
+        warnings: written
+            .warnings
+            .into_iter()
+            .map(|w| WarningItem {
+                code: w.code,
+                message: w.message,
+            })
+            .collect(),
+    };
+    match written.replayed {
+        true => HttpResponse::Ok().json(body),
+        false => HttpResponse::Created().json(body),
+    }
+}
+
+/// A statistic as JSON, or as CSV when the client accepts `text/csv`.
+pub fn table<R: Serialize>(http: &HttpRequest, table: &Table<R>) -> Result<HttpResponse, ApiError> {
+    let wants_csv = http
+        .headers()
+        .get("Accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"));
+    if !wants_csv {
+        return Ok(HttpResponse::Ok().json(table));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("X-As-Of-Position", table.as_of_position().to_string()))
+        .insert_header(("X-Generated-At", table.generated_at().to_rfc3339()))
+        .body(to_csv(table.rows())?))
+}
+
+/// Flat CSV: nested values (intervals) become `<field>_<part>` columns.
+fn to_csv<R: Serialize>(rows: &[R]) -> Result<String, ApiError> {
+    let flat: Vec<Vec<(String, String)>> = rows
+        .iter()
+        .map(|row| match serde_json::to_value(row) {
+            Ok(Value::Object(fields)) => flatten(&fields, ""),
+            _ => Vec::new(),
+        })
+        .collect();
+    let header: Vec<String> = flat
+        .first()
+        .map(|r| r.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&header).map_err(csv_failed)?;
+    for row in &flat {
+        writer
+            .write_record(row.iter().map(|(_, v)| v))
+            .map_err(csv_failed)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| csv_failed(e.into_error().into()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn csv_failed(error: csv::Error) -> ApiError {
+    ApiError::Internal(Box::new(error))
+}
+
+fn flatten(row: &Map<String, Value>, prefix: &str) -> Vec<(String, String)> {
+    let mut cells = Vec::new();
+    for (key, value) in row {
+        let name = match prefix.is_empty() {
+            true => key.clone(),
+            false => format!("{prefix}_{key}"),
+        };
+        match value {
+            Value::Object(inner) => cells.extend(flatten(inner, &name)),
+            Value::Array(_) => {}
+            Value::Null => cells.push((name, String::new())),
+            Value::String(text) => cells.push((name, text.clone())),
+            other => cells.push((name, other.to_string())),
+        }
+    }
+    cells
+}
