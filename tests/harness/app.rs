@@ -8,9 +8,9 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Mutex, Once};
 
-use api::auth::{create_token, NewToken, Role};
-use api::registers::{seed_organisations, system_metadata, Registers};
 use api::ApiConfig;
+use registry::tokens::{create_token, NewToken};
+use registry::{Actor, Registry, RegistrySettings, Role};
 use chrono::NaiveDate;
 use domain::codes::{AtcCode, MethodId};
 use domain::events::RegistryEvent;
@@ -59,6 +59,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub tokens: Tokens,
+    /// The registry service the server calls, over the server's own event store.
+    pub registry: Registry,
     pub db: TestDatabase,
 }
 
@@ -119,14 +121,16 @@ impl Answer {
 pub async fn spawn_app() -> TestApp {
     capture_logs();
     let db = TestDatabase::new().await;
-    let registers = Registers::new(EventStore::new(db.pool.clone()));
-    seed_organisations(
-        &registers,
-        include_str!("../../deploy/reference/organisations.csv"),
-    )
-    .await
-    .expect("seed the organisation register");
-    seed_methods(&registers).await;
+    let key = PseudonymKey::new("t1", &[7u8; 32]).expect("a valid pseudonym key");
+    let registry = Registry::new(
+        EventStore::new(db.pool.clone()),
+        RegistrySettings::new(key),
+    );
+    registry
+        .seed_organisations(include_str!("../../deploy/reference/organisations.csv"))
+        .await
+        .expect("seed the organisation register");
+    seed_methods(&registry).await;
     let tokens = Tokens {
         admin: token(&db, Role::Admin, None).await,
         ous: token(&db, Role::Reporter, Some(OUS)).await,
@@ -135,16 +139,16 @@ pub async fn spawn_app() -> TestApp {
         helfo: token(&db, Role::Reporter, Some(HELFO)).await,
         reviewer: token(&db, Role::Reviewer, None).await,
     };
-    let key = PseudonymKey::new("t1", &[7u8; 32]).expect("a valid pseudonym key");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
     let port = listener.local_addr().expect("a local address").port();
-    let server =
-        api::build(ApiConfig::new(key), db.pool.clone(), listener).expect("build the server");
+    let server = api::build(registry.clone(), ApiConfig::default(), listener)
+        .expect("build the server");
     tokio::spawn(server);
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
         tokens,
+        registry,
         db,
     }
 }
@@ -160,7 +164,8 @@ async fn token(db: &TestDatabase, role: Role, org: Option<&str>) -> String {
     create_token(&db.pool, new).await.expect("create a token").1
 }
 
-async fn seed_methods(registers: &Registers) {
+async fn seed_methods(registry: &Registry) {
+    let seeder = Actor::client("test seed", Role::Admin, None);
     let methods = [
         (
             METHOD_UNDER_ASSESSMENT,
@@ -204,8 +209,10 @@ async fn seed_methods(registers: &Registers) {
             effective_from: None,
         };
         for event in [described, status] {
-            registers
-                .record_method_event(&method_id, event, Uuid::new_v4(), system_metadata("seed"))
+            let event_id = Uuid::new_v4();
+            registry
+                .registers()
+                .record_method_event(&method_id, event, event_id, seeder.metadata(event_id))
                 .await
                 .expect("seed a method");
         }

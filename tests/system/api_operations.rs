@@ -181,15 +181,15 @@ async fn a_request_with_an_unknown_token_answers_401() {
 #[tokio::test]
 async fn a_revoked_token_answers_401() {
     let app = spawn_app().await;
-    let new = api::auth::NewToken {
-        role: api::auth::Role::Reporter,
+    let new = registry::tokens::NewToken {
+        role: registry::Role::Reporter,
         org: Some(domain::organisation::OrganisationNumber::parse(harness::app::OUS).unwrap()),
         project: None,
         label: "to be revoked".into(),
         expires: None,
     };
-    let (token_id, token) = api::auth::create_token(&app.db.pool, new).await.unwrap();
-    assert!(api::auth::revoke_token(&app.db.pool, token_id)
+    let (token_id, token) = registry::tokens::create_token(&app.db.pool, new).await.unwrap();
+    assert!(registry::tokens::revoke_token(&app.db.pool, token_id)
         .await
         .unwrap());
 

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use api::registers::new_event;
 use domain::case::{case_stream, Case};
 use domain::codes::{AtcCode, MethodId};
 use domain::commands::{handle, CaseCommand};
@@ -16,6 +15,8 @@ use domain::organisation_register::{organisation_stream, Organisation, Organisat
 use domain::pseudonym::PseudonymKey;
 use domain::report::ReportContext;
 use harness::TestDatabase;
+use registry::codec::new_event;
+use registry::{Actor, Registry, RegistrySettings, Role};
 use projections::{Projection, Projector, Target};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -41,9 +42,10 @@ fn date(text: &str) -> chrono::NaiveDate {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a valid date")
 }
 
-/// A registry written through the domain's commands, as the API would write it.
+/// A registry written through the registry's case service, as the API writes it.
 pub struct World {
     pub store: EventStore,
+    registry: Registry,
     organisations: HashMap<OrganisationNumber, Organisation>,
     methods: HashMap<MethodId, Method>,
     key: PseudonymKey,
@@ -54,7 +56,9 @@ pub struct World {
 
 impl World {
     pub async fn new(store: EventStore, seed: u64) -> World {
+        let key = PseudonymKey::new("t", &[3u8; 32]).expect("a valid key");
         let mut world = World {
+            registry: Registry::new(store.clone(), RegistrySettings::new(key)),
             store,
             organisations: HashMap::new(),
             methods: HashMap::new(),
@@ -220,32 +224,22 @@ impl World {
         if self.cases.is_empty() || choice < 4 {
             let with_decision = self.rng.gen_bool(0.7);
             let body = self.new_case_body(with_decision);
-            return self
-                .run(
-                    None,
-                    0,
-                    CaseCommand::Report {
-                        body: &body,
-                        with_decision,
-                    },
-                )
-                .await;
+            return self.report(body, with_decision).await;
         }
         let case_id = self.cases[self.rng.gen_range(0..self.cases.len())];
-        let (case, version) = self.case(case_id).await;
+        let (case, _) = self.case(case_id).await;
         let Some(case) = case else { return false };
+        let reporter = World::reporter(case.application.deciding_org.as_str());
+        let report_id = Uuid::new_v4();
         let decided = case.decision.as_ref().map(|d| d.decided_date);
         match (choice, decided) {
             (4 | 5, None) => {
                 let mut body = json!({});
                 self.add_decision(&mut body, case.application.received_date);
+                body["report_id"] = json!(report_id);
                 let body = body.as_object().expect("an object").clone();
-                self.run(
-                    Some(case),
-                    version,
-                    CaseCommand::ReportDecision { body: &body },
-                )
-                .await
+                let written = self.registry.report_decision(&reporter, case_id, &body);
+                self.note(written.await).is_some()
             }
             (4 | 5, Some(_)) | (6, _) => {
                 let mut changes = Map::new();
@@ -258,32 +252,24 @@ impl World {
                     changes.insert("refusal_reasons".into(), json!([]));
                 }
                 let reason = domain::case::CorrectionReason::RegistrationError;
-                self.run(
-                    Some(case),
-                    version,
-                    CaseCommand::Correct {
-                        changes: &changes,
-                        reason,
-                    },
-                )
-                .await
+                let written = self
+                    .registry
+                    .correct_case(&reporter, case_id, report_id, &changes, reason);
+                self.note(written.await).is_some()
             }
             (7, _) => {
                 let reason = domain::case::RetractionReason::ReportedInError;
-                self.run(Some(case), version, CaseCommand::Retract { reason })
-                    .await
+                let written = self
+                    .registry
+                    .retract_case(&reporter, case_id, report_id, reason);
+                self.note(written.await).is_some()
             }
             (8, Some(decided)) => {
                 let lodged_date = decided + chrono::Days::new(self.rng.gen_range(0..30));
-                self.run(
-                    Some(case),
-                    version,
-                    CaseCommand::LodgeAppeal {
-                        appeal_id: Uuid::new_v4(),
-                        lodged_date,
-                    },
-                )
-                .await
+                let written = self
+                    .registry
+                    .lodge_appeal(&reporter, case_id, report_id, lodged_date);
+                self.note(written.await).is_some()
             }
             (_, _) => match case.appeals.iter().find(|a| a.outcome.is_none()).cloned() {
                 Some(appeal) => {
@@ -293,37 +279,49 @@ impl World {
                         domain::case::AppealOutcome::Upheld,
                         domain::case::AppealOutcome::Overturned,
                     ][self.rng.gen_range(0..2)];
-                    self.run(
-                        Some(case),
-                        version,
-                        CaseCommand::DecideAppeal {
-                            appeal_id: appeal.appeal_id,
-                            decided_date,
-                            outcome,
-                        },
-                    )
-                    .await
+                    let written = self.registry.decide_appeal(
+                        &reporter,
+                        case_id,
+                        appeal.appeal_id,
+                        report_id,
+                        decided_date,
+                        outcome,
+                    );
+                    self.note(written.await).is_some()
                 }
                 None => false,
             },
         }
     }
 
-    async fn run(&mut self, case: Option<Case>, version: i64, command: CaseCommand<'_>) -> bool {
-        let Ok(accepted) = handle(case.as_ref(), command, &self.context()) else {
-            return false;
-        };
-        let expected = if version == 0 {
-            ExpectedVersion::NoStream
-        } else {
-            ExpectedVersion::Exact(version)
-        };
-        self.append(&case_stream(accepted.case_id), expected, accepted.events)
-            .await;
-        if case.is_none() {
-            self.cases.push(accepted.case_id);
+    /// The trust that decides `case`, as a reporter.
+    fn reporter(org_number: &str) -> Actor {
+        Actor::client("projection test", Role::Reporter, Some(org(org_number)))
+    }
+
+    /// Reports a new case as its deciding trust; false when it was refused.
+    async fn report(&mut self, mut body: Map<String, Value>, with_decision: bool) -> bool {
+        let reporter = World::reporter(body["deciding_org"].as_str().expect("an org"));
+        body.insert("report_id".into(), json!(Uuid::new_v4()));
+        let written = self.registry.report_case(&reporter, &body, with_decision).await;
+        match self.note(written) {
+            Some(case_id) => {
+                self.cases.push(case_id);
+                true
+            }
+            None => false,
         }
-        true
+    }
+
+    /// Remembers where a report landed; the case it wrote, unless it was refused.
+    fn note(
+        &self,
+        written: Result<registry::cases::Written, registry::ServiceError>,
+    ) -> Option<Uuid> {
+        let written = written.ok()?;
+        let mut last = self.last_written.lock().unwrap();
+        *last = (*last).max(written.checkpoint);
+        Some(written.case_id)
     }
 }
 
@@ -428,12 +426,12 @@ async fn assert_signal_counts_give_the_tallies_of_the_cases(db: &TestDatabase) {
     let cases = projections::queries::signal_cases(&db.pool)
         .await
         .expect("cases");
-    let methods = api::detection::method_records(&db.pool)
+    let methods = world_registry(&db).method_records()
         .await
         .expect("methods");
     let mut compliance_seen = false;
     for year in 2024..=2026 {
-        let input = api::detection::load_analysis_input(&db.pool, year, Settings::default())
+        let input = world_registry(&db).analysis_input(year, Settings::default())
             .await
             .expect("analysis input");
         let counted = Tallies::count(year, &cases, &methods);
@@ -627,16 +625,7 @@ async fn an_event_that_commits_late_is_counted() {
             .unwrap();
     }
     let other = world.new_case_body(true);
-    world
-        .run(
-            None,
-            0,
-            CaseCommand::Report {
-                body: &other,
-                with_decision: true,
-            },
-        )
-        .await;
+    assert!(world.report(other, true).await);
     let decided = || async {
         sqlx::query_scalar::<_, i64>(
             "select coalesce(sum(decisions), 0)::bigint from decision_counts",
@@ -716,4 +705,10 @@ async fn each_case_row_holds_the_fact_its_events_make() {
         }
         assert_eq!(Some(row), fact, "every column, as written and read back");
     }
+}
+
+/// A registry over the test's database, for reading what the signals read.
+fn world_registry(db: &TestDatabase) -> Registry {
+    let key = PseudonymKey::new("t", &[3u8; 32]).expect("a valid key");
+    Registry::new(EventStore::new(db.pool.clone()), RegistrySettings::new(key))
 }

@@ -153,9 +153,13 @@ fn an_invalid_report_gives_every_problem_and_no_events() {
             with_decision: true,
         },
     );
+    // Every problem at once: the bad county does not hide the dates in the wrong order.
     assert_eq!(
         field_errors(result),
-        ["patient.residence_county county_unknown"]
+        [
+            "decided_date decided_before_received",
+            "patient.residence_county county_unknown"
+        ]
     );
     let body = individual_exemption().set("decided_date", json!("2025-03-01"));
     let result = when(

@@ -53,6 +53,8 @@ pub struct Written {
     pub appeal_id: Option<Uuid>,
     /// The global position of the last event the report wrote.
     pub position: i64,
+    /// Where in the global order the report's last event stands.
+    pub checkpoint: store::Checkpoint,
     /// True when the report had been stored before: nothing was written now.
     pub replayed: bool,
     pub warnings: Vec<Warning>,
@@ -319,6 +321,7 @@ impl Registry {
                     report_id: Uuid::nil(),
                     appeal_id: None,
                     position: *result.positions.last().expect("one position per event"),
+                    checkpoint: result.checkpoint,
                     replayed: result.replayed,
                     warnings: prepared.warnings,
                 }))

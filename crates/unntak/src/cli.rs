@@ -2,6 +2,7 @@
 //! variable (DATABASE_URL for the database), so deployments configure by environment.
 
 use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
 
 use crate::telemetry::LogFormat;
 
@@ -40,8 +41,8 @@ pub struct ServeArgs {
     pub bind: String,
     /// Secret key of the patient pseudonyms (at least 32 bytes). Keep it outside the
     /// database; see docs/key-custody.md.
-    #[arg(long, env = "UNNTAK_PSEUDONYM_KEY", hide_env_values = true)]
-    pub pseudonym_key: String,
+    #[arg(long, env = "UNNTAK_PSEUDONYM_KEY", hide_env_values = true, value_parser = secret)]
+    pub pseudonym_key: SecretString,
     /// Id of the pseudonym key, written in front of every pseudonym.
     #[arg(long, env = "UNNTAK_PSEUDONYM_KEY_ID", default_value = "k1")]
     pub pseudonym_key_id: String,
@@ -51,6 +52,47 @@ pub struct ServeArgs {
     /// Seconds between runs of the sealer.
     #[arg(long, env = "UNNTAK_SEAL_INTERVAL", default_value_t = 60)]
     pub seal_interval: u64,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// The operating limits of a serving process.
+#[derive(Debug, Args, Clone)]
+pub struct Limits {
+    /// The largest single report body, in bytes.
+    #[arg(long, env = "UNNTAK_MAX_REPORT_BYTES", default_value_t = 64 * 1024)]
+    pub max_report_bytes: usize,
+    /// The largest batch body, in bytes.
+    #[arg(long, env = "UNNTAK_MAX_BATCH_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_batch_bytes: usize,
+    /// The most decisions in one batch.
+    #[arg(long, env = "UNNTAK_MAX_BATCH_ROWS", default_value_t = 5_000)]
+    pub max_batch_rows: usize,
+    /// /readyz answers 503 while a projection lags more events than this behind the store.
+    #[arg(long, env = "UNNTAK_MAX_PROJECTION_LAG", default_value_t = 10_000)]
+    pub max_projection_lag: i64,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[arg(long, env = "UNNTAK_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+    /// Database connections of the process (API workers, projector, sealer).
+    #[arg(long, env = "UNNTAK_POOL_SIZE", default_value_t = 32)]
+    pub pool_size: u32,
+}
+
+impl Limits {
+    pub fn api_config(&self) -> api::ApiConfig {
+        api::ApiConfig {
+            max_report_bytes: self.max_report_bytes,
+            max_batch_bytes: self.max_batch_bytes,
+            max_batch_rows: self.max_batch_rows,
+            shutdown_timeout_seconds: self.shutdown_timeout,
+            max_projection_lag: self.max_projection_lag,
+        }
+    }
+}
+
+fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text.to_string()))
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,7 @@ use analysis::signals::{all_signals, signals_of_kind, Settings, Signal, SignalKi
 use anyhow::anyhow;
 use chrono::Datelike;
 
-use super::connect;
+use super::{connect, registry_for_tools};
 use crate::cli::DatabaseArgs;
 
 pub async fn run(
@@ -14,11 +14,9 @@ pub async fn run(
     year: Option<i32>,
     kind: Option<String>,
 ) -> anyhow::Result<ExitCode> {
-    let pool = connect(database).await?;
+    let registry = registry_for_tools(&connect(database).await?);
     let year = year.unwrap_or_else(|| chrono::Utc::now().year() - 1);
-    let input = api::detection::load_analysis_input(&pool, year, Settings::default())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let input = registry.analysis_input(year, Settings::default()).await?;
     let signals = match kind {
         Some(name) => signals_of_kind(
             &input,

@@ -7,8 +7,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use api::auth::{create_token, NewToken, Role};
-use api::registers::Registers;
 use api::ApiConfig;
 use chrono::NaiveDate;
 use domain::codes::{AtcCode, MethodId};
@@ -16,6 +14,8 @@ use domain::events::RegistryEvent;
 use domain::methods::{MethodDescription, MethodStatus};
 use domain::organisation::OrganisationNumber;
 use domain::pseudonym::PseudonymKey;
+use registry::tokens::{create_token, NewToken};
+use registry::{Actor, Registry, RegistrySettings, Role};
 use serde_json::{json, Value};
 use std::str::FromStr;
 
@@ -41,27 +41,28 @@ const HELSEDIREKTORATET: &str = "983544622";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let pool = demo_database(&args).await?;
-    prepare_database(&pool).await?;
-    seed_demo_methods(&pool).await?;
+    let key = PseudonymKey::new("demo", DEMO_PSEUDONYM_KEY).map_err(|e| anyhow!("{e}"))?;
+    let mut settings = RegistrySettings::new(key);
+    settings.accept_synthetic_identity_numbers = true;
+    let registry = Registry::new(EventStore::new(pool.clone()), settings);
+    prepare_database(&registry).await?;
+    seed_demo_methods(&registry).await?;
     let tokens = create_demo_tokens(&pool).await?;
     let listener =
         TcpListener::bind(&args.bind).with_context(|| format!("binding {}", args.bind))?;
     let address = listener.local_addr()?;
-    let mut config =
-        ApiConfig::new(PseudonymKey::new("demo", DEMO_PSEUDONYM_KEY).map_err(|e| anyhow!("{e}"))?);
-    config.accept_synthetic_identity_numbers = true;
     let server = tokio::spawn(serve(
-        pool.clone(),
-        config,
+        registry.clone(),
+        ApiConfig::default(),
         listener,
         Duration::from_secs(60),
     ));
     let base = format!("http://{address}");
     wait_until_ready(&base).await?;
     report_demo_decisions(&base, &tokens).await?;
-    import_demo_population(&base, &tokens).await?;
-    seed_synthetic_registry(&pool).await?;
-    let store = EventStore::new(pool.clone());
+    import_demo_population(&registry).await?;
+    seed_synthetic_registry(&registry).await?;
+    let store = registry.store();
     let sealed = store.seal(EVENTS_PER_SEAL).await?;
     println!("sealed {} events", sealed.events_sealed);
     let verified = print_verify_report(&store.verify().await?);
@@ -133,7 +134,7 @@ async fn create_demo_tokens(pool: &PgPool) -> anyhow::Result<Vec<DemoToken>> {
             label: label.to_string(),
             expires: None,
         };
-        let (_, token) = create_token(pool, new).await.map_err(|e| anyhow!("{e}"))?;
+        let (_, token) = create_token(pool, new).await?;
         tokens.push(DemoToken {
             role,
             org,
@@ -145,8 +146,9 @@ async fn create_demo_tokens(pool: &PgPool) -> anyhow::Result<Vec<DemoToken>> {
 }
 
 /// An illustrative methods register: names and dates are examples, not Nye metoder's.
-async fn seed_demo_methods(pool: &PgPool) -> anyhow::Result<()> {
-    let registers = Registers::new(EventStore::new(pool.clone()));
+async fn seed_demo_methods(registry: &Registry) -> anyhow::Result<()> {
+    let registers = registry.registers();
+    let seeder = Actor::client("demo", Role::Admin, None);
     let methods = [
         (
             "ID2023_245",
@@ -185,12 +187,7 @@ async fn seed_demo_methods(pool: &PgPool) -> anyhow::Result<()> {
     ];
     for (id, name, atc, indication, statuses) in methods {
         let method_id = MethodId::parse(id).expect("a valid demo method id");
-        if registers
-            .method(&method_id)
-            .await
-            .map_err(|e| anyhow!("{e}"))?
-            .is_some()
-        {
+        if registers.method(&method_id).await?.is_some() {
             continue;
         }
         let description = MethodDescription {
@@ -213,14 +210,8 @@ async fn seed_demo_methods(pool: &PgPool) -> anyhow::Result<()> {
         for (index, event) in events.into_iter().enumerate() {
             let event_id = Uuid::new_v5(&DEMO_NAMESPACE, format!("{id}/{index}").as_bytes());
             registers
-                .record_method_event(
-                    &method_id,
-                    event,
-                    event_id,
-                    api::registers::system_metadata("demo"),
-                )
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+                .record_method_event(&method_id, event, event_id, seeder.metadata(event_id))
+                .await?;
         }
     }
     Ok(())
@@ -382,10 +373,10 @@ async fn report_demo_decisions(base: &str, tokens: &[DemoToken]) -> anyhow::Resu
 /// Six years of synthetic reports with one effect of each kind planted, so the statistics
 /// and signals have something to show. What was planted is written to
 /// target/demo-ground-truth.json.
-async fn seed_synthetic_registry(pool: &PgPool) -> anyhow::Result<()> {
+async fn seed_synthetic_registry(registry: &Registry) -> anyhow::Result<()> {
     let scenario = synthetic::Scenario::with_default_effects(2020..=2025, 1, 1.0);
     let generated = synthetic::generate(&scenario, chrono::Utc::now().date_naive());
-    let report = super::seed::seed(pool, &generated, scenario.seed).await?;
+    let report = super::seed::seed(registry, &generated, scenario.seed).await?;
     std::fs::create_dir_all("target")?;
     std::fs::write(
         "target/demo-ground-truth.json",
@@ -397,7 +388,7 @@ async fn seed_synthetic_registry(pool: &PgPool) -> anyhow::Result<()> {
         report.imported,
         generated.ground_truth.len()
     );
-    wait_for_projections(pool).await;
+    wait_for_projections(registry.pool()).await;
     Ok(())
 }
 
@@ -417,31 +408,18 @@ const COUNTIES_CSV: &str = include_str!("../../../../deploy/reference/counties.c
 
 /// Imports the approximate county populations for the demo's years through the admin API.
 /// A real deployment imports Statistics Norway's exact figures for each year.
-async fn import_demo_population(base: &str, tokens: &[DemoToken]) -> anyhow::Result<()> {
-    let admin = tokens
-        .iter()
-        .find(|t| t.role == Role::Admin)
-        .expect("a demo admin token");
+async fn import_demo_population(registry: &Registry) -> anyhow::Result<()> {
+    let admin = Actor::client("demo", Role::Admin, None);
     let mut body = String::from("county_number,population\n");
     for record in csv::Reader::from_reader(COUNTIES_CSV.as_bytes()).records() {
         let record = record?;
         body.push_str(&format!("{},{}\n", &record[0], &record[4]));
     }
-    let client = reqwest::Client::new();
     for year in 2024..=2025 {
-        let response = client
-            .put(format!("{base}/api/v1/population/{year}"))
-            .bearer_auth(&admin.token)
-            .header("Content-Type", "text/csv")
-            .body(body.clone())
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            return Err(anyhow!(
-                "population import for {year} failed: {}",
-                response.text().await?
-            ));
-        }
+        registry
+            .import_population(&admin, year, body.as_bytes())
+            .await
+            .with_context(|| format!("population import for {year}"))?;
     }
     println!("imported county populations for 2024 and 2025");
     Ok(())

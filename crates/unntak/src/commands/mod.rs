@@ -13,7 +13,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use sqlx::postgres::PgPoolOptions;
+use domain::pseudonym::PseudonymKey;
+use registry::{Registry, RegistrySettings};
 use sqlx::PgPool;
+use store::EventStore;
 
 use crate::cli::{BenchTarget, Cli, Command, DatabaseArgs};
 
@@ -51,11 +54,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Connections for one process: enough for the API's workers and the background tasks.
-const POOL_SIZE: u32 = 32;
+pub const POOL_SIZE: u32 = 32;
 
 pub async fn connect(database: &DatabaseArgs) -> anyhow::Result<PgPool> {
+    connect_with(database, POOL_SIZE).await
+}
+
+pub async fn connect_with(database: &DatabaseArgs, pool_size: u32) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
-        .max_connections(POOL_SIZE)
+        .max_connections(pool_size)
         .connect(&database.url)
         .await
         .context("could not connect to the database named by DATABASE_URL")
@@ -66,14 +73,21 @@ pub const ORGANISATIONS_CSV: &str = include_str!("../../../../deploy/reference/o
 
 /// Applies pending migrations and adds any organisation of the seed file that the
 /// register lacks.
-pub async fn prepare_database(pool: &PgPool) -> anyhow::Result<()> {
-    store::migrate(pool).await?;
-    let registers = api::registers::Registers::new(store::EventStore::new(pool.clone()));
-    let added = api::registers::seed_organisations(&registers, ORGANISATIONS_CSV)
+pub async fn prepare_database(registry: &Registry) -> anyhow::Result<()> {
+    store::migrate(registry.pool()).await?;
+    let added = registry
+        .seed_organisations(ORGANISATIONS_CSV)
         .await
-        .map_err(|e| anyhow::anyhow!("seeding the organisation register: {e}"))?;
+        .context("seeding the organisation register")?;
     if added > 0 {
         tracing::info!(added, "organisation register seeded");
     }
     Ok(())
+}
+
+/// The registry over one event store for this process, for commands that only read or
+/// seed: their pseudonym key is never used to validate a patient.
+pub fn registry_for_tools(pool: &PgPool) -> Registry {
+    let key = PseudonymKey::new("tools", &[0u8; 32]).expect("a valid key");
+    Registry::new(EventStore::new(pool.clone()), RegistrySettings::new(key))
 }

@@ -5,15 +5,14 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use projections::projector::REBUILD_BATCH_SIZE;
 use projections::{Projection, Projector};
-use store::EventStore;
 
-use super::{connect, prepare_database};
+use super::{connect, prepare_database, registry_for_tools};
 use crate::cli::DatabaseArgs;
 
 pub async fn run(database: &DatabaseArgs, rebuild: Option<String>) -> anyhow::Result<ExitCode> {
-    let pool = connect(database).await?;
-    prepare_database(&pool).await?;
-    let projector = Projector::new(EventStore::new(pool));
+    let registry = registry_for_tools(&connect(database).await?);
+    prepare_database(&registry).await?;
+    let projector = Projector::new(registry.store().clone());
     let Some(name) = rebuild else {
         tracing::info!("projecting; stop with Ctrl-C");
         tokio::select! {

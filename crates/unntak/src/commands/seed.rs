@@ -1,23 +1,21 @@
 //! `unntak seed --synthetic`: a synthetic registry, reported the way trusts report: the
-//! methods register through the same register functions the admin API uses, and every case
-//! over HTTP to an API server started here, with a reporter token per organisation. Never
+//! methods register through the register service the admin API uses, and every case
+//! through the case service the reporting API calls, as each deciding organisation. Never
 //! raw SQL. The ground truth (what was planted) is written beside the data.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
-use api::auth::{create_token, revoke_token, NewToken, Role};
-use api::registers::{system_metadata, Registers};
-use api::ApiConfig;
 use domain::case::case_id_for;
 use domain::codes::{AtcCode, MethodId};
 use domain::events::RegistryEvent;
 use domain::methods::{MethodDescription, MethodStatus};
 use domain::organisation::OrganisationNumber;
 use domain::pseudonym::PseudonymKey;
-use serde_json::{json, Value};
+use registry::batch::BatchOptions;
+use registry::{Actor, Registry, RegistrySettings, Role};
+use serde_json::{Map, Value};
 use sqlx::PgPool;
 use store::EventStore;
 use synthetic::{Generated, Scenario, SyntheticCase};
@@ -28,16 +26,17 @@ use crate::cli::SeedArgs;
 
 const SEED_NAMESPACE: Uuid = Uuid::from_u128(0x5eed_5eed_1c3a_4f00_8b1e_2d4c_6e8f_a0b2);
 const BATCH_ROWS: usize = 1_000;
+const SEED_CLIENT: &str = "synthetic seed";
 
 pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
     if !args.synthetic {
         return Err(anyhow!("only --synthetic seeding exists: say --synthetic"));
     }
     let scenario = scenario(&args)?;
-    let pool = connect(&args.database).await?;
-    prepare_database(&pool).await?;
+    let registry = seed_registry(&connect(&args.database).await?)?;
+    prepare_database(&registry).await?;
     let generated = synthetic::generate(&scenario, chrono::Utc::now().date_naive());
-    let report = seed(&pool, &generated, scenario.seed).await?;
+    let report = seed(&registry, &generated, scenario.seed).await?;
     std::fs::write(
         &args.ground_truth,
         serde_json::to_string_pretty(&generated.ground_truth)?,
@@ -52,6 +51,16 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         args.ground_truth.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The registry the seed reports through. The synthetic patients carry no identity
+/// number, so the key only has to be valid.
+pub fn seed_registry(pool: &PgPool) -> anyhow::Result<Registry> {
+    let key = PseudonymKey::new("seed", &[5u8; 32]).map_err(|e| anyhow!("{e}"))?;
+    Ok(Registry::new(
+        EventStore::new(pool.clone()),
+        RegistrySettings::new(key),
+    ))
 }
 
 fn scenario(args: &SeedArgs) -> anyhow::Result<Scenario> {
@@ -89,96 +98,134 @@ pub struct SeedReport {
     pub already_present: u64,
 }
 
-/// Reports `generated` into the registry on `pool`. Idempotent: report ids derive from the
-/// scenario seed and the case, so seeding twice writes nothing the second time.
-pub async fn seed(pool: &PgPool, generated: &Generated, seed: u64) -> anyhow::Result<SeedReport> {
-    record_methods(pool, generated, seed).await?;
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let key = PseudonymKey::new("seed", &[5u8; 32]).map_err(|e| anyhow!("{e}"))?;
-    let server = api::build(ApiConfig::new(key), pool.clone(), listener)?;
-    let handle = server.handle();
-    tokio::spawn(server);
-    let tokens = reporter_tokens(pool, generated).await?;
-    let result = report_cases(&base, &tokens, generated, seed).await;
-    for (token_id, _) in tokens.values() {
-        revoke_token(pool, *token_id)
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
+/// Reports `generated` into `registry`. Idempotent: report ids derive from the scenario
+/// seed and the case, so seeding twice writes nothing the second time.
+pub async fn seed(
+    registry: &Registry,
+    generated: &Generated,
+    seed: u64,
+) -> anyhow::Result<SeedReport> {
+    record_methods(registry, generated, seed).await?;
+    let reporters = reporters(generated)?;
+    let mut report = SeedReport::default();
+    let mut decided: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for case in &generated.cases {
+        let body = case.report_body(report_id(seed, case, "report"));
+        if case.decision.is_some() {
+            decided.entry(&case.deciding_org).or_default().push(body);
+        } else {
+            let written = registry
+                .report_case(&reporters[&case.deciding_org], &object(body)?, false)
+                .await?;
+            report.imported += u64::from(!written.replayed);
+            report.already_present += u64::from(written.replayed);
+        }
     }
-    handle.stop(true).await;
-    result
+    for (org, bodies) in decided {
+        import_decisions(registry, &reporters[org], &bodies, &mut report).await?;
+    }
+    for case in generated.cases.iter().filter(|c| !c.appeals.is_empty()) {
+        report_appeals(registry, &reporters[&case.deciding_org], case, seed).await?;
+    }
+    Ok(report)
 }
 
-async fn record_methods(pool: &PgPool, generated: &Generated, seed: u64) -> anyhow::Result<()> {
-    let registers = Registers::new(EventStore::new(pool.clone()));
+fn object(body: Value) -> anyhow::Result<Map<String, Value>> {
+    match body {
+        Value::Object(map) => Ok(map),
+        other => Err(anyhow!("a synthetic report is not an object: {other}")),
+    }
+}
+
+/// A reporter for each deciding organisation, as each trust reports for itself.
+fn reporters(generated: &Generated) -> anyhow::Result<BTreeMap<String, Actor>> {
+    let mut reporters = BTreeMap::new();
+    for case in &generated.cases {
+        if !reporters.contains_key(&case.deciding_org) {
+            let org = OrganisationNumber::parse(&case.deciding_org).map_err(|e| anyhow!("{e}"))?;
+            let actor = Actor::client(SEED_CLIENT, Role::Reporter, Some(org));
+            reporters.insert(case.deciding_org.clone(), actor);
+        }
+    }
+    Ok(reporters)
+}
+
+async fn import_decisions(
+    registry: &Registry,
+    reporter: &Actor,
+    bodies: &[Value],
+    report: &mut SeedReport,
+) -> anyhow::Result<()> {
+    let options = BatchOptions {
+        dry_run: false,
+        atomic: true,
+    };
+    for chunk in bodies.chunks(BATCH_ROWS) {
+        let summary = registry.import_decisions(reporter, chunk, options).await?;
+        if summary.rejected > 0 {
+            return Err(anyhow!(
+                "a synthetic batch was refused: {}",
+                serde_json::to_string(&summary.rejected_rows)?
+            ));
+        }
+        report.imported += summary.imported as u64;
+        report.already_present += summary.already_present as u64;
+    }
+    Ok(())
+}
+
+async fn record_methods(
+    registry: &Registry,
+    generated: &Generated,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let seeder = Actor::client(SEED_CLIENT, Role::Admin, None);
     for method in &generated.methods {
         let method_id =
             MethodId::parse(&method.method_id).map_err(|e| anyhow!("{}: {e}", method.method_id))?;
-        let atc = method
-            .atc
-            .iter()
-            .map(|a| AtcCode::parse(a))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| anyhow!("{e}"))?;
-        let mut events = vec![RegistryEvent::MethodDescribed {
-            method_id: method_id.clone(),
-            description: MethodDescription {
-                name: method.name.clone(),
-                atc,
-                indication: method.indication.clone(),
-            },
-        }];
-        for (status, decision_date, effective_from) in &method.statuses {
-            let status: MethodStatus = serde_json::from_value(Value::String(status.clone()))?;
-            events.push(RegistryEvent::MethodStatusChanged {
-                method_id: method_id.clone(),
-                status,
-                decision_date: *decision_date,
-                effective_from: *effective_from,
-            });
-        }
-        for (index, event) in events.into_iter().enumerate() {
+        for (index, event) in method_events(&method_id, method)?.into_iter().enumerate() {
             let event_id = Uuid::new_v5(
                 &SEED_NAMESPACE,
                 format!("{seed}/{}/{index}", method.method_id).as_bytes(),
             );
-            registers
-                .record_method_event(
-                    &method_id,
-                    event,
-                    event_id,
-                    system_metadata("synthetic seed"),
-                )
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            registry
+                .registers()
+                .record_method_event(&method_id, event, event_id, seeder.metadata(event_id))
+                .await?;
         }
     }
     Ok(())
 }
 
-/// One reporter token per deciding organisation, as each trust would have its own.
-async fn reporter_tokens(
-    pool: &PgPool,
-    generated: &Generated,
-) -> anyhow::Result<BTreeMap<String, (Uuid, String)>> {
-    let mut tokens = BTreeMap::new();
-    for case in &generated.cases {
-        if tokens.contains_key(&case.deciding_org) {
-            continue;
-        }
-        let org = OrganisationNumber::parse(&case.deciding_org).map_err(|e| anyhow!("{e}"))?;
-        let new = NewToken {
-            role: Role::Reporter,
-            org: Some(org),
-            project: None,
-            label: "synthetic seed".into(),
-            expires: None,
-        };
-        let created = create_token(pool, new).await.map_err(|e| anyhow!("{e}"))?;
-        tokens.insert(case.deciding_org.clone(), created);
+/// A synthetic method as its register events: described, then each status change.
+fn method_events(
+    method_id: &MethodId,
+    method: &synthetic::SyntheticMethod,
+) -> anyhow::Result<Vec<RegistryEvent>> {
+    let atc = method
+        .atc
+        .iter()
+        .map(|a| AtcCode::parse(a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("{e}"))?;
+    let mut events = vec![RegistryEvent::MethodDescribed {
+        method_id: method_id.clone(),
+        description: MethodDescription {
+            name: method.name.clone(),
+            atc,
+            indication: method.indication.clone(),
+        },
+    }];
+    for (status, decision_date, effective_from) in &method.statuses {
+        let status: MethodStatus = serde_json::from_value(Value::String(status.clone()))?;
+        events.push(RegistryEvent::MethodStatusChanged {
+            method_id: method_id.clone(),
+            status,
+            decision_date: *decision_date,
+            effective_from: *effective_from,
+        });
     }
-    Ok(tokens)
+    Ok(events)
 }
 
 fn report_id(seed: u64, case: &SyntheticCase, part: &str) -> Uuid {
@@ -188,106 +235,26 @@ fn report_id(seed: u64, case: &SyntheticCase, part: &str) -> Uuid {
     )
 }
 
-async fn report_cases(
-    base: &str,
-    tokens: &BTreeMap<String, (Uuid, String)>,
-    generated: &Generated,
-    seed: u64,
-) -> anyhow::Result<SeedReport> {
-    let client = reqwest::Client::new();
-    let mut report = SeedReport::default();
-    let mut decided: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    for case in &generated.cases {
-        let token = &tokens[&case.deciding_org].1;
-        let body = case.report_body(report_id(seed, case, "report"));
-        if case.decision.is_some() {
-            decided.entry(&case.deciding_org).or_default().push(body);
-        } else {
-            let answer = post(&client, &format!("{base}/api/v1/cases"), token, &body).await?;
-            count(&mut report, &answer);
-        }
-    }
-    for (org, bodies) in decided {
-        for chunk in bodies.chunks(BATCH_ROWS) {
-            let summary = post(
-                &client,
-                &format!("{base}/api/v1/decisions/batch"),
-                &tokens[org].1,
-                &json!(chunk),
-            )
-            .await?;
-            if summary["rejected"] != json!(0) {
-                return Err(anyhow!("a synthetic batch was refused: {summary}"));
-            }
-            report.imported += summary["imported"].as_u64().unwrap_or(0);
-            report.already_present += summary["already_present"].as_u64().unwrap_or(0);
-        }
-    }
-    for case in generated.cases.iter().filter(|c| !c.appeals.is_empty()) {
-        report_appeals(&client, base, &tokens[&case.deciding_org].1, case, seed).await?;
-    }
-    Ok(report)
-}
-
 async fn report_appeals(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
+    registry: &Registry,
+    reporter: &Actor,
     case: &SyntheticCase,
     seed: u64,
 ) -> anyhow::Result<()> {
     let org = OrganisationNumber::parse(&case.deciding_org).map_err(|e| anyhow!("{e}"))?;
     let case_id = case_id_for(&org, &case.case_ref);
     for (n, appeal) in case.appeals.iter().enumerate() {
-        let body = json!({"report_id": report_id(seed, case, &format!("appeal-{n}")), "lodged_date": appeal.lodged});
-        let lodged = post(
-            client,
-            &format!("{base}/api/v1/cases/{case_id}/appeals"),
-            token,
-            &body,
-        )
-        .await?;
-        let appeal_id = lodged["appeal_id"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no appeal_id: {lodged}"))?
-            .to_string();
-        if let Some((decided, outcome)) = &appeal.decided {
-            let body = json!({"report_id": report_id(seed, case, &format!("appeal-{n}-decision")), "decided_date": decided, "outcome": outcome});
-            post(
-                client,
-                &format!("{base}/api/v1/cases/{case_id}/appeals/{appeal_id}/decision"),
-                token,
-                &body,
-            )
+        let lodged = registry
+            .lodge_appeal(reporter, case_id, report_id(seed, case, &format!("appeal-{n}")), appeal.lodged)
             .await?;
+        let appeal_id = lodged.appeal_id.expect("a lodged appeal has an id");
+        if let Some((decided, outcome)) = &appeal.decided {
+            let outcome = serde_json::from_value(Value::String(outcome.clone()))?;
+            let decision_report = report_id(seed, case, &format!("appeal-{n}-decision"));
+            registry
+                .decide_appeal(reporter, case_id, appeal_id, decision_report, *decided, outcome)
+                .await?;
         }
     }
     Ok(())
-}
-
-fn count(report: &mut SeedReport, answer: &Value) {
-    if answer.get("position").is_some() {
-        report.imported += 1;
-    }
-}
-
-/// Posts JSON and returns the answer, failing on anything but 200 or 201.
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    let response = client
-        .post(url)
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await?;
-    let status = response.status();
-    let answer: Value = response.json().await?;
-    if !status.is_success() {
-        return Err(anyhow!("{url} answered {status}: {answer}"));
-    }
-    Ok(answer)
 }

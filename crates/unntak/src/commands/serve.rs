@@ -1,5 +1,5 @@
 //! `unntak serve`: migrate, then serve the API until SIGTERM, with the projector and the
-//! sealer running in the background.
+//! sealer running in the background, all over one event store.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -8,45 +8,47 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use api::ApiConfig;
 use domain::pseudonym::PseudonymKey;
-use sqlx::PgPool;
+use registry::{Registry, RegistrySettings};
+use secrecy::ExposeSecret;
 use store::EventStore;
 
 use super::store_admin::EVENTS_PER_SEAL;
-use super::{connect, prepare_database};
+use super::{connect_with, prepare_database};
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let pool = connect(&args.database).await?;
-    prepare_database(&pool).await?;
-    let key = PseudonymKey::new(&args.pseudonym_key_id, args.pseudonym_key.as_bytes())
-        .map_err(|e| anyhow!("UNNTAK_PSEUDONYM_KEY: {e}"))?;
-    let mut config = ApiConfig::new(key);
-    config.accept_synthetic_identity_numbers = args.accept_synthetic_ids;
+    let key = PseudonymKey::new(
+        &args.pseudonym_key_id,
+        args.pseudonym_key.expose_secret().as_bytes(),
+    )
+    .map_err(|e| anyhow!("UNNTAK_PSEUDONYM_KEY: {e}"))?;
+    let pool = connect_with(&args.database, args.limits.pool_size).await?;
+    let mut settings = RegistrySettings::new(key);
+    settings.accept_synthetic_identity_numbers = args.accept_synthetic_ids;
+    let registry = Registry::new(EventStore::new(pool), settings);
+    prepare_database(&registry).await?;
     let listener =
         TcpListener::bind(&args.bind).with_context(|| format!("binding {}", args.bind))?;
-    serve(
-        pool,
-        config,
-        listener,
-        Duration::from_secs(args.seal_interval),
-    )
-    .await?;
+    let seal_interval = Duration::from_secs(args.seal_interval);
+    serve(registry, args.limits.api_config(), listener, seal_interval).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
+/// Serves until SIGTERM or SIGINT, then lets in-flight requests finish. The API, the
+/// projector and the sealer share the registry's one event store, so an append through the
+/// API wakes the projector in this process at once.
 pub async fn serve(
-    pool: PgPool,
+    registry: Registry,
     config: ApiConfig,
     listener: TcpListener,
     seal_interval: Duration,
 ) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "serving");
-    let store = EventStore::new(pool.clone());
+    let store = registry.store().clone();
     tokio::spawn(seal_periodically(store.clone(), seal_interval));
     let projector = projections::Projector::new(store);
     tokio::spawn(async move { projector.run().await });
-    api::build(config, pool, listener)?.await?;
+    api::build(registry, config, listener)?.await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -10,7 +10,7 @@ use store::EventStore;
 pub const EVENTS_PER_SEAL: i64 = 10_000;
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<ExitCode> {
-    super::prepare_database(pool).await?;
+    super::prepare_database(&super::registry_for_tools(pool)).await?;
     println!("migrations applied; organisation register seeded");
     Ok(ExitCode::SUCCESS)
 }

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
-use api::auth::{create_token, list_tokens, revoke_token, NewToken, Role};
 use domain::organisation::OrganisationNumber;
+use registry::tokens::{create_token, list_tokens, revoke_token, NewToken};
+use registry::Role;
 
 use super::connect;
 use crate::cli::TokenAction;
@@ -36,21 +37,18 @@ pub async fn run(action: TokenAction) -> anyhow::Result<ExitCode> {
                 label,
                 expires,
             };
-            let (_, token) = create_token(&pool, new).await.map_err(|e| anyhow!("{e}"))?;
+            let (_, token) = create_token(&pool, new).await?;
             println!("{token}");
         }
         TokenAction::List(database) => {
             let pool = connect(&database).await?;
-            for token in list_tokens(&pool).await.map_err(|e| anyhow!("{e}"))? {
+            for token in list_tokens(&pool).await? {
                 println!("{}", serde_json::to_string(&token)?);
             }
         }
         TokenAction::Revoke { database, token_id } => {
             let pool = connect(&database).await?;
-            if !revoke_token(&pool, token_id)
-                .await
-                .map_err(|e| anyhow!("{e}"))?
-            {
+            if !revoke_token(&pool, token_id).await? {
                 bail!("no active token {token_id}");
             }
             println!("revoked {token_id}");

@@ -8,6 +8,8 @@ use sqlx::{ConnectOptions, Executor, PgPool};
 /// A throwaway database with the migrations and the baseline table.
 pub struct BenchDatabase {
     pub pool: PgPool,
+    /// The registry over the benchmark's one event store.
+    pub registry: registry::Registry,
     server: PgConnectOptions,
     name: String,
 }
@@ -27,8 +29,14 @@ impl BenchDatabase {
             .max_connections(40)
             .connect_with(server.clone().database(&name))
             .await?;
-        crate::commands::prepare_database(&pool).await?;
-        Ok(BenchDatabase { pool, server, name })
+        let registry = bench_registry(&pool);
+        crate::commands::prepare_database(&registry).await?;
+        Ok(BenchDatabase {
+            pool,
+            registry,
+            server,
+            name,
+        })
     }
 
     /// A database an earlier run kept, as it is.
@@ -38,9 +46,11 @@ impl BenchDatabase {
             .max_connections(40)
             .connect_with(server.clone().database(name))
             .await?;
-        crate::commands::prepare_database(&pool).await?;
+        let registry = bench_registry(&pool);
+        crate::commands::prepare_database(&registry).await?;
         Ok(BenchDatabase {
             pool,
+            registry,
             server,
             name: name.to_string(),
         })
@@ -58,4 +68,13 @@ impl BenchDatabase {
             .await?;
         Ok(())
     }
+}
+
+/// The registry a benchmark reports through: synthetic patients, so any valid key.
+fn bench_registry(pool: &PgPool) -> registry::Registry {
+    let key = domain::pseudonym::PseudonymKey::new("bench", &[9u8; 32]).expect("a valid key");
+    registry::Registry::new(
+        store::EventStore::new(pool.clone()),
+        registry::RegistrySettings::new(key),
+    )
 }

@@ -7,17 +7,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use api::auth::{create_token, NewToken, Role};
-use api::registers::{system_metadata, Registers};
 use api::ApiConfig;
+use registry::tokens::{create_token, NewToken};
+use registry::{Actor, Registry, Role};
 use chrono::NaiveDate;
 use domain::codes::MethodId;
 use domain::events::RegistryEvent;
 use domain::methods::MethodStatus;
 use domain::organisation::OrganisationNumber;
-use domain::pseudonym::PseudonymKey;
 use serde_json::{json, Value};
-use store::{EventStore, ExpectedVersion};
+use store::ExpectedVersion;
 use uuid::Uuid;
 
 use super::database::BenchDatabase;
@@ -48,14 +47,14 @@ struct Figures {
 
 async fn measure(bench: &BenchDatabase, duration: Duration) -> anyhow::Result<Figures> {
     let pool = bench.pool.clone();
-    seed_method(&pool).await?;
+    seed_method(&bench.registry).await?;
     let token = reporter_token(&pool).await?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let base = format!("http://{}", listener.local_addr()?);
-    let key = PseudonymKey::new("bench", &[9u8; 32]).map_err(|e| anyhow!("{e}"))?;
-    tokio::spawn(api::build(ApiConfig::new(key), pool.clone(), listener)?);
+    let server = api::build(bench.registry.clone(), ApiConfig::default(), listener)?;
+    tokio::spawn(server);
 
-    let store = EventStore::new(pool.clone());
+    let store = bench.registry.store().clone();
     // A decision is two events: the application and its decision.
     let store_decisions_per_second = rate(CONNECTIONS, duration, 1, move || {
         let store = store.clone();
@@ -149,8 +148,9 @@ fn percentile_ms(sorted: &[Duration], quantile: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-async fn seed_method(pool: &sqlx::PgPool) -> anyhow::Result<()> {
-    let registers = Registers::new(EventStore::new(pool.clone()));
+async fn seed_method(registry: &Registry) -> anyhow::Result<()> {
+    let seeder = Actor::client("bench", Role::Admin, None);
+    let event_id = Uuid::new_v4();
     let method_id = MethodId::parse(METHOD).expect("a valid method id");
     let event = RegistryEvent::MethodStatusChanged {
         method_id: method_id.clone(),
@@ -158,10 +158,11 @@ async fn seed_method(pool: &sqlx::PgPool) -> anyhow::Result<()> {
         decision_date: NaiveDate::from_ymd_opt(2023, 3, 1).expect("a real date"),
         effective_from: None,
     };
-    registers
-        .record_method_event(&method_id, event, Uuid::new_v4(), system_metadata("bench"))
-        .await
-        .map_err(|e| anyhow!("{e}"))
+    registry
+        .registers()
+        .record_method_event(&method_id, event, event_id, seeder.metadata(event_id))
+        .await?;
+    Ok(())
 }
 
 async fn reporter_token(pool: &sqlx::PgPool) -> anyhow::Result<String> {
@@ -172,7 +173,7 @@ async fn reporter_token(pool: &sqlx::PgPool) -> anyhow::Result<String> {
         label: "bench".into(),
         expires: None,
     };
-    let (_, token) = create_token(pool, new).await.map_err(|e| anyhow!("{e}"))?;
+    let (_, token) = create_token(pool, new).await?;
     Ok(token)
 }
 

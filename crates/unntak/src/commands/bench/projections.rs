@@ -8,9 +8,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use api::auth::{create_token, NewToken, Role};
-use api::registers::new_event;
 use api::ApiConfig;
+use registry::codec::new_event;
+use registry::tokens::{create_token, NewToken};
+use registry::Role;
 use chrono::NaiveDate;
 use domain::case::{
     case_id_for, case_stream, Application, Criteria, Criterion, Decision, Outcome, PatientFacts,
@@ -19,7 +20,6 @@ use domain::case::{
 use domain::codes::{CountyNumber, Icd10Code, MethodId, COUNTIES};
 use domain::events::RegistryEvent;
 use domain::organisation::OrganisationNumber;
-use domain::pseudonym::PseudonymKey;
 use projections::projector::REBUILD_BATCH_SIZE;
 use projections::{Projection, Projector};
 use rand::rngs::StdRng;
@@ -257,12 +257,8 @@ where
 async fn api_latency_p95(bench: &BenchDatabase) -> anyhow::Result<f64> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let base = format!("http://{}", listener.local_addr()?);
-    let key = PseudonymKey::new("bench", &[9u8; 32]).map_err(|e| anyhow!("{e}"))?;
-    tokio::spawn(api::build(
-        ApiConfig::new(key),
-        bench.pool.clone(),
-        listener,
-    )?);
+    let server = api::build(bench.registry.clone(), ApiConfig::default(), listener)?;
+    tokio::spawn(server);
     let new = NewToken {
         role: Role::Reviewer,
         org: None,
@@ -270,9 +266,7 @@ async fn api_latency_p95(bench: &BenchDatabase) -> anyhow::Result<f64> {
         label: "bench".into(),
         expires: None,
     };
-    let (_, token) = create_token(&bench.pool, new)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let (_, token) = create_token(&bench.pool, new).await?;
     let client = reqwest::Client::new();
     let url = format!("{base}/api/v1/stats/decisions?group_by=region,method_id");
     let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
@@ -313,13 +307,10 @@ async fn signals_against_scan(
     year: i32,
 ) -> anyhow::Result<(f64, f64, usize)> {
     let started = Instant::now();
-    let input = api::detection::load_analysis_input(
-        &bench.pool,
-        year,
-        analysis::signals::Settings::default(),
-    )
-    .await
-    .map_err(|e| anyhow!("{e}"))?;
+    let input = bench
+        .registry
+        .analysis_input(year, analysis::signals::Settings::default())
+        .await?;
     let signals = analysis::signals::all_signals(&input).len();
     let signals_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
