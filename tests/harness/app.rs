@@ -9,14 +9,14 @@ use std::net::TcpListener;
 use std::sync::{Mutex, Once};
 
 use api::ApiConfig;
-use registry::tokens::{create_token, NewToken};
-use registry::{Actor, Registry, RegistrySettings, Role};
 use chrono::NaiveDate;
 use domain::codes::{AtcCode, MethodId};
 use domain::events::RegistryEvent;
 use domain::methods::{MethodDescription, MethodStatus};
 use domain::organisation::OrganisationNumber;
 use domain::pseudonym::PseudonymKey;
+use registry::tokens::{create_token, NewToken};
+use registry::{Actor, Registry, RegistrySettings, Role};
 use serde_json::{json, Value};
 use sqlx::Row;
 use store::EventStore;
@@ -122,10 +122,7 @@ pub async fn spawn_app() -> TestApp {
     capture_logs();
     let db = TestDatabase::new().await;
     let key = PseudonymKey::new("t1", &[7u8; 32]).expect("a valid pseudonym key");
-    let registry = Registry::new(
-        EventStore::new(db.pool.clone()),
-        RegistrySettings::new(key),
-    );
+    let registry = Registry::new(EventStore::new(db.pool.clone()), RegistrySettings::new(key));
     registry
         .seed_organisations(include_str!("../../deploy/reference/organisations.csv"))
         .await
@@ -141,8 +138,8 @@ pub async fn spawn_app() -> TestApp {
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
     let port = listener.local_addr().expect("a local address").port();
-    let server = api::build(registry.clone(), ApiConfig::default(), listener)
-        .expect("build the server");
+    let server =
+        api::build(registry.clone(), ApiConfig::default(), listener).expect("build the server");
     tokio::spawn(server);
     TestApp {
         address: format!("http://127.0.0.1:{port}"),

@@ -58,7 +58,9 @@ async fn an_atomic_batch_with_one_invalid_row_writes_nothing() {
         )
         .await;
 
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    // Nothing was written although writing was asked for: a client reading the status
+    // must not believe it succeeded. The body is the same summary.
+    assert_eq!(answer.status, 422, "{}", answer.text);
     assert_eq!(answer.body["imported"], json!(0));
     assert_eq!(answer.body["rejected"], json!(1));
     assert_eq!(answer.body["written"], json!(false));
@@ -126,6 +128,19 @@ async fn a_dry_run_validates_and_writes_nothing() {
     assert_eq!(answer.body["written"], json!(false));
     assert_eq!(app.case_event_count().await, 0);
     assert_eq!(case_status(&app, "B4-1").await, 404);
+
+    // An atomic dry run that finds a rejected row wrote nothing by request: 200 too.
+    let atomic = app
+        .post_json(
+            "/api/v1/decisions/batch?dry_run=true&atomic=true",
+            &app.tokens.ous,
+            &json!(batch),
+        )
+        .await;
+    assert_eq!(atomic.status, 200, "{}", atomic.text);
+    assert_eq!(atomic.body["rejected"], json!(1));
+    assert_eq!(atomic.body["written"], json!(false));
+    assert_eq!(app.case_event_count().await, 0);
 }
 
 #[tokio::test]

@@ -188,7 +188,9 @@ async fn a_revoked_token_answers_401() {
         label: "to be revoked".into(),
         expires: None,
     };
-    let (token_id, token) = registry::tokens::create_token(&app.db.pool, new).await.unwrap();
+    let (token_id, token) = registry::tokens::create_token(&app.db.pool, new)
+        .await
+        .unwrap();
     assert!(registry::tokens::revoke_token(&app.db.pool, token_id)
         .await
         .unwrap());

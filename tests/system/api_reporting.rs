@@ -639,3 +639,32 @@ async fn fifty_concurrent_clients_sending_the_same_report_make_one_case() {
     assert_eq!(received, 1);
     assert_eq!(app.case_event_count().await, 2);
 }
+
+#[tokio::test]
+async fn a_report_hears_of_every_problem_at_once() {
+    let app = spawn_app().await;
+    let mut body = individual_exemption("OUS-2024-0099");
+    // A fødselsnummer whose check digits are wrong, and a decision before the application.
+    body["patient"] = json!({"fnr": "15056112399", "residence_county": "03"});
+    body["decided_date"] = json!("2024-02-01");
+
+    let answer = app
+        .post_json("/api/v1/decisions", &app.tokens.ous, &body)
+        .await;
+
+    answer.assert_problem(422);
+    let codes = answer.problem_codes();
+    assert!(
+        codes.iter().any(|c| c.starts_with("patient.fnr:")),
+        "the identity number's problem: {codes:?}"
+    );
+    assert!(
+        codes.contains(&"decided_date:decided_before_received".to_string()),
+        "the dates' problem too: {codes:?}"
+    );
+    assert!(
+        !answer.text.contains("15056112399"),
+        "the number is not echoed"
+    );
+    assert_eq!(app.case_event_count().await, 0);
+}

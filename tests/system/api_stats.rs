@@ -4,7 +4,6 @@
 use harness::app::{individual_exemption, spawn_app, TestApp, BERGEN, OUS};
 use projections::Projector;
 use serde_json::{json, Value};
-use store::EventStore;
 
 /// Reports a decision of `org` and returns the position it was written at.
 async fn report(app: &TestApp, org: &str, case_ref: &str, patch: Value) -> i64 {
@@ -39,7 +38,8 @@ async fn report_outcomes(app: &TestApp, outcomes: &[(&str, usize, usize)]) -> i6
 }
 
 async fn with_projector(app: &TestApp) {
-    let projector = Projector::new(EventStore::new(app.db.pool.clone()));
+    // The server's own store, so its appends wake this projector in process.
+    let projector = Projector::new(app.registry.store().clone());
     tokio::spawn(async move { projector.run().await });
 }
 
@@ -511,4 +511,51 @@ async fn signals_name_unequal_treatment_and_the_funnel_has_its_points() {
     );
     assert!(ous["limits_998"]["lower"].as_f64().unwrap() > 0.0, "{ous}");
     assert_eq!(ous["outside_998"], json!(true));
+}
+
+#[tokio::test]
+async fn the_funnel_withholds_units_with_small_counts_as_the_decisions_statistic_does() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 0, 10), (BERGEN, 2, 0)]).await;
+    app.get(
+        &format!("/api/v1/stats/decisions?min_position={last}"),
+        Some(&app.tokens.reviewer),
+    )
+    .await;
+
+    let funnel = app
+        .get("/api/v1/stats/funnel?year=2024", Some(&app.tokens.reviewer))
+        .await;
+    assert_eq!(funnel.status, 200, "{}", funnel.text);
+    let points = funnel.body["points"].as_array().expect("points");
+    let bergen = points
+        .iter()
+        .find(|p| p["unit"] == json!(BERGEN))
+        .expect("a Bergen point, withheld");
+    assert_eq!(bergen["suppressed"], json!(true), "{bergen}");
+    assert!(
+        bergen["decided"].is_null() && bergen["granted"].is_null(),
+        "{bergen}"
+    );
+    assert!(
+        bergen["limits_95"]["lower"].is_null(),
+        "the limits tell n: {bergen}"
+    );
+    // With one unit withheld, the other would give it away against the national total.
+    let ous = points
+        .iter()
+        .find(|p| p["unit"] == json!(OUS))
+        .expect("OUS");
+    assert!(ous["decided"].is_null(), "{ous}");
+
+    let unsuppressed = app
+        .get(
+            "/api/v1/stats/funnel?year=2024&suppress=false",
+            Some(&app.tokens.reviewer),
+        )
+        .await;
+    let points = unsuppressed.body["points"].as_array().expect("points");
+    let bergen = points.iter().find(|p| p["unit"] == json!(BERGEN)).unwrap();
+    assert_eq!(bergen["decided"], json!(2), "a reviewer may ask to see it");
 }

@@ -15,11 +15,11 @@ use domain::organisation_register::{organisation_stream, Organisation, Organisat
 use domain::pseudonym::PseudonymKey;
 use domain::report::ReportContext;
 use harness::TestDatabase;
-use registry::codec::new_event;
-use registry::{Actor, Registry, RegistrySettings, Role};
 use projections::{Projection, Projector, Target};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use registry::codec::new_event;
+use registry::{Actor, Registry, RegistrySettings, Role};
 use serde_json::{json, Map, Value};
 use store::{EventStore, ExpectedVersion, NewEvent};
 use uuid::Uuid;
@@ -266,9 +266,9 @@ impl World {
             }
             (8, Some(decided)) => {
                 let lodged_date = decided + chrono::Days::new(self.rng.gen_range(0..30));
-                let written = self
-                    .registry
-                    .lodge_appeal(&reporter, case_id, report_id, lodged_date);
+                let written =
+                    self.registry
+                        .lodge_appeal(&reporter, case_id, report_id, lodged_date);
                 self.note(written.await).is_some()
             }
             (_, _) => match case.appeals.iter().find(|a| a.outcome.is_none()).cloned() {
@@ -303,7 +303,10 @@ impl World {
     async fn report(&mut self, mut body: Map<String, Value>, with_decision: bool) -> bool {
         let reporter = World::reporter(body["deciding_org"].as_str().expect("an org"));
         body.insert("report_id".into(), json!(Uuid::new_v4()));
-        let written = self.registry.report_case(&reporter, &body, with_decision).await;
+        let written = self
+            .registry
+            .report_case(&reporter, &body, with_decision)
+            .await;
         match self.note(written) {
             Some(case_id) => {
                 self.cases.push(case_id);
@@ -426,12 +429,11 @@ async fn assert_signal_counts_give_the_tallies_of_the_cases(db: &TestDatabase) {
     let cases = projections::queries::signal_cases(&db.pool)
         .await
         .expect("cases");
-    let methods = world_registry(&db).method_records()
-        .await
-        .expect("methods");
+    let methods = world_registry(&db).method_records().await.expect("methods");
     let mut compliance_seen = false;
     for year in 2024..=2026 {
-        let input = world_registry(&db).analysis_input(year, Settings::default())
+        let input = world_registry(&db)
+            .analysis_input(year, Settings::default())
             .await
             .expect("analysis input");
         let counted = Tallies::count(year, &cases, &methods);

@@ -79,7 +79,10 @@ impl FromRequest for Caller {
             .expect("the Authenticator is registered as app data")
             .clone();
         let token = bearer_token(request);
-        let request_id = request.extensions().get::<RequestId>().map(|id| id.to_string());
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.to_string());
         Box::pin(async move {
             let token = token.ok_or(ApiError::Unauthenticated)?;
             let actor = authenticator.authenticate(&token).await?;

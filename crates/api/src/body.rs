@@ -1,11 +1,11 @@
 //! Reading request bodies: size limits (413), JSON syntax (400), and the report envelope.
 
+use crate::error::ApiError;
 use actix_web::error::PayloadError;
 use actix_web::web;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use crate::error::ApiError;
 
 /// Reads a request body of at most `max_bytes`; a larger one is refused (413) without
 /// reading the rest.

@@ -58,7 +58,11 @@ pub struct AppState {
 /// Builds the server on `listener` (port 0 in tests) over the process's one `registry`,
 /// whose event store the projector shares, so an append here wakes it in process.
 /// Migrations must already be applied.
-pub fn build(registry: Registry, config: ApiConfig, listener: TcpListener) -> std::io::Result<Server> {
+pub fn build(
+    registry: Registry,
+    config: ApiConfig,
+    listener: TcpListener,
+) -> std::io::Result<Server> {
     let shutdown_timeout = config.shutdown_timeout_seconds;
     let authenticator = web::Data::new(auth::Authenticator::new(registry.pool().clone()));
     let state = web::Data::new(AppState {

@@ -87,7 +87,9 @@ fn to_csv<R: Serialize>(rows: &[R]) -> Result<String, ApiError> {
             .write_record(row.iter().map(|(_, v)| v))
             .map_err(csv_failed)?;
     }
-    let bytes = writer.into_inner().map_err(|e| csv_failed(e.into_error().into()))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| csv_failed(e.into_error().into()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

@@ -61,7 +61,10 @@ impl Registry {
             .into_iter()
             .map(|((year, region), n)| ((year, region), n.max(0) as u64))
             .collect();
-        let names = queries::organisation_names(pool).await?.into_iter().collect();
+        let names = queries::organisation_names(pool)
+            .await?
+            .into_iter()
+            .collect();
         Ok(AnalysisInput {
             year,
             tallies,

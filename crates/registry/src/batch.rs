@@ -93,7 +93,11 @@ fn problems_of(error: ServiceError) -> Vec<RowProblem> {
     if error.is_internal() {
         tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "a batch row failed");
     }
-    error.into_problems("row").into_iter().map(RowProblem::from).collect()
+    error
+        .into_problems("row")
+        .into_iter()
+        .map(RowProblem::from)
+        .collect()
 }
 
 const REPORT_ID_CONFLICT: &str = "this report_id was already used for a different report";
@@ -164,9 +168,11 @@ impl Registry {
                 RowOutcome::Import(Box::new(prepared))
             }
             (Ok(prepared), Ok(_)) if is_same_report(&prepared) => RowOutcome::AlreadyPresent,
-            (Ok(_), Ok(_)) => {
-                RowOutcome::Rejected(problem("report_id", "report_id_conflict", REPORT_ID_CONFLICT))
-            }
+            (Ok(_), Ok(_)) => RowOutcome::Rejected(problem(
+                "report_id",
+                "report_id_conflict",
+                REPORT_ID_CONFLICT,
+            )),
             (prepared, report_id) => {
                 let mut errors: Vec<RowProblem> = match report_id {
                     Err(problems) => problems.into_iter().map(RowProblem::from).collect(),
@@ -254,7 +260,7 @@ impl Registry {
         }
         summary.rejected_rows.sort_by_key(|row| row.index);
         summary.rejected = summary.rejected_rows.len();
-        summary.written = summary.imported > 0;
+        summary.written = !options.dry_run && summary.imported > 0;
         Ok(Some(summary))
     }
 
@@ -338,7 +344,9 @@ fn is_same_report(prepared: &Prepared) -> bool {
             .already_stored
             .iter()
             .zip(&prepared.events)
-            .all(|(stored, new)| stored.event_type == new.event_type && stored.payload == new.payload)
+            .all(|(stored, new)| {
+                stored.event_type == new.event_type && stored.payload == new.payload
+            })
 }
 
 /// A second row with the same report or case as an earlier one in the batch is rejected.

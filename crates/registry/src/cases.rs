@@ -114,7 +114,8 @@ impl Registry {
             body,
             with_decision,
         };
-        self.run(actor, report_id_in(body), None, None, command).await
+        self.run(actor, report_id_in(body), None, None, command)
+            .await
     }
 
     /// Reports the decision on a case reported without one.
@@ -169,8 +170,14 @@ impl Registry {
             appeal_id,
             lodged_date,
         };
-        self.run(actor, Ok(report_id), Some(case_id), Some(appeal_id), command)
-            .await
+        self.run(
+            actor,
+            Ok(report_id),
+            Some(case_id),
+            Some(appeal_id),
+            command,
+        )
+        .await
     }
 
     /// Reports the outcome of an appeal.
@@ -188,8 +195,14 @@ impl Registry {
             decided_date,
             outcome,
         };
-        self.run(actor, Ok(report_id), Some(case_id), Some(appeal_id), command)
-            .await
+        self.run(
+            actor,
+            Ok(report_id),
+            Some(case_id),
+            Some(appeal_id),
+            command,
+        )
+        .await
     }
 
     /// Runs one command on one case, retrying when another writer changed the case
@@ -285,7 +298,13 @@ impl Registry {
             methods: &methods,
         };
         let accepted = handle(case.as_ref(), command, &context)?;
-        Ok(to_prepared(accepted, prior, already_stored, actor, report_id))
+        Ok(to_prepared(
+            accepted,
+            prior,
+            already_stored,
+            actor,
+            report_id,
+        ))
     }
 
     /// The methods loaded for the command, and the method of the case if not among them.
@@ -298,7 +317,11 @@ impl Registry {
         if let Some(case) = case {
             let method_id = &case.application.method_id;
             if !methods.contains_key(method_id) {
-                methods.extend(self.registers.methods(std::slice::from_ref(method_id)).await?);
+                methods.extend(
+                    self.registers
+                        .methods(std::slice::from_ref(method_id))
+                        .await?,
+                );
             }
         }
         Ok(methods)

@@ -23,7 +23,9 @@ impl Registry {
             sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
                 .fetch_one(self.pool())
                 .await
-                .map_err(|e| ServiceError::Unavailable(format!("the database does not answer: {e}")))?;
+                .map_err(|e| {
+                    ServiceError::Unavailable(format!("the database does not answer: {e}"))
+                })?;
         let known = store::MIGRATOR.iter().map(|m| m.version).max();
         if applied < known {
             return Err(ServiceError::Unavailable(format!(

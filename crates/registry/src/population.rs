@@ -86,7 +86,10 @@ pub fn parse_population(csv: &[u8]) -> Result<Vec<CountyPopulation>, ServiceErro
             continue;
         };
         if let Some(county) = parse_row(&row, &line, &mut problems) {
-            if counties.iter().any(|c| c.county_number == county.county_number) {
+            if counties
+                .iter()
+                .any(|c| c.county_number == county.county_number)
+            {
                 problems.add(
                     &line,
                     "duplicate_county",
@@ -115,7 +118,11 @@ fn parse_row(row: &PopulationRow, line: &str, problems: &mut Problems) -> Option
     let county = problems.take(line, CountyNumber::parse(row.county_number.trim()));
     let population = row.population.trim().parse::<u64>().ok();
     if population.is_none() {
-        problems.add(line, "population_value", "population must be a whole number");
+        problems.add(
+            line,
+            "population_value",
+            "population must be a whole number",
+        );
     }
     Some(CountyPopulation {
         county_number: county?,

@@ -98,7 +98,7 @@ fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending database migrations and seed the organisation register.
-    Migrate(DatabaseArgs),
+    Migrate(MigrateArgs),
     /// Serve the API until SIGTERM; applies pending migrations first.
     Serve(ServeArgs),
     /// Run the system with demo data: migrate, seed, create demo tokens, report a few
@@ -140,6 +140,16 @@ pub enum Command {
         #[command(subcommand)]
         target: BenchTarget,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The organisation register's seed file (CSV: org_number, name, kind,
+    /// region_org_number, region); the one shipped with the binary by default.
+    #[arg(long, env = "UNNTAK_ORGANISATIONS_FILE")]
+    pub organisations: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -155,3 +155,26 @@ async fn serve_runs_the_projector_beside_the_api() {
         "the organisation register reached the read models: {projected}"
     );
 }
+
+#[tokio::test]
+async fn migrate_names_a_malformed_organisation_row_and_its_reason() {
+    let db = TestDatabase::new().await;
+    let file = std::env::temp_dir().join(format!("organisations-{}.csv", Uuid::new_v4()));
+    std::fs::write(
+        &file,
+        "org_number,name,kind,region_org_number,region\n\
+         983658725,Helse Vest RHF,rhf,983658725,Helse Vest\n\
+         983974724,Helse Bergen HF,sykehus,983658725,Helse Vest\n",
+    )
+    .unwrap();
+
+    let migrated = unntak(&db, &["migrate", "--organisations", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
+
+    assert_eq!(migrated.status.code(), Some(2), "{migrated:?}");
+    let said = String::from_utf8_lossy(&migrated.stderr);
+    assert!(said.contains("line 3"), "{said}");
+    assert!(said.contains("983974724"), "{said}");
+    assert!(said.contains("sykehus"), "{said}");
+    assert!(!said.contains("internal error"), "{said}");
+}

@@ -57,7 +57,10 @@ pub async fn report_batch(
         dry_run: query.dry_run,
         atomic: query.atomic,
     };
-    let summary = state.registry.import_decisions(&caller, &rows, options).await?;
+    let summary = state
+        .registry
+        .import_decisions(&caller, &rows, options)
+        .await?;
     Ok(match summary.refused_for_rejected_rows() {
         true => HttpResponse::UnprocessableEntity().json(summary),
         false => HttpResponse::Ok().json(summary),

@@ -50,7 +50,10 @@ pub async fn describe_method(
 ) -> Result<HttpResponse, ApiError> {
     let body = body::read(payload, state.config.max_report_bytes).await?;
     let request: MethodDescriptionRequest = body::typed(&body)?;
-    let method = state.registry.describe_method(&caller, &path, request).await?;
+    let method = state
+        .registry
+        .describe_method(&caller, &path, request)
+        .await?;
     Ok(HttpResponse::Ok().json(method))
 }
 

@@ -326,4 +326,3 @@ pub struct DecisionOnCase {
     criteria: Criteria,
     refusal_reasons: Option<Vec<String>>,
 }
-

@@ -42,7 +42,10 @@ pub async fn applications(
     query: web::Query<StatisticsQuery>,
     http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let table = state.registry.application_statistics(&caller, &query).await?;
+    let table = state
+        .registry
+        .application_statistics(&caller, &query)
+        .await?;
     render::table(&http, &table)
 }
 
@@ -58,7 +61,10 @@ pub async fn processing_times(
     query: web::Query<StatisticsQuery>,
     http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let table = state.registry.processing_time_statistics(&caller, &query).await?;
+    let table = state
+        .registry
+        .processing_time_statistics(&caller, &query)
+        .await?;
     render::table(&http, &table)
 }
 
@@ -90,6 +96,9 @@ pub async fn reporting_quality(
     query: web::Query<StatisticsQuery>,
     http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let table = state.registry.reporting_quality_statistics(&caller, &query).await?;
+    let table = state
+        .registry
+        .reporting_quality_statistics(&caller, &query)
+        .await?;
     render::table(&http, &table)
 }

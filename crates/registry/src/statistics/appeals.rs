@@ -32,7 +32,12 @@ pub struct AppealRow {
 }
 
 impl AppealRow {
-    fn new(group: GroupKeys, keys: Vec<Option<String>>, appeals: &[queries::AppealRow], today: NaiveDate) -> Self {
+    fn new(
+        group: GroupKeys,
+        keys: Vec<Option<String>>,
+        appeals: &[queries::AppealRow],
+        today: NaiveDate,
+    ) -> Self {
         let outcome_count = |outcome: &str| {
             appeals
                 .iter()
@@ -122,6 +127,12 @@ impl Registry {
         let appeals = queries::appeals(self.pool(), &request.filter, &request.dimensions).await?;
         let names = queries::organisation_names(self.pool()).await?;
         let today = Utc::now().date_naive();
-        Ok(appeal_table(&request, as_of_position, appeals, &names, today))
+        Ok(appeal_table(
+            &request,
+            as_of_position,
+            appeals,
+            &names,
+            today,
+        ))
     }
 }

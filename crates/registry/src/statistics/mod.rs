@@ -4,13 +4,13 @@
 //! counts (unless the actor may see them and asked to), so no path publishes a count from
 //! 1 to 4, nor one that a published total and its published parts give away.
 
-mod appeals;
-mod applications;
-mod decisions;
-mod funnel;
+pub(crate) mod appeals;
+pub(crate) mod applications;
+pub(crate) mod decisions;
+pub(crate) mod funnel;
 mod groups;
-mod processing;
-mod quality;
+pub(crate) mod processing;
+pub(crate) mod quality;
 mod request;
 
 use std::time::Duration;
@@ -70,7 +70,8 @@ impl<R: Publishable> Table<R> {
     /// and did ask for unsuppressed figures.
     fn publish(request: &StatisticsRequest, as_of_position: i64, mut rows: Vec<R>) -> Table<R> {
         if request.suppress {
-            let groups: Vec<Vec<Option<String>>> = rows.iter().map(|r| r.group().to_vec()).collect();
+            let groups: Vec<Vec<Option<String>>> =
+                rows.iter().map(|r| r.group().to_vec()).collect();
             let counts: Vec<Vec<u64>> = rows.iter().map(Publishable::counts).collect();
             let statuses = suppress_grouped_rows(&groups, &counts, DEFAULT_THRESHOLD);
             for (row, status) in rows.iter_mut().zip(statuses) {

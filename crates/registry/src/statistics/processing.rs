@@ -9,7 +9,9 @@ use chrono::{NaiveDate, Utc};
 use projections::queries::{self, Processing};
 use serde::Serialize;
 
-use super::{is_small, GroupKeys, Publishable, Quantile, StatisticsQuery, StatisticsRequest, Table};
+use super::{
+    is_small, GroupKeys, Publishable, Quantile, StatisticsQuery, StatisticsRequest, Table,
+};
 use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::Registry;
@@ -230,6 +232,12 @@ impl Registry {
         let cases = queries::processing(self.pool(), &request.filter, &request.dimensions).await?;
         let names = queries::organisation_names(self.pool()).await?;
         let today = Utc::now().date_naive();
-        Ok(processing_table(&request, as_of_position, cases, &names, today))
+        Ok(processing_table(
+            &request,
+            as_of_position,
+            cases,
+            &names,
+            today,
+        ))
     }
 }

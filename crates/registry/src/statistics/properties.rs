@@ -1,0 +1,315 @@
+//! The disclosure rule, proved over random tables of every statistic: no published count
+//! is from 1 to 4, and no count worked out from a published total (the answer to any
+//! coarser grouping) and its published parts is from 1 to 4 either.
+
+use std::collections::HashMap;
+
+use analysis::proportion::Interval;
+use analysis::signals::FunnelPoint;
+use chrono::{Days, NaiveDate};
+use projections::queries::{AppealRow, DecisionGroup, Dimension, Processing, ReportingQuality};
+use proptest::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::appeals::appeal_table;
+use super::applications::application_table;
+use super::decisions::decision_table;
+use super::funnel::funnel_table;
+use super::processing::processing_table;
+use super::quality::reporting_quality_table;
+use super::{is_small, Publishable, StatisticsRequest, Table};
+
+/// A random grouped table: each row its group (one value per dimension) and four counts,
+/// mostly small so that suppression has work to do.
+#[derive(Debug, Clone)]
+struct RandomTable {
+    dimensions: Vec<Dimension>,
+    rows: Vec<(Vec<Option<String>>, [u64; 4])>,
+}
+
+fn random_table() -> impl Strategy<Value = RandomTable> {
+    let dimensions = Just(vec![
+        Dimension::Region,
+        Dimension::Scheme,
+        Dimension::MethodId,
+    ]);
+    (dimensions, 0usize..=3)
+        .prop_flat_map(|(all, used)| {
+            let dimensions: Vec<Dimension> = all[..used].to_vec();
+            let count = prop_oneof![3 => 0u64..6, 1 => 0u64..40];
+            let row = (
+                proptest::collection::vec(0u8..3, used),
+                [count.clone(), count.clone(), count.clone(), count],
+            );
+            (Just(dimensions), proptest::collection::vec(row, 1..14))
+        })
+        .prop_map(|(dimensions, rows)| {
+            let mut seen = HashMap::new();
+            for (key, counts) in rows {
+                let key: Vec<Option<String>> = key.iter().map(|k| Some(format!("v{k}"))).collect();
+                seen.entry(key).or_insert(counts);
+            }
+            let mut rows: Vec<_> = seen.into_iter().collect();
+            rows.sort();
+            RandomTable { dimensions, rows }
+        })
+}
+
+fn request(dimensions: &[Dimension], suppress: bool) -> StatisticsRequest {
+    StatisticsRequest {
+        filter: Default::default(),
+        dimensions: dimensions.to_vec(),
+        suppress,
+        curve: true,
+        min_position: None,
+    }
+}
+
+fn day(offset: u64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 1, 1).expect("a date") + Days::new(offset)
+}
+
+/// A table of one statistic, unsuppressed and suppressed, from the same input.
+struct Published<R> {
+    raw: Vec<R>,
+    published: Vec<R>,
+    /// The fields of a row that are counts of cases.
+    count_fields: &'static [&'static str],
+}
+
+fn both<R>(
+    build: impl Fn(bool) -> Table<R>,
+    count_fields: &'static [&'static str],
+) -> Published<R> {
+    Published {
+        raw: build(false).rows,
+        published: build(true).rows,
+        count_fields,
+    }
+}
+
+/// Checks the rule on a published table whose rows `raw` (unsuppressed, same order) had.
+fn check<R: Publishable + Serialize>(
+    table: &Published<R>,
+    dimensions: usize,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(table.raw.len(), table.published.len());
+    for row in &table.published {
+        let json = serde_json::to_value(row).expect("a row serialises");
+        for field in table.count_fields {
+            if let Some(count) = json[field].as_u64() {
+                prop_assert!(
+                    !is_small(count),
+                    "{} = {} published in {}",
+                    field,
+                    count,
+                    json
+                );
+            }
+        }
+        if json["suppressed"] == Value::Bool(true) {
+            for field in table.count_fields {
+                prop_assert!(
+                    json[field].is_null(),
+                    "a withheld row shows {}: {}",
+                    field,
+                    json
+                );
+            }
+        } else {
+            prop_assert!(
+                row.counts().iter().all(|&c| !is_small(c)),
+                "a published part is small: {}",
+                json
+            );
+        }
+    }
+    let hidden: Vec<bool> = table
+        .published
+        .iter()
+        .map(|row| serde_json::to_value(row).expect("a row")["suppressed"] == Value::Bool(true))
+        .collect();
+    for kept in 0..(1usize << dimensions) - 1 {
+        check_coarser_grouping(&table.raw, &hidden, kept)?;
+    }
+    Ok(())
+}
+
+/// For each group of the coarser grouping `kept` (a mask of dimensions), a reader who
+/// subtracts the published rows from the group's total learns the hidden rows' sum, column
+/// by column: it must be 0, at least 5, or the whole group total (which that grouping's
+/// answer withholds itself when small).
+fn check_coarser_grouping<R: Publishable>(
+    raw: &[R],
+    hidden: &[bool],
+    kept: usize,
+) -> Result<(), TestCaseError> {
+    let mut groups: HashMap<Vec<Option<String>>, (Vec<u64>, Vec<u64>)> = HashMap::new();
+    for (row, &is_hidden) in raw.iter().zip(hidden) {
+        let group: Vec<Option<String>> = row
+            .group()
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| kept & (1 << d) != 0)
+            .map(|(_, key)| key.clone())
+            .collect();
+        let counts = row.counts();
+        let (total, hidden_sum) = groups
+            .entry(group)
+            .or_insert_with(|| (vec![0; counts.len()], vec![0; counts.len()]));
+        for (c, count) in counts.iter().enumerate() {
+            total[c] += count;
+            if is_hidden {
+                hidden_sum[c] += count;
+            }
+        }
+    }
+    for (group, (total, hidden_sum)) in groups {
+        for (c, (&sum, &all)) in hidden_sum.iter().zip(&total).enumerate() {
+            prop_assert!(
+                !is_small(sum) || sum == all,
+                "grouping {:b}, group {:?}, column {}: hidden rows sum to {} of {}",
+                kept,
+                group,
+                c,
+                sum,
+                all
+            );
+        }
+    }
+    Ok(())
+}
+
+fn names() -> HashMap<String, String> {
+    HashMap::new()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn decisions_never_show_or_give_away_a_small_count(table in random_table()) {
+        let groups: Vec<DecisionGroup> = table.rows.iter().map(|(keys, c)| DecisionGroup {
+            keys: keys.clone(), granted: c[0] as i64, refused: c[1] as i64,
+        }).collect();
+        let published = both(|s| decision_table(&request(&table.dimensions, s), 0, &groups, &names()),
+            &["decided", "granted", "refused"]);
+        check(&published, table.dimensions.len())?;
+    }
+
+    #[test]
+    fn applications_never_show_or_give_away_a_small_count(table in random_table()) {
+        let groups: Vec<(Vec<Option<String>>, i64)> =
+            table.rows.iter().map(|(keys, c)| (keys.clone(), c[0] as i64)).collect();
+        let published = both(|s| application_table(&request(&table.dimensions, s), 0, &groups, &names(), None),
+            &["applications"]);
+        check(&published, table.dimensions.len())?;
+    }
+
+    #[test]
+    fn processing_times_never_show_or_give_away_a_small_count(table in random_table()) {
+        let mut cases = Vec::new();
+        for (keys, c) in &table.rows {
+            for i in 0..c[0] {
+                cases.push(Processing { keys: keys.clone(), received_date: day(0), decided_date: Some(day(3 + 4 * i)) });
+            }
+            for _ in 0..c[1] {
+                cases.push(Processing { keys: keys.clone(), received_date: day(10), decided_date: None });
+            }
+        }
+        let today = day(400);
+        let published = both(|s| processing_table(&request(&table.dimensions, s), 0, cases.clone(), &names(), today),
+            &["n", "decided", "censored"]);
+        check(&published, table.dimensions.len())?;
+        for row in &published.published {
+            check_shares_and_curve(row)?;
+        }
+    }
+
+    #[test]
+    fn appeals_never_show_or_give_away_a_small_count(table in random_table()) {
+        let mut appeals = Vec::new();
+        for (keys, c) in &table.rows {
+            for (outcome, n) in [("upheld", c[0]), ("overturned", c[1]), ("partly_overturned", c[2])] {
+                for _ in 0..n {
+                    appeals.push(AppealRow { keys: keys.clone(), lodged_date: day(0), decided_date: Some(day(20)), outcome: Some(outcome.into()) });
+                }
+            }
+            for _ in 0..c[3] {
+                appeals.push(AppealRow { keys: keys.clone(), lodged_date: day(0), decided_date: None, outcome: None });
+            }
+        }
+        let published = both(|s| appeal_table(&request(&table.dimensions, s), 0, appeals.clone(), &names(), day(400)),
+            &["lodged", "decided", "upheld", "overturned", "partly_overturned"]);
+        check(&published, table.dimensions.len())?;
+    }
+
+    #[test]
+    fn reporting_quality_never_shows_or_gives_away_a_small_count(table in random_table()) {
+        let qualities: Vec<ReportingQuality> = table.rows.iter().enumerate().map(|(i, (_, c))| ReportingQuality {
+            org: format!("org{i}"), cases: (c[0] + c[1]) as i64, decisions: c[0] as i64,
+            median_report_delay_days: Some(3.0), corrections: c[2] as i64, retractions: c[3] as i64,
+            share_complete_criteria: Some(1.0),
+        }).collect();
+        let published = both(|s| reporting_quality_table(&request(&[], s), 0, qualities.clone(), &names()),
+            &["cases", "decisions", "corrections", "retractions"]);
+        check(&published, 1)?;
+    }
+
+    #[test]
+    fn the_funnel_never_shows_or_gives_away_a_small_count(table in random_table()) {
+        let limits = Interval { lower: 0.1, upper: 0.9 };
+        let points: Vec<FunnelPoint> = table.rows.iter().enumerate().map(|(i, (_, c))| FunnelPoint {
+            unit: format!("unit{i}"), unit_name: format!("Unit {i}"), decided: c[0] + c[1], granted: c[0],
+            grant_rate: 0.5, target: 0.5, limits_95: limits, limits_998: limits,
+            overdispersion_adjusted: false, p_value: 0.5, outside_998: false,
+        }).collect();
+        let published = Published {
+            raw: funnel_table(points.clone(), false),
+            published: funnel_table(points, true),
+            count_fields: &["decided", "granted"],
+        };
+        check(&published, 1)?;
+    }
+}
+
+/// A published share times n, and a published curve step, never stand for 1 to 4 cases.
+fn check_shares_and_curve(row: &super::ProcessingTimeRow) -> Result<(), TestCaseError> {
+    let json = serde_json::to_value(row).expect("a row");
+    if json["suppressed"] == Value::Bool(true) {
+        return Ok(());
+    }
+    let n = json["n"].as_f64().expect("n");
+    for share in ["share_within_14_days", "share_within_30_days"] {
+        if let Some(share) = json[share].as_f64() {
+            let decided = (share * n).round() as u64;
+            prop_assert!(
+                !is_small(decided) && !is_small(n as u64 - decided),
+                "{} of {}: {}",
+                share,
+                n,
+                json
+            );
+        }
+    }
+    if let Some(steps) = json["curve"].as_array() {
+        let mut before = 1.0;
+        for step in steps {
+            prop_assert!(
+                step.get("at_risk").is_none(),
+                "a published curve shows at_risk"
+            );
+            let after = step["still_pending"].as_f64().expect("a share");
+            let decisions = ((before - after) * n).round() as u64;
+            prop_assert!(
+                !is_small(decisions),
+                "a step of {} decisions: {}",
+                decisions,
+                json
+            );
+            before = after;
+        }
+    }
+    Ok(())
+}

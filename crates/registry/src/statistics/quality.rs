@@ -38,7 +38,7 @@ impl ReportingQualityRow {
         let name = names.get(&quality.org).cloned();
         ReportingQualityRow {
             group: GroupKeys::of([("org", Some(quality.org.clone())), ("org_name", name)]),
-            keys: Vec::new(),
+            keys: vec![Some(quality.org.clone())],
             cases: count(quality.cases),
             decisions: count(quality.decisions),
             median_report_delay_days: quality.median_report_delay_days,
@@ -52,16 +52,21 @@ impl ReportingQualityRow {
 
 impl Publishable for ReportingQualityRow {
     // One row per organisation, whatever the request groups by: the rows' only coarser
-    // grouping is all of them.
+    // grouping is all organisations together.
     fn group(&self) -> &[Option<String>] {
         &self.keys
     }
 
     // Counts of cases narrowed by method and period are counts of patients.
     fn counts(&self) -> Vec<u64> {
-        [self.cases, self.decisions, self.corrections, self.retractions]
-            .map(|n| n.unwrap_or(0))
-            .to_vec()
+        [
+            self.cases,
+            self.decisions,
+            self.corrections,
+            self.retractions,
+        ]
+        .map(|n| n.unwrap_or(0))
+        .to_vec()
     }
 
     fn withhold(&mut self) {
@@ -99,6 +104,11 @@ impl Registry {
         let as_of_position = self.as_of(request.min_position).await?;
         let names = queries::organisation_names(self.pool()).await?;
         let qualities = queries::reporting_quality(self.pool(), &request.filter).await?;
-        Ok(reporting_quality_table(&request, as_of_position, qualities, &names))
+        Ok(reporting_quality_table(
+            &request,
+            as_of_position,
+            qualities,
+            &names,
+        ))
     }
 }

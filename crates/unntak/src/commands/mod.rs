@@ -12,9 +12,9 @@ mod token;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use sqlx::postgres::PgPoolOptions;
 use domain::pseudonym::PseudonymKey;
 use registry::{Registry, RegistrySettings};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use store::EventStore;
 
@@ -22,7 +22,7 @@ use crate::cli::{BenchTarget, Cli, Command, DatabaseArgs};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Migrate(database) => store_admin::migrate(&connect(&database).await?).await,
+        Command::Migrate(args) => store_admin::migrate(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Seed(args) => seed::run(args).await,
@@ -71,12 +71,21 @@ pub async fn connect_with(database: &DatabaseArgs, pool_size: u32) -> anyhow::Re
 /// The organisation register's seed, shipped with the binary.
 pub const ORGANISATIONS_CSV: &str = include_str!("../../../../deploy/reference/organisations.csv");
 
-/// Applies pending migrations and adds any organisation of the seed file that the
+/// Applies pending migrations and adds any organisation of the shipped seed file that the
 /// register lacks.
 pub async fn prepare_database(registry: &Registry) -> anyhow::Result<()> {
+    prepare_database_with(registry, ORGANISATIONS_CSV).await
+}
+
+/// Applies pending migrations and adds any organisation of `organisations_csv` that the
+/// register lacks.
+pub async fn prepare_database_with(
+    registry: &Registry,
+    organisations_csv: &str,
+) -> anyhow::Result<()> {
     store::migrate(registry.pool()).await?;
     let added = registry
-        .seed_organisations(ORGANISATIONS_CSV)
+        .seed_organisations(organisations_csv)
         .await
         .context("seeding the organisation register")?;
     if added > 0 {

@@ -245,14 +245,26 @@ async fn report_appeals(
     let case_id = case_id_for(&org, &case.case_ref);
     for (n, appeal) in case.appeals.iter().enumerate() {
         let lodged = registry
-            .lodge_appeal(reporter, case_id, report_id(seed, case, &format!("appeal-{n}")), appeal.lodged)
+            .lodge_appeal(
+                reporter,
+                case_id,
+                report_id(seed, case, &format!("appeal-{n}")),
+                appeal.lodged,
+            )
             .await?;
         let appeal_id = lodged.appeal_id.expect("a lodged appeal has an id");
         if let Some((decided, outcome)) = &appeal.decided {
             let outcome = serde_json::from_value(Value::String(outcome.clone()))?;
             let decision_report = report_id(seed, case, &format!("appeal-{n}-decision"));
             registry
-                .decide_appeal(reporter, case_id, appeal_id, decision_report, *decided, outcome)
+                .decide_appeal(
+                    reporter,
+                    case_id,
+                    appeal_id,
+                    decision_report,
+                    *decided,
+                    outcome,
+                )
                 .await?;
         }
     }

@@ -2,15 +2,25 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use sqlx::PgPool;
+
+use crate::cli::MigrateArgs;
 use store::EventStore;
 
 /// Events per seal: large enough to keep the seal table small, small enough to name a
 /// tampered range precisely.
 pub const EVENTS_PER_SEAL: i64 = 10_000;
 
-pub async fn migrate(pool: &PgPool) -> anyhow::Result<ExitCode> {
-    super::prepare_database(&super::registry_for_tools(pool)).await?;
+pub async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    let organisations = match &args.organisations {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => super::ORGANISATIONS_CSV.to_string(),
+    };
+    let registry = super::registry_for_tools(&super::connect(&args.database).await?);
+    super::prepare_database_with(&registry, &organisations).await?;
     println!("migrations applied; organisation register seeded");
     Ok(ExitCode::SUCCESS)
 }

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use api::ApiConfig;
-use registry::tokens::{create_token, NewToken};
-use registry::{Actor, Registry, Role};
 use chrono::NaiveDate;
 use domain::codes::MethodId;
 use domain::events::RegistryEvent;
 use domain::methods::MethodStatus;
 use domain::organisation::OrganisationNumber;
+use registry::tokens::{create_token, NewToken};
+use registry::{Actor, Registry, Role};
 use serde_json::{json, Value};
 use store::ExpectedVersion;
 use uuid::Uuid;

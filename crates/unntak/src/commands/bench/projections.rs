@@ -9,9 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use api::ApiConfig;
-use registry::codec::new_event;
-use registry::tokens::{create_token, NewToken};
-use registry::Role;
 use chrono::NaiveDate;
 use domain::case::{
     case_id_for, case_stream, Application, Criteria, Criterion, Decision, Outcome, PatientFacts,
@@ -24,6 +21,9 @@ use projections::projector::REBUILD_BATCH_SIZE;
 use projections::{Projection, Projector};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use registry::codec::new_event;
+use registry::tokens::{create_token, NewToken};
+use registry::Role;
 use serde_json::json;
 use store::{Checkpoint, EventStore, ExpectedVersion, StreamAppend};
 use uuid::Uuid;
