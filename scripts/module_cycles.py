@@ -15,7 +15,9 @@ is not a use. Comments, doc links and string literals are ignored.
 Prints each loop (its modules, one cycle through them, and the lines that make its
 edges) and exits 1 when there is any, else prints nothing but a summary and exits 0.
 `--exclude-tests` leaves out `#[cfg(test)] mod ...` (test-only uses); `--edges` prints
-the whole graph as well.
+the whole graph as well. `--layered` lets a module use its own submodules (a parent that
+re-exports or calls its children contains them, it does not depend on them as a peer), so
+only loops through a child's use of its parent and a sibling, or between siblings, count.
 """
 
 import argparse
@@ -204,12 +206,14 @@ class Crate:
                 return tuple(absolute[:length])
         return None
 
-    def edges(self):
+    def edges(self, layered=False):
         """file -> {file it uses: [(line, text), ...]}"""
         graph = {file: {} for file in set(self.modules.values())}
         for file, here, segments, line, text in self.references:
             target = self.resolve(here, segments)
             if target is None:
+                continue
+            if layered and target[: len(here)] == here and len(target) > len(here):
                 continue
             target_file = self.modules[target]
             if target_file != file:
@@ -270,6 +274,7 @@ def main():
     parser.add_argument("src", type=Path, help="the crate's src directory (with lib.rs or main.rs)")
     parser.add_argument("--exclude-tests", action="store_true", help="leave out #[cfg(test)] modules")
     parser.add_argument("--edges", action="store_true", help="also print every edge, file by file")
+    parser.add_argument("--layered", action="store_true", help="a module may use its own submodules")
     args = parser.parse_args()
     roots = [args.src / name for name in ("lib.rs", "main.rs") if (args.src / name).is_file()]
     if not roots:
@@ -278,7 +283,7 @@ def main():
     for root in roots:
         crate = Crate(args.src, args.exclude_tests)
         crate.read(root, (), args.src)
-        graph = crate.edges()
+        graph = crate.edges(args.layered)
         name = {}  # a file's name: the shortest module path it holds
         for module, file in sorted(crate.modules.items(), key=lambda item: -len(item[0])):
             name[file] = "::".join(("crate",) + module)

@@ -31,7 +31,7 @@ fn yes() -> bool {
 /// Report many decisions at once: a JSON array of bodies as for POST /api/v1/decisions.
 /// An atomic import that wrote nothing because rows were rejected answers 422 with the
 /// same summary; a dry run answers 200, as it writes nothing by request.
-#[utoipa::path(post, path = "/api/v1/decisions/batch", tag = "reporting", params(BatchQuery),
+#[utoipa::path(post, tag = "reporting", params(BatchQuery),
     request_body = Vec<DecisionReport>, security(("bearer" = [])), responses(
     (status = 200, description = "the import summary", body = ImportSummary),
     (status = 400, description = "not a JSON array", body = Problem, content_type = "application/problem+json"),

@@ -10,7 +10,7 @@ use crate::error::{ApiError, Problem};
 use crate::AppState;
 
 /// The case as it now stands, with every correction applied.
-#[utoipa::path(get, path = "/api/v1/cases/{case_id}", tag = "cases", security(("bearer" = [])),
+#[utoipa::path(get, tag = "cases", security(("bearer" = [])),
     params(("case_id" = Uuid, Path, description = "the case")), responses(
     (status = 200, description = "the case"),
     (status = 403, description = "another organisation's case", body = Problem, content_type = "application/problem+json"),
@@ -25,7 +25,7 @@ pub async fn get_case(
 }
 
 /// The case's events, oldest first.
-#[utoipa::path(get, path = "/api/v1/cases/{case_id}/history", tag = "cases", security(("bearer" = [])),
+#[utoipa::path(get, tag = "cases", security(("bearer" = [])),
     params(("case_id" = Uuid, Path, description = "the case")), responses(
     (status = 200, description = "the events", body = Vec<HistoryEntry>),
     (status = 403, description = "another organisation's case", body = Problem, content_type = "application/problem+json"),

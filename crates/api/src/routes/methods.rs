@@ -10,7 +10,7 @@ use crate::error::{ApiError, Problem};
 use crate::AppState;
 
 /// Every method in the register.
-#[utoipa::path(get, path = "/api/v1/methods", tag = "methods", security(("bearer" = [])),
+#[utoipa::path(get, tag = "methods", security(("bearer" = [])),
     responses((status = 200, description = "the methods")))]
 #[get("/methods")]
 pub async fn list_methods(
@@ -21,7 +21,7 @@ pub async fn list_methods(
 }
 
 /// One method, with its statuses over time.
-#[utoipa::path(get, path = "/api/v1/methods/{method_id}", tag = "methods", security(("bearer" = [])),
+#[utoipa::path(get, tag = "methods", security(("bearer" = [])),
     params(("method_id" = String, Path, description = "Nye metoder id, e.g. ID2021_047")), responses(
     (status = 200, description = "the method"),
     (status = 404, description = "unknown method", body = Problem, content_type = "application/problem+json")))]
@@ -35,7 +35,7 @@ pub async fn get_method(
 }
 
 /// Describe a method (admin). Creates the method when it is new.
-#[utoipa::path(put, path = "/api/v1/methods/{method_id}", tag = "methods", security(("bearer" = [])),
+#[utoipa::path(put, tag = "methods", security(("bearer" = [])),
     request_body = MethodDescriptionRequest,
     params(("method_id" = String, Path, description = "Nye metoder id")), responses(
     (status = 200, description = "the method as now described"),
@@ -58,7 +58,7 @@ pub async fn describe_method(
 }
 
 /// Record a status change of a method (admin).
-#[utoipa::path(post, path = "/api/v1/methods/{method_id}/status", tag = "methods", security(("bearer" = [])),
+#[utoipa::path(post, tag = "methods", security(("bearer" = [])),
     request_body = MethodStatusRequest,
     params(("method_id" = String, Path, description = "Nye metoder id")), responses(
     (status = 201, description = "recorded; the method as it now stands"),

@@ -12,10 +12,14 @@ pub(crate) mod stats;
 
 use std::sync::OnceLock;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, App, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_scalar::{Scalar, Servable};
 
 use crate::error::ApiError;
+use crate::openapi::ApiDoc;
 
 /// Why no route took a request: a path the API has, asked with another method (405, with
 /// the methods it answers), or no such path (404). The paths and their methods are read
@@ -36,10 +40,10 @@ fn unmatched(method: &str, path: &str) -> ApiError {
 fn documented_paths() -> &'static [(String, Vec<&'static str>)] {
     static PATHS: OnceLock<Vec<(String, Vec<&'static str>)>> = OnceLock::new();
     PATHS.get_or_init(|| {
-        crate::openapi::ApiDoc::openapi()
+        api_description()
             .paths
             .paths
-            .into_iter()
+            .iter()
             .map(|(template, item)| {
                 let operations = [
                     ("GET", item.get.is_some()),
@@ -52,7 +56,7 @@ fn documented_paths() -> &'static [(String, Vec<&'static str>)] {
                     .into_iter()
                     .filter_map(|(method, present)| present.then_some(method))
                     .collect();
-                (template, methods)
+                (template.clone(), methods)
             })
             .collect()
     })
@@ -68,6 +72,20 @@ fn path_matches(template: &str, path: &str) -> bool {
         })
 }
 
+/// The API description: the frame of `ApiDoc` with the paths and schemas of every
+/// service `services` registers.
+pub fn api_description() -> &'static utoipa::openapi::OpenApi {
+    static DESCRIPTION: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DESCRIPTION.get_or_init(|| {
+        let (_, description) = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .configure(services)
+            .split_for_parts();
+        description
+    })
+}
+
 pub fn configure(config: &mut web::ServiceConfig) {
     // Extractor failures and unknown routes answer RFC 7807 problems too, and never echo
     // the path or query they failed on.
@@ -81,13 +99,21 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .default_service(web::to(|request: HttpRequest| async move {
             Err::<HttpResponse, _>(unmatched(request.method().as_str(), request.path()))
         }))
+        // Interactive documentation. The page loads its viewer script from a CDN; the
+        // description itself is served by this API.
+        .service(Scalar::with_url("/api/docs", api_description().clone()));
+    ServiceConfig::new(config).configure(services);
+}
+
+/// The API's one route list: every service registered here is served and documented.
+fn services(config: &mut ServiceConfig) {
+    config
         .service(operations::healthz)
         .service(operations::readyz)
         .service(operations::metrics)
         .service(operations::openapi_json)
-        .service(crate::openapi::docs_page())
         .service(
-            web::scope("/api/v1")
+            scope::scope("/api/v1")
                 .service(reports::report_decision)
                 .service(batch_import::report_batch)
                 .service(reports::report_case)
@@ -115,4 +141,63 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .service(projections_admin::list_projections)
                 .service(projections_admin::import_population),
         );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_lists_every_route_under_its_full_path() {
+        let paths = &api_description().paths.paths;
+        for path in [
+            "/healthz",
+            "/api/v1/openapi.json",
+            "/api/v1/decisions",
+            "/api/v1/decisions/batch",
+            "/api/v1/cases/{case_id}/appeals/{appeal_id}/decision",
+            "/api/v1/stats/decisions",
+            "/api/v1/stats/funnel",
+            "/api/v1/population/{year}",
+        ] {
+            assert!(
+                paths.contains_key(path),
+                "{path} missing: {:?}",
+                paths.keys()
+            );
+        }
+        assert!(paths.keys().all(|p| !p.starts_with("/api/v1/api/v1")));
+        assert_eq!(paths.len(), 28, "{:?}", paths.keys());
+    }
+
+    #[test]
+    fn each_statistic_describes_its_rows() {
+        let description = serde_json::to_value(api_description()).expect("a document");
+        let schemas = &description["components"]["schemas"];
+        for (row, field) in [
+            ("DecisionRow", "grant_rate_ci95"),
+            ("ApplicationRow", "per_100k"),
+            ("ProcessingTimeRow", "median_days"),
+            ("AppealRow", "overturned"),
+            ("ReportingQualityRow", "share_complete_criteria"),
+            ("FunnelRow", "limits_998"),
+        ] {
+            // A row with its group's keys flattened in is all of the keys and its own fields.
+            let schema = &schemas[row];
+            let parts = schema["allOf"]
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![schema.clone()]);
+            assert!(
+                parts
+                    .iter()
+                    .any(|part| part["properties"][field].is_object()),
+                "{row}.{field}: {schema}"
+            );
+        }
+        let decisions = &description["paths"]["/api/v1/stats/decisions"]["get"];
+        let answer =
+            decisions["responses"]["200"]["content"]["application/json"]["schema"].to_string();
+        assert!(answer.contains("DecisionRow"), "{answer}");
+    }
 }

@@ -2,10 +2,8 @@
 
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
-use utoipa::OpenApi;
 
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
 use crate::AppState;
 
 /// The process is up.
@@ -42,5 +40,5 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI document")))]
 #[get("/api/v1/openapi.json")]
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(super::api_description())
 }

@@ -10,7 +10,7 @@ use crate::error::{ApiError, Problem};
 use crate::AppState;
 
 /// Every organisation, active or not.
-#[utoipa::path(get, path = "/api/v1/organisations", tag = "organisations", security(("bearer" = [])),
+#[utoipa::path(get, tag = "organisations", security(("bearer" = [])),
     responses((status = 200, description = "the organisations")))]
 #[get("/organisations")]
 pub async fn list_organisations(
@@ -21,7 +21,7 @@ pub async fn list_organisations(
 }
 
 /// Add an organisation (admin).
-#[utoipa::path(post, path = "/api/v1/organisations", tag = "organisations", security(("bearer" = [])),
+#[utoipa::path(post, tag = "organisations", security(("bearer" = [])),
     request_body = OrganisationRequest, responses(
     (status = 201, description = "added"),
     (status = 409, description = "already in the register: use PUT", body = Problem, content_type = "application/problem+json"),
@@ -39,7 +39,7 @@ pub async fn add_organisation(
 }
 
 /// Change an organisation (admin): a rename, a move, or marking it inactive after a merger.
-#[utoipa::path(put, path = "/api/v1/organisations/{org_number}", tag = "organisations", security(("bearer" = [])),
+#[utoipa::path(put, tag = "organisations", security(("bearer" = [])),
     request_body = OrganisationRequest,
     params(("org_number" = String, Path, description = "9-digit organisation number")), responses(
     (status = 200, description = "changed"),

@@ -9,7 +9,7 @@ use crate::error::{ApiError, Problem};
 use crate::AppState;
 
 /// Each projection's position, lag behind the store, and state (admin).
-#[utoipa::path(get, path = "/api/v1/projections", tag = "operations", security(("bearer" = [])),
+#[utoipa::path(get, tag = "operations", security(("bearer" = [])),
     responses((status = 200, description = "one entry per projection"),
     (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json")))]
 #[get("/projections")]
@@ -21,7 +21,7 @@ pub async fn list_projections(
 }
 
 /// row per county, every county once. Replaces an earlier import for the year.
-#[utoipa::path(put, path = "/api/v1/population/{year}", tag = "operations", security(("bearer" = [])),
+#[utoipa::path(put, tag = "operations", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv", description = "county_number,population"),
     params(("year" = i32, Path, description = "the year the figures are for")),
     responses((status = 200, description = "imported", body = PopulationImported),

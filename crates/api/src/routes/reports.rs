@@ -16,7 +16,7 @@ use crate::render::{accepted, ReportAccepted};
 use crate::AppState;
 
 /// Report a case together with its decision.
-#[utoipa::path(post, path = "/api/v1/decisions", tag = "reporting", request_body = DecisionReport,
+#[utoipa::path(post, tag = "reporting", request_body = DecisionReport,
     security(("bearer" = [])), responses(
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored (same report_id, same body)", body = ReportAccepted),
@@ -38,7 +38,7 @@ pub async fn report_decision(
 }
 
 /// Report an application alone; its decision follows later.
-#[utoipa::path(post, path = "/api/v1/cases", tag = "reporting", request_body = CaseReport,
+#[utoipa::path(post, tag = "reporting", request_body = CaseReport,
     security(("bearer" = [])), responses(
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
@@ -70,7 +70,7 @@ async fn read_typed<T: serde::de::DeserializeOwned>(
 }
 
 /// Report the decision on a case reported without one.
-#[utoipa::path(post, path = "/api/v1/cases/{case_id}/decision", tag = "reporting", request_body = DecisionOnCase,
+#[utoipa::path(post, tag = "reporting", request_body = DecisionOnCase,
     security(("bearer" = [])), params(("case_id" = Uuid, Path, description = "the case")), responses(
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
@@ -105,7 +105,7 @@ pub struct CorrectionRequest {
 }
 
 /// Correct a case; the case is validated again as it would stand.
-#[utoipa::path(post, path = "/api/v1/cases/{case_id}/corrections", tag = "reporting", request_body = CorrectionRequest,
+#[utoipa::path(post, tag = "reporting", request_body = CorrectionRequest,
     security(("bearer" = [])), params(("case_id" = Uuid, Path, description = "the case")), responses(
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
@@ -138,7 +138,7 @@ pub struct RetractionRequest {
 }
 
 /// Retract a case reported in error: it leaves every statistic.
-#[utoipa::path(post, path = "/api/v1/cases/{case_id}/retraction", tag = "reporting", request_body = RetractionRequest,
+#[utoipa::path(post, tag = "reporting", request_body = RetractionRequest,
     security(("bearer" = [])), params(("case_id" = Uuid, Path, description = "the case")), responses(
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
@@ -167,7 +167,7 @@ pub struct AppealRequest {
 }
 
 /// Report that a decision was appealed. Answers the new appeal's `appeal_id`.
-#[utoipa::path(post, path = "/api/v1/cases/{case_id}/appeals", tag = "reporting", request_body = AppealRequest,
+#[utoipa::path(post, tag = "reporting", request_body = AppealRequest,
     security(("bearer" = [])), params(("case_id" = Uuid, Path, description = "the case")), responses(
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
@@ -199,7 +199,7 @@ pub struct AppealDecisionRequest {
 }
 
 /// Report the outcome of an appeal.
-#[utoipa::path(post, path = "/api/v1/cases/{case_id}/appeals/{appeal_id}/decision", tag = "reporting",
+#[utoipa::path(post, tag = "reporting",
     request_body = AppealDecisionRequest, security(("bearer" = [])),
     params(("case_id" = Uuid, Path, description = "the case"), ("appeal_id" = Uuid, Path, description = "the appeal")),
     responses(

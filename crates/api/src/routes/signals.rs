@@ -25,7 +25,7 @@ fn last_complete_year() -> i32 {
 }
 
 /// The year's signals, each with its evidence and a sentence in bokmål.
-#[utoipa::path(get, path = "/api/v1/signals", tag = "detection", params(SignalQuery),
+#[utoipa::path(get, tag = "detection", params(SignalQuery),
     security(("bearer" = [])), responses(
     (status = 200, description = "the signals, kinds in their fixed order"),
     (status = 403, description = "not a reviewer, supervisor or admin", body = Problem, content_type = "application/problem+json"),
@@ -48,7 +48,7 @@ pub async fn list_signals(
 /// Funnel-plot data: each unit's grant rate against the national rate with exact 95 % and
 /// 99.8 % limits (widened for overdispersion where detected). Units with counts from 1 to
 /// 4 are withheld like every other statistic's.
-#[utoipa::path(get, path = "/api/v1/stats/funnel", tag = "detection", params(FunnelQuery),
+#[utoipa::path(get, tag = "detection", params(FunnelQuery),
     security(("bearer" = [])), responses(
     (status = 200, description = "one point per unit", body = FunnelTable),
     (status = 403, description = "not a reviewer, supervisor or admin", body = Problem, content_type = "application/problem+json")))]

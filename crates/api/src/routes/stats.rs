@@ -14,7 +14,7 @@ use crate::render;
 use crate::AppState;
 
 /// Decisions per group: decided, granted, refused, grant rate and its Wilson interval.
-#[utoipa::path(get, path = "/api/v1/stats/decisions", tag = "statistics", params(StatisticsQuery),
+#[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
     (status = 200, description = "rows per group, with as_of_position and generated_at", body = Table<DecisionRow>),
     (status = 403, description = "role may not read statistics, or may not turn suppression off", body = Problem, content_type = "application/problem+json"),
@@ -31,7 +31,7 @@ pub async fn decisions(
 }
 
 /// Applications received per group; with region_basis=residence also per 100 000 residents.
-#[utoipa::path(get, path = "/api/v1/stats/applications", tag = "statistics", params(StatisticsQuery),
+#[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
     (status = 200, description = "rows per group", body = Table<ApplicationRow>),
     (status = 422, description = "bad parameters", body = Problem, content_type = "application/problem+json")))]
@@ -50,7 +50,7 @@ pub async fn applications(
 }
 
 /// Kaplan-Meier processing times per group; pending cases are censored at today.
-#[utoipa::path(get, path = "/api/v1/stats/processing-times", tag = "statistics", params(StatisticsQuery),
+#[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
     (status = 200, description = "rows per group", body = Table<ProcessingTimeRow>),
     (status = 422, description = "bad parameters", body = Problem, content_type = "application/problem+json")))]
@@ -69,7 +69,7 @@ pub async fn processing_times(
 }
 
 /// pending appeals censored at today).
-#[utoipa::path(get, path = "/api/v1/stats/appeals", tag = "statistics", params(StatisticsQuery),
+#[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
     (status = 200, description = "rows per group", body = Table<AppealRow>),
     (status = 422, description = "bad parameters", body = Problem, content_type = "application/problem+json")))]
@@ -85,7 +85,7 @@ pub async fn appeals(
 }
 
 /// small counts are withheld like every other statistic's.
-#[utoipa::path(get, path = "/api/v1/stats/reporting-quality", tag = "statistics", params(StatisticsQuery),
+#[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
     (status = 200, description = "one row per deciding organisation", body = Table<ReportingQualityRow>),
     (status = 403, description = "role may not read statistics", body = Problem, content_type = "application/problem+json")))]
