@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::codes::{AtcCode, CountyNumber, Icd10Code, MethodId};
-use crate::events::RegistryEvent;
 use crate::identity::Sex;
 use crate::organisation::OrganisationNumber;
 use crate::pseudonym::PatientPseudonym;
@@ -312,78 +311,6 @@ pub fn age_band(age: i32) -> &'static str {
 }
 
 impl Case {
-    /// Folds a case's events, oldest first; None when the case was never received.
-    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a RegistryEvent>) -> Option<Case> {
-        let mut case: Option<Case> = None;
-        for event in events {
-            match (&mut case, event) {
-                (
-                    None,
-                    RegistryEvent::CaseReceived {
-                        case_id,
-                        application,
-                    },
-                ) => {
-                    case = Some(Case {
-                        case_id: *case_id,
-                        application: application.clone(),
-                        decision: None,
-                        appeals: Vec::new(),
-                        corrections: 0,
-                        retracted: false,
-                    });
-                }
-                (Some(case), event) => case.apply(event),
-                (None, _) => {}
-            }
-        }
-        case
-    }
-
-    fn apply(&mut self, event: &RegistryEvent) {
-        match event {
-            RegistryEvent::DecisionReported { decision, .. } => {
-                self.decision = Some(decision.clone());
-            }
-            RegistryEvent::CaseCorrected {
-                application,
-                decision,
-                ..
-            } => {
-                self.application = application.clone();
-                self.decision = decision.clone();
-                self.corrections += 1;
-            }
-            RegistryEvent::CaseRetracted { .. } => self.retracted = true,
-            RegistryEvent::AppealLodged {
-                appeal_id,
-                lodged_date,
-                ..
-            } => self.appeals.push(Appeal {
-                appeal_id: *appeal_id,
-                lodged_date: *lodged_date,
-                decided_date: None,
-                outcome: None,
-            }),
-            RegistryEvent::AppealDecided {
-                appeal_id,
-                decided_date,
-                outcome,
-                ..
-            } => {
-                if let Some(appeal) = self.appeals.iter_mut().find(|a| a.appeal_id == *appeal_id) {
-                    appeal.decided_date = Some(*decided_date);
-                    appeal.outcome = Some(*outcome);
-                }
-            }
-            RegistryEvent::CaseReceived { .. }
-            | RegistryEvent::MethodDescribed { .. }
-            | RegistryEvent::MethodStatusChanged { .. }
-            | RegistryEvent::OrganisationRegistered { .. }
-            | RegistryEvent::PopulationImported { .. } => {}
-        }
-    }
-
     pub fn appeal(&self, appeal_id: Uuid) -> Option<&Appeal> {
         self.appeals.iter().find(|a| a.appeal_id == appeal_id)
     }

@@ -10,6 +10,7 @@ mod checksum;
 pub mod codes;
 pub mod commands;
 pub mod events;
+mod folds;
 pub mod identity;
 pub mod methods;
 pub mod organisation;

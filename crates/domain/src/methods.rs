@@ -5,7 +5,6 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{AtcCode, MethodId};
-use crate::events::RegistryEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,38 +48,7 @@ pub struct Method {
 }
 
 impl Method {
-    /// Folds a method's events; None when there are none.
-    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a RegistryEvent>) -> Option<Method> {
-        let mut method: Option<Method> = None;
-        for event in events {
-            match event {
-                RegistryEvent::MethodDescribed {
-                    method_id,
-                    description,
-                } => {
-                    let m = method.get_or_insert_with(|| Method::new(method_id.clone()));
-                    m.description = Some(description.clone());
-                }
-                RegistryEvent::MethodStatusChanged {
-                    method_id,
-                    status,
-                    decision_date,
-                    effective_from,
-                } => {
-                    let m = method.get_or_insert_with(|| Method::new(method_id.clone()));
-                    m.statuses.push(StatusChange {
-                        status: *status,
-                        decision_date: *decision_date,
-                        effective_from: *effective_from,
-                    });
-                }
-                _ => {}
-            }
-        }
-        method
-    }
-
-    fn new(method_id: MethodId) -> Method {
+    pub(crate) fn new(method_id: MethodId) -> Method {
         Method {
             method_id,
             description: None,

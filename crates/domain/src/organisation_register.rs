@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::RegistryEvent;
 use crate::organisation::OrganisationNumber;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,22 +44,6 @@ pub struct Organisation {
     /// False once the organisation has merged into another or closed: it may no longer
     /// report, but its past cases stay.
     pub active: bool,
-}
-
-impl Organisation {
-    /// The latest entry among an organisation's events.
-    pub fn from_events<'a>(
-        events: impl IntoIterator<Item = &'a RegistryEvent>,
-    ) -> Option<Organisation> {
-        events
-            .into_iter()
-            .filter_map(|event| match event {
-                RegistryEvent::OrganisationRegistered { organisation } => Some(organisation),
-                _ => None,
-            })
-            .last()
-            .cloned()
-    }
 }
 
 /// The stream that holds an organisation's events.
