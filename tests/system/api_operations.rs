@@ -235,3 +235,84 @@ async fn a_known_path_asked_with_another_method_is_405_with_the_methods_it_answe
         .await;
     unknown.assert_problem(404);
 }
+
+/// A projector that hears only wake-ups from its own process: no NOTIFY, and a poll far
+/// beyond the test's length.
+fn deaf_projector(store: store::EventStore) -> projections::Projector {
+    projections::Projector::new(store).with_wake_ups(projections::WakeUps {
+        listen_for_notify: false,
+        poll_interval: std::time::Duration::from_secs(3_600),
+    })
+}
+
+/// Whether the cases projection reaches `position` within `patience`.
+async fn reaches(
+    app: &harness::app::TestApp,
+    position: i64,
+    patience: std::time::Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + patience;
+    while tokio::time::Instant::now() < deadline {
+        let reached = projections::status::has_reached(
+            &app.db.pool,
+            projections::Projection::Cases,
+            position,
+        )
+        .await
+        .expect("the projection's checkpoint");
+        if reached {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn an_append_through_the_api_wakes_the_projector_sharing_its_store() {
+    let app = spawn_app().await;
+    let projector = deaf_projector(app.registry.store().clone());
+    tokio::spawn(async move { projector.run().await });
+    // Let it project the seeded registers and go to sleep.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let answer = app
+        .post_json(
+            "/api/v1/decisions",
+            &app.tokens.ous,
+            &individual_exemption("W-1"),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let position = answer.body["position"].as_i64().expect("a position");
+
+    assert!(
+        reaches(&app, position, std::time::Duration::from_secs(20)).await,
+        "the projector sharing the API's store was woken by the append"
+    );
+}
+
+#[tokio::test]
+async fn a_projector_on_a_store_of_its_own_hears_nothing_without_notify_or_polling() {
+    let app = spawn_app().await;
+    // What `serve` did before it shared one store: a second store, whose appends are not
+    // the projector's to hear.
+    let projector = deaf_projector(store::EventStore::new(app.db.pool.clone()));
+    tokio::spawn(async move { projector.run().await });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    let answer = app
+        .post_json(
+            "/api/v1/decisions",
+            &app.tokens.ous,
+            &individual_exemption("W-2"),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let position = answer.body["position"].as_i64().expect("a position");
+
+    assert!(
+        !reaches(&app, position, std::time::Duration::from_secs(3)).await,
+        "nothing but a shared store could have woken it"
+    );
+}

@@ -12,7 +12,7 @@ pub mod queries;
 pub mod rebuild;
 pub mod status;
 
-pub use projector::{Projection, Projector, Target};
+pub use projector::{Projection, Projector, Target, WakeUps};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

@@ -100,6 +100,25 @@ pub struct Projector {
     store: EventStore,
     batch_size: i64,
     rebuild_memory_limit: usize,
+    wake_ups: WakeUps,
+}
+
+/// How a running projector hears of new events: appends in its own process always wake
+/// it; these say whether it also listens for other processes' NOTIFY, and how often it
+/// looks anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WakeUps {
+    pub listen_for_notify: bool,
+    pub poll_interval: std::time::Duration,
+}
+
+impl Default for WakeUps {
+    fn default() -> Self {
+        WakeUps {
+            listen_for_notify: true,
+            poll_interval: store::DEFAULT_POLL_INTERVAL,
+        }
+    }
 }
 
 impl Projector {
@@ -108,7 +127,14 @@ impl Projector {
             store,
             batch_size: DEFAULT_BATCH_SIZE,
             rebuild_memory_limit: DEFAULT_REBUILD_MEMORY_LIMIT,
+            wake_ups: WakeUps::default(),
         }
+    }
+
+    /// How `run` hears of new events (see `WakeUps`).
+    pub fn with_wake_ups(mut self, wake_ups: WakeUps) -> Self {
+        self.wake_ups = wake_ups;
+        self
     }
 
     pub fn with_batch_size(mut self, batch_size: i64) -> Self {
@@ -583,7 +609,7 @@ impl Projector {
     /// Keeps every projection current until the process stops: catches up, then waits for
     /// new events. Errors are logged and retried after a pause; nothing is skipped.
     pub async fn run(&self) {
-        let mut wake_ups = match self.store.subscribe(Checkpoint::ORIGIN).await {
+        let mut wake_ups = match self.subscribe().await {
             Ok(subscription) => subscription,
             Err(error) => {
                 tracing::error!(%error, "the projector cannot subscribe to the store");
@@ -592,6 +618,8 @@ impl Projector {
         };
         tracing::info!("projector running");
         loop {
+            // Armed before catching up: an append while the projector reads still wakes it.
+            let armed = wake_ups.arm();
             for projection in Projection::ALL {
                 let caught_up = self.catch_up(projection, Target::Live).await;
                 if let Ok(events @ 1..) = caught_up {
@@ -602,7 +630,19 @@ impl Projector {
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
             }
-            wake_ups.wait_for_events().await;
+            wake_ups.wait_for_events_since(armed).await;
         }
+    }
+
+    async fn subscribe(&self) -> Result<store::Subscription, store::StoreError> {
+        let subscription = self
+            .store
+            .subscribe(Checkpoint::ORIGIN)
+            .await?
+            .with_poll_interval(self.wake_ups.poll_interval);
+        Ok(match self.wake_ups.listen_for_notify {
+            true => subscription,
+            false => subscription.without_listener(),
+        })
     }
 }

@@ -114,7 +114,7 @@ impl EventStore {
             attempt += 1;
             let error = match self.try_append(stream_id, expected, events).await {
                 Ok(result) => {
-                    self.notifier.appended();
+                    self.notifier.appended(result.checkpoint);
                     return Ok(result);
                 }
                 Err(error) => error,
@@ -177,7 +177,9 @@ impl EventStore {
             .commit()
             .await
             .map_err(|e| (appends.len(), e.into()))?;
-        self.notifier.appended();
+        if let Some(last) = results.iter().map(|r| r.checkpoint).max() {
+            self.notifier.appended(last);
+        }
         Ok(results)
     }
 

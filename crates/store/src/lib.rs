@@ -17,11 +17,12 @@ mod verify;
 
 pub use append::{AppendResult, EventColumns, ExpectedVersion, NewEvent, StreamAppend};
 pub use error::StoreError;
+pub use notify::ArmedWakeUp;
 pub use read::{
     read_all as read_all_with, read_all_text, Checkpoint, EventText, RecordedEvent, Register,
 };
 pub use seal::SealReport;
-pub use subscription::Subscription;
+pub use subscription::{Subscription, DEFAULT_POLL_INTERVAL};
 pub use verify::{VerifyFailure, VerifyReport};
 
 use sqlx::PgPool;

@@ -4,11 +4,15 @@ use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 
-use crate::notify::CHANNEL;
+use crate::notify::{ArmedWakeUp, CHANNEL};
 use crate::{Checkpoint, EventStore, RecordedEvent, StoreError};
 
 /// How often a subscription looks for new events when no wake-up arrives.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long a reader woken by an append in its process waits for that append to become
+/// final before it reads anyway.
+const FINAL_WAIT: Duration = Duration::from_secs(5);
 
 pub struct Subscription {
     store: EventStore,
@@ -48,6 +52,18 @@ impl Subscription {
         self
     }
 
+    /// Stops listening for NOTIFY: only wake-ups from appends in this process, and the
+    /// poll, remain.
+    pub fn without_listener(mut self) -> Self {
+        self.listener = None;
+        self
+    }
+
+    /// A wake-up armed now, for `wait_for_events_since`: arm it before looking for events.
+    pub fn arm(&self) -> ArmedWakeUp {
+        self.store.notifier.armed_wake_up()
+    }
+
     /// The last event handed out.
     pub fn checkpoint(&self) -> Checkpoint {
         self.checkpoint
@@ -76,6 +92,26 @@ impl Subscription {
         let store = self.store.clone();
         let local_wake_up = store.notifier.local_readers().notified();
         self.wait(local_wake_up).await;
+    }
+
+    /// As `wait_for_events`, but also returns at once if this process appended anything
+    /// since `armed` was armed: for a reader that arms, reads, then waits. Woken by an
+    /// append here, it returns once that append is final (readers can see it: an older
+    /// transaction anywhere on the server may still hold it back), so the reader finds it.
+    pub async fn wait_for_events_since(&mut self, armed: ArmedWakeUp) {
+        let woken_here = std::sync::atomic::AtomicBool::new(false);
+        let armed = async {
+            armed.await;
+            woken_here.store(true, std::sync::atomic::Ordering::Relaxed);
+        };
+        self.wait(armed).await;
+        if woken_here.load(std::sync::atomic::Ordering::Relaxed) {
+            let appended = self.store.notifier.last_appended();
+            let patience = self.poll_interval.min(FINAL_WAIT);
+            if let Err(error) = self.store.wait_until_final(appended, patience).await {
+                tracing::warn!(%error, "could not wait for an append to become final");
+            }
+        }
     }
 
     async fn wait(&mut self, local_wake_up: impl std::future::Future<Output = ()>) {
