@@ -429,10 +429,11 @@ async fn assert_signal_counts_give_the_tallies_of_the_cases(db: &TestDatabase) {
     let cases = projections::queries::signal_cases(&db.pool)
         .await
         .expect("cases");
-    let methods = world_registry(&db).method_records().await.expect("methods");
+    let registry = world_registry(db);
+    let methods = registry.method_records().await.expect("methods");
     let mut compliance_seen = false;
     for year in 2024..=2026 {
-        let input = world_registry(&db)
+        let input = registry
             .analysis_input(year, Settings::default())
             .await
             .expect("analysis input");

@@ -6,6 +6,7 @@
 //! returns numbers; it knows nothing of the database, HTTP or files, so every
 //! function can be checked against a textbook or R without setting anything up.
 
+pub mod calendar;
 pub mod exact;
 pub mod overdispersion;
 pub mod poisson;

@@ -1,6 +1,7 @@
-//! Writing many rows at once with COPY, in PostgreSQL's text or binary format: several times faster
-//! than an INSERT of the same rows, which matters when a projection is rebuilt over
-//! millions of events. Case facts are always written so; a rebuild writes its counts so too.
+//! Writing many rows at once with COPY, in PostgreSQL's text or binary format: several
+//! times faster than an INSERT of the same rows, which matters when a projection is rebuilt
+//! over millions of events. This module knows the formats, not the tables: a caller says
+//! how one of its rows is written, field by field.
 
 use std::fmt::Write;
 
@@ -9,39 +10,35 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::counts::{CountDeltas, SignalDeltas};
-use crate::facts::CaseFact;
 use crate::ProjectionError;
 
-/// The columns of `case_facts`, in the order rows are written.
-const CASE_FACT_COLUMNS: &str = "case_id, scheme, method_id, atc, icd10, icd10_category, \
-    icd10_chapter, deciding_org, deciding_region, applying_org, applying_region, \
-    residence_county, residence_region, birth_year, age_at_application, age_band, sex, \
-    expected_patients, received_date, decided_date, outcome, criteria, criteria_complete, \
-    refusal_reasons, processing_days, appeals_lodged, appeals_decided, appeals_overturned, \
-    corrections, retracted, reported_at, decision_reported_at";
+/// Rows per message of a binary COPY: the server parses one while the next is written.
+const ROWS_PER_MESSAGE: usize = 5_000;
 
-/// Writes case facts into `table` (a `case_facts` copy), in COPY's binary format: the
-/// server then parses no dates, times, numbers or identifiers, which halves its work.
-pub(crate) async fn copy_case_facts(
+/// Writes `rows` into `columns` of `table` in COPY's binary format: the server then parses
+/// no dates, times, numbers or identifiers, which halves its work.
+pub(crate) async fn copy_binary<T>(
     connection: &mut PgConnection,
     table: &str,
-    facts: &[&CaseFact],
+    columns: &[&str],
+    rows: &[T],
+    write_row: impl Fn(&mut BinaryRow, &T),
 ) -> Result<(), ProjectionError> {
-    if facts.is_empty() {
+    if rows.is_empty() {
         return Ok(());
     }
+    let columns_list = columns.join(", ");
     let mut copy = connection
         .copy_in_raw(&format!(
-            "copy {table} ({CASE_FACT_COLUMNS}) from stdin with (format binary)"
+            "copy {table} ({columns_list}) from stdin with (format binary)"
         ))
         .await?;
     copy.send(BINARY_HEADER).await?;
-    // In messages of some thousand rows: the server parses one while the next is written.
-    for chunk in facts.chunks(ROWS_PER_MESSAGE) {
+    for chunk in rows.chunks(ROWS_PER_MESSAGE) {
         let mut out = Vec::with_capacity(chunk.len() * 512);
-        for fact in chunk {
-            write_binary_row(&mut out, fact);
+        for row in chunk {
+            let mut binary = BinaryRow::new(&mut out, columns.len() as i16);
+            write_row(&mut binary, row);
         }
         copy.send(out).await?;
     }
@@ -50,116 +47,29 @@ pub(crate) async fn copy_case_facts(
     Ok(())
 }
 
-const ROWS_PER_MESSAGE: usize = 5_000;
-
-/// Writes decision counts into `table` (a `decision_counts` copy).
-pub(crate) async fn copy_decision_counts(
+/// Writes `rows` into `columns` of `table` in COPY's text format.
+pub(crate) async fn copy_text<T>(
     connection: &mut PgConnection,
     table: &str,
-    counts: &CountDeltas,
+    columns: &[&str],
+    rows: impl ExactSizeIterator<Item = T>,
+    write_row: impl Fn(&mut TextRow, T),
 ) -> Result<(), ProjectionError> {
-    if counts.is_empty() {
+    if rows.len() == 0 {
         return Ok(());
     }
-    let mut text = String::with_capacity(counts.len() * 128);
-    for (key, decisions) in counts {
-        let mut row = Row {
-            out: &mut text,
-            fields: 0,
-        };
-        row.display(Some(key.year));
-        row.display(Some(key.quarter));
-        for value in [
-            &key.deciding_region,
-            &key.deciding_org,
-            &key.residence_region,
-            &key.scheme,
-            &key.method_id,
-            &key.icd10_category,
-            &key.outcome,
-        ] {
-            row.text(Some(value));
-        }
-        row.display(Some(decisions));
-        row.out.push('\n');
+    let mut text = String::with_capacity(rows.len() * 96);
+    for row in rows {
+        let mut line = TextRow::new(&mut text);
+        write_row(&mut line, row);
+        line.end();
     }
-    let columns = "year, quarter, deciding_region, deciding_org, residence_region, scheme, \
-                   method_id, icd10_category, outcome, decisions";
-    copy_in(connection, table, columns, text).await
-}
-
-/// Writes the signals' counts into `table` (a `signal_counts` copy).
-pub(crate) async fn copy_signal_counts(
-    connection: &mut PgConnection,
-    table: &str,
-    counts: &SignalDeltas,
-) -> Result<(), ProjectionError> {
-    if counts.is_empty() {
-        return Ok(());
-    }
-    let mut text = String::with_capacity(counts.len() * 64);
-    for ((kind, period, key), cases) in counts {
-        let mut row = Row {
-            out: &mut text,
-            fields: 0,
-        };
-        row.text(Some(kind));
-        row.display(Some(period));
-        row.text(Some(key));
-        row.display(Some(cases));
-        row.out.push('\n');
-    }
-    copy_in(connection, table, "kind, period, key, cases", text).await
-}
-
-async fn copy_in(
-    connection: &mut PgConnection,
-    table: &str,
-    columns: &str,
-    rows: String,
-) -> Result<(), ProjectionError> {
     let mut copy = connection
-        .copy_in_raw(&format!("copy {table} ({columns}) from stdin"))
+        .copy_in_raw(&format!("copy {table} ({}) from stdin", columns.join(", ")))
         .await?;
-    copy.send(rows.into_bytes()).await?;
+    copy.send(text.into_bytes()).await?;
     copy.finish().await?;
     Ok(())
-}
-
-fn write_binary_row(out: &mut Vec<u8>, fact: &CaseFact) {
-    let mut row = BinaryRow::new(out, CASE_FACT_COLUMNS.split(',').count() as i16);
-    row.uuid(fact.case_id);
-    row.text(Some(&fact.scheme));
-    row.text(Some(&fact.method_id));
-    row.text(fact.atc.as_deref());
-    row.text(Some(&fact.icd10));
-    row.text(Some(&fact.icd10_category));
-    row.text(Some(&fact.icd10_chapter));
-    row.text(Some(&fact.deciding_org));
-    row.text(fact.deciding_region.as_deref());
-    row.text(Some(&fact.applying_org));
-    row.text(fact.applying_region.as_deref());
-    row.text(fact.residence_county.as_deref());
-    row.text(fact.residence_region.as_deref());
-    row.int4(fact.birth_year);
-    row.int4(fact.age_at_application);
-    row.text(fact.age_band.as_deref());
-    row.text(fact.sex.as_deref());
-    row.int4(fact.expected_patients);
-    row.date(Some(fact.received_date));
-    row.date(fact.decided_date);
-    row.text(fact.outcome.as_deref());
-    row.jsonb(fact.criteria.as_ref());
-    row.boolean(fact.criteria_complete);
-    row.text_array(&fact.refusal_reasons);
-    row.int4(fact.processing_days);
-    row.int4(Some(fact.appeals_lodged));
-    row.int4(Some(fact.appeals_decided));
-    row.int4(Some(fact.appeals_overturned));
-    row.int4(Some(fact.corrections));
-    row.boolean(Some(fact.retracted));
-    row.timestamp(Some(fact.reported_at));
-    row.timestamp(fact.decision_reported_at);
 }
 
 /// The binary format's signature, flags and header extension length.
@@ -173,7 +83,7 @@ const TEXT_OID: i32 = 25;
 
 /// One row in COPY's binary format: the field count, then each field as its length (-1 for
 /// null) and its value in the type's binary form.
-struct BinaryRow<'a> {
+pub(crate) struct BinaryRow<'a> {
     out: &'a mut Vec<u8>,
 }
 
@@ -194,35 +104,35 @@ impl<'a> BinaryRow<'a> {
         }
     }
 
-    fn uuid(&mut self, value: Uuid) {
+    pub(crate) fn uuid(&mut self, value: Uuid) {
         self.field(Some(value.as_bytes()));
     }
 
-    fn text(&mut self, value: Option<&str>) {
+    pub(crate) fn text(&mut self, value: Option<&str>) {
         self.field(value.map(str::as_bytes));
     }
 
-    fn int4(&mut self, value: Option<i32>) {
+    pub(crate) fn int4(&mut self, value: Option<i32>) {
         self.field(value.map(i32::to_be_bytes).as_ref().map(|b| &b[..]));
     }
 
-    fn boolean(&mut self, value: Option<bool>) {
+    pub(crate) fn boolean(&mut self, value: Option<bool>) {
         self.field(value.map(|v| [u8::from(v)]).as_ref().map(|b| &b[..]));
     }
 
-    fn date(&mut self, value: Option<NaiveDate>) {
+    pub(crate) fn date(&mut self, value: Option<NaiveDate>) {
         let days = value.map(|date| (date - POSTGRES_EPOCH).num_days() as i32);
         self.int4(days);
     }
 
-    fn timestamp(&mut self, value: Option<DateTime<Utc>>) {
+    pub(crate) fn timestamp(&mut self, value: Option<DateTime<Utc>>) {
         let epoch = POSTGRES_EPOCH.and_time(NaiveTime::MIN).and_utc();
         let micros = value.map(|time| (time - epoch).num_microseconds().unwrap_or(i64::MAX));
         self.field(micros.map(i64::to_be_bytes).as_ref().map(|b| &b[..]));
     }
 
     /// jsonb: a version byte, then the JSON text.
-    fn jsonb(&mut self, value: Option<&Value>) {
+    pub(crate) fn jsonb(&mut self, value: Option<&Value>) {
         let bytes = value.map(|json| {
             let mut bytes = vec![1u8];
             serde_json::to_writer(&mut bytes, json).expect("JSON values serialise");
@@ -232,7 +142,7 @@ impl<'a> BinaryRow<'a> {
     }
 
     /// A one-dimensional array of text without nulls (no dimensions when empty).
-    fn text_array(&mut self, values: &[String]) {
+    pub(crate) fn text_array(&mut self, values: &[String]) {
         let mut bytes = Vec::with_capacity(20 + values.iter().map(|v| 4 + v.len()).sum::<usize>());
         let dimensions: i32 = if values.is_empty() { 0 } else { 1 };
         for header in [dimensions, 0, TEXT_OID] {
@@ -251,12 +161,20 @@ impl<'a> BinaryRow<'a> {
 }
 
 /// One row being written, field by field, tab-separated, `\N` for null.
-struct Row<'a> {
+pub(crate) struct TextRow<'a> {
     out: &'a mut String,
     fields: usize,
 }
 
-impl Row<'_> {
+impl<'a> TextRow<'a> {
+    fn new(out: &'a mut String) -> Self {
+        TextRow { out, fields: 0 }
+    }
+
+    fn end(self) {
+        self.out.push('\n');
+    }
+
     fn separate(&mut self) {
         if self.fields > 0 {
             self.out.push('\t');
@@ -265,7 +183,7 @@ impl Row<'_> {
     }
 
     /// Free text, escaped.
-    fn text(&mut self, value: Option<&str>) {
+    pub(crate) fn text(&mut self, value: Option<&str>) {
         self.separate();
         match value {
             None => self.out.push_str("\\N"),
@@ -274,7 +192,7 @@ impl Row<'_> {
     }
 
     /// Numbers, dates, identifiers and booleans: nothing in them needs escaping.
-    fn display(&mut self, value: Option<impl std::fmt::Display>) {
+    pub(crate) fn display(&mut self, value: Option<impl std::fmt::Display>) {
         self.separate();
         match value {
             None => self.out.push_str("\\N"),

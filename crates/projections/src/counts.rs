@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use analysis::signals::CaseKey;
 
-use crate::facts::{CaseFact, Counted, DecisionKey};
-use crate::projector::{Facts, Target};
+use crate::copy::copy_text;
+use crate::facts::{CaseFact, Counted, DecisionKey, Facts};
+use crate::projector::Target;
 use crate::ProjectionError;
 
 /// A map keyed by counts' keys. A rebuild counts millions of keys, and foldhash hashes
@@ -254,8 +255,74 @@ pub(crate) async fn write_rebuilt_counts(
     (decisions, signals): &(CountDeltas, SignalDeltas),
 ) -> Result<(), ProjectionError> {
     let full = Target::Rebuild.table("decision_counts");
-    crate::copy::copy_decision_counts(tx, &full, decisions).await?;
+    copy_decision_counts(tx, &full, decisions).await?;
     let signal_counts = Target::Rebuild.table("signal_counts");
-    crate::copy::copy_signal_counts(tx, &signal_counts, signals).await?;
+    copy_signal_counts(tx, &signal_counts, signals).await?;
     write_region_deltas(tx, Target::Rebuild, &region_deltas(decisions)).await
+}
+
+const DECISION_COUNT_COLUMNS: &[&str] = &[
+    "year",
+    "quarter",
+    "deciding_region",
+    "deciding_org",
+    "residence_region",
+    "scheme",
+    "method_id",
+    "icd10_category",
+    "outcome",
+    "decisions",
+];
+
+/// Writes decision counts into `table` (a `decision_counts` copy) with COPY.
+async fn copy_decision_counts(
+    connection: &mut PgConnection,
+    table: &str,
+    counts: &CountDeltas,
+) -> Result<(), ProjectionError> {
+    copy_text(
+        connection,
+        table,
+        DECISION_COUNT_COLUMNS,
+        counts.iter(),
+        |row, (key, decisions)| {
+            row.display(Some(key.year));
+            row.display(Some(key.quarter));
+            for value in [
+                &key.deciding_region,
+                &key.deciding_org,
+                &key.residence_region,
+                &key.scheme,
+                &key.method_id,
+                &key.icd10_category,
+                &key.outcome,
+            ] {
+                row.text(Some(value));
+            }
+            row.display(Some(decisions));
+        },
+    )
+    .await
+}
+
+/// Writes the signals' counts into `table` (a `signal_counts` copy) with COPY.
+async fn copy_signal_counts(
+    connection: &mut PgConnection,
+    table: &str,
+    counts: &SignalDeltas,
+) -> Result<(), ProjectionError> {
+    let columns = &["kind", "period", "key", "cases"];
+    copy_text(
+        connection,
+        table,
+        columns,
+        counts.iter(),
+        |row, ((kind, period, key), cases)| {
+            row.text(Some(kind));
+            row.display(Some(period));
+            row.text(Some(key));
+            row.display(Some(cases));
+        },
+    )
+    .await
 }

@@ -1,6 +1,7 @@
 //! Case facts: one row per case as corrected, derived from the case's events in order.
 //! Pure: the projector loads rows, applies events here and writes the rows back.
 
+use analysis::calendar;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::case::{age_at, age_band, Application, Decision, Outcome};
 use domain::events::RegistryEvent;
@@ -290,8 +291,8 @@ impl CaseFact {
             deciding_region: self.deciding_region.clone(),
             applying_org: self.applying_org.clone(),
             residence_region: self.residence_region.clone(),
-            received: crate::queries::day(self.received_date),
-            decided: self.decided_date.map(crate::queries::day),
+            received: calendar::day(self.received_date),
+            decided: self.decided_date.map(calendar::day),
             granted: self.outcome.as_deref().map(|outcome| outcome == "granted"),
             criteria_complete: self.criteria_complete.unwrap_or(false),
             refusal_reasons: self.refusal_reasons.clone(),
@@ -317,8 +318,9 @@ pub struct Counted {
     pub signals: Vec<analysis::signals::CaseKey>,
 }
 
+/// The quarter (1 to 4) a date falls in.
 pub fn quarter_of(date: NaiveDate) -> i32 {
-    (date.month0() / 3 + 1) as i32
+    i32::from(calendar::quarter_of(date))
 }
 
 /// The region an organisation belongs to, from its register entry (itself for an RHF).
@@ -328,3 +330,7 @@ pub fn region_of_organisation(organisation: &Organisation) -> Option<String> {
         .as_ref()
         .map(|region| region.as_str().to_string())
 }
+
+/// Case facts by case. Boxed: a rebuild holds millions, and a map of the facts themselves
+/// would copy them all each time it grows.
+pub(crate) type Facts = std::collections::HashMap<uuid::Uuid, Box<CaseFact>>;

@@ -7,6 +7,7 @@
 mod copy;
 mod counts;
 pub mod facts;
+mod facts_table;
 pub mod projector;
 pub mod queries;
 pub mod rebuild;

@@ -8,10 +8,10 @@ use store::{Checkpoint, EventStore, EventText};
 use tokio::sync::mpsc;
 
 use crate::counts::{counts_in_parallel, write_rebuilt_counts, CountDeltas, SignalDeltas};
-use crate::facts::CaseFact;
+use crate::facts::{CaseFact, Facts};
 use crate::projector::{
     decode_all, load_checkpoint, lock, lock_key, save_checkpoint, write_appeals, write_facts,
-    write_organisations, CaseRows, Decoded, Facts, Projection, Projector, Target,
+    write_organisations, CaseRows, Decoded, Projection, Projector, Target,
 };
 use crate::ProjectionError;
 

@@ -7,15 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// A date as days since 1970-01-01 (so this crate needs no calendar library), with its year
-/// and quarter alongside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Day {
-    pub days: i64,
-    pub year: i32,
-    /// 1 to 4.
-    pub quarter: u8,
-}
+pub use crate::calendar::Day;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRecord {

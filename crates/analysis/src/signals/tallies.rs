@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::input::{CaseRecord, MethodRecord};
+use crate::calendar::{first_day_of_month, month_index, quarter_index, year_bounds};
 
 /// Schemes whose cases are about one patient (group exemptions are not).
 pub const PATIENT_SCHEMES: [&str; 4] = [
@@ -652,66 +653,6 @@ fn outside_assessment(
 }
 
 /// The first day of `year` and of the year after (days since 1970-01-01).
-fn year_bounds(year: i32) -> (i64, i64) {
-    let year = i64::from(year);
-    (
-        first_day_of_month(year * 12),
-        first_day_of_month((year + 1) * 12),
-    )
-}
-
-/// A quarter (1 to 4) of a year as one number, year * 4 + quarter - 1, so that quarters
-/// count on across years.
-pub(crate) fn quarter_index(year: i32, quarter: u8) -> i32 {
-    year * 4 + i32::from(quarter) - 1
-}
-
-/// The month a day falls in, as year * 12 + month - 1.
-pub fn month_index(days: i64) -> i64 {
-    let (year, month, _) = civil_from_days(days);
-    year * 12 + month - 1
-}
-
-/// The first day of a month given as year * 12 + month - 1 (days since 1970-01-01).
-fn first_day_of_month(month_index: i64) -> i64 {
-    days_from_civil(
-        month_index.div_euclid(12),
-        month_index.rem_euclid(12) + 1,
-        1,
-    )
-}
-
-// Howard Hinnant's algorithms for the proleptic Gregorian calendar
-// (https://howardhinnant.github.io/date_algorithms.html): this crate has no calendar
-// library.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -774,25 +715,6 @@ mod tests {
     }
 
     #[test]
-    fn days_and_calendar_months_agree_with_the_calendar() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2025, 1, 1), NEW_YEAR_2025);
-        assert_eq!(
-            days_from_civil(2024, 3, 1) - days_from_civil(2024, 2, 1),
-            29
-        );
-        for days in [-1, 0, 59, 11_016, NEW_YEAR_2025 - 1, NEW_YEAR_2025 + 365] {
-            let (year, month, day) = civil_from_days(days);
-            assert_eq!(days_from_civil(year, month, day), days);
-        }
-        assert_eq!(month_index(NEW_YEAR_2025 - 1), 2024 * 12 + 11);
-        assert_eq!(
-            first_day_of_month(2025 * 12 + 2),
-            days_from_civil(2025, 3, 1)
-        );
-    }
-
-    #[test]
     fn equal_cases_share_one_cell_and_pending_ones_wait_from_their_receipt() {
         let cases = [
             case(100, Some(120), Some(true)),
@@ -848,7 +770,7 @@ mod tests {
         let tallies = Tallies::count(2025, &cases, &[]);
         let window = &tallies.subgroup_windows[0];
         assert_eq!(window.applications, 12);
-        assert_eq!(window.window_end, days_from_civil(2025, 1, 31));
+        assert_eq!(window.window_end, first_day_of_month(2025 * 12 + 1) - 1);
         // In 2026 the December 2024 applications are out of every window.
         let later = Tallies::count(2026, &cases, &[]);
         assert!(later.subgroup_windows.is_empty(), "no application in 2026");

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::application_rate::two_sided_poisson;
-use super::tallies::quarter_index;
 use super::{nb, nb_p, with_q_values, AnalysisInput, Signal, SignalKind};
+use crate::calendar::quarter_index;
 use crate::exact::fisher_exact_2x2;
 
 /// Earlier quarters a quarter is compared with.

@@ -145,7 +145,8 @@ fn check_coarser_grouping<R: Publishable>(
     hidden: &[bool],
     kept: usize,
 ) -> Result<(), TestCaseError> {
-    let mut groups: HashMap<Vec<Option<String>>, (Vec<u64>, Vec<u64>)> = HashMap::new();
+    // Each coarser group's total and its hidden rows' sum, column by column.
+    let mut groups: HashMap<Vec<Option<String>>, Sums> = HashMap::new();
     for (row, &is_hidden) in raw.iter().zip(hidden) {
         let group: Vec<Option<String>> = row
             .group()
@@ -180,6 +181,9 @@ fn check_coarser_grouping<R: Publishable>(
     }
     Ok(())
 }
+
+/// A group's total and its hidden rows' sum, column by column.
+type Sums = (Vec<u64>, Vec<u64>);
 
 fn names() -> HashMap<String, String> {
     HashMap::new()

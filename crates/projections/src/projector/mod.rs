@@ -1,0 +1,199 @@
+//! The projector: reads the store's global order in batches and updates read models. Each
+//! batch is one transaction that also moves the projection's checkpoint, so a crash at any
+//! point neither loses nor double-counts an event. A transaction-scoped advisory lock per
+//! projection lets any number of projector instances run: one leads each batch.
+
+mod cases;
+mod checkpoint;
+mod population;
+mod tables;
+
+use chrono::{DateTime, Utc};
+use domain::events::RegistryEvent;
+use store::{Checkpoint, EventStore, EventText};
+
+use cases::project_cases;
+pub(crate) use cases::{write_appeals, write_facts, write_organisations, CaseRows};
+pub(crate) use checkpoint::{load_checkpoint, lock, lock_key, save_checkpoint, try_lock};
+use population::project_population;
+pub use tables::{Projection, Target};
+
+use crate::ProjectionError;
+
+/// Events per batch transaction.
+pub const DEFAULT_BATCH_SIZE: i64 = 2_000;
+/// Events per batch for a rebuild: nothing waits on a rebuild's batches, so fewer, larger
+/// ones save commits and lookups.
+pub const REBUILD_BATCH_SIZE: i64 = 10_000;
+/// Cases a rebuild holds in memory at most (about a kilobyte each) before it writes them
+/// and goes on batch by batch: some hundred years of a national registry.
+pub const DEFAULT_REBUILD_MEMORY_LIMIT: usize = 2_000_000;
+
+#[derive(Clone)]
+pub struct Projector {
+    store: EventStore,
+    batch_size: i64,
+    rebuild_memory_limit: usize,
+    wake_ups: WakeUps,
+}
+
+/// How a running projector hears of new events: appends in its own process always wake
+/// it; these say whether it also listens for other processes' NOTIFY, and how often it
+/// looks anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WakeUps {
+    pub listen_for_notify: bool,
+    pub poll_interval: std::time::Duration,
+}
+
+impl Default for WakeUps {
+    fn default() -> Self {
+        WakeUps {
+            listen_for_notify: true,
+            poll_interval: store::DEFAULT_POLL_INTERVAL,
+        }
+    }
+}
+
+impl Projector {
+    pub fn new(store: EventStore) -> Self {
+        Self {
+            store,
+            batch_size: DEFAULT_BATCH_SIZE,
+            rebuild_memory_limit: DEFAULT_REBUILD_MEMORY_LIMIT,
+            wake_ups: WakeUps::default(),
+        }
+    }
+
+    /// How `run` hears of new events (see `WakeUps`).
+    pub fn with_wake_ups(mut self, wake_ups: WakeUps) -> Self {
+        self.wake_ups = wake_ups;
+        self
+    }
+
+    pub fn with_batch_size(mut self, batch_size: i64) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// How many cases a rebuild may hold in memory (see `Projector::rebuild`).
+    pub fn with_rebuild_memory_limit(mut self, cases: usize) -> Self {
+        self.rebuild_memory_limit = cases;
+        self
+    }
+
+    pub fn batch_size(&self) -> i64 {
+        self.batch_size
+    }
+
+    pub fn rebuild_memory_limit(&self) -> usize {
+        self.rebuild_memory_limit
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Projects every final event not yet projected; returns how many events it read.
+    pub async fn catch_up(
+        &self,
+        projection: Projection,
+        target: Target,
+    ) -> Result<u64, ProjectionError> {
+        let mut total = 0;
+        loop {
+            match self.run_batch(projection, target).await? {
+                Some(0) => return Ok(total),
+                Some(read) => total += read as u64,
+                // Another instance leads this projection now; it will catch up.
+                None => return Ok(total),
+            }
+        }
+    }
+
+    /// One batch in one transaction. None when another instance holds the projection.
+    pub async fn run_batch(
+        &self,
+        projection: Projection,
+        target: Target,
+    ) -> Result<Option<usize>, ProjectionError> {
+        let mut tx = self.store.pool().begin().await?;
+        let checkpoint_name = target.checkpoint_name(projection);
+        if !try_lock(&mut tx, &checkpoint_name).await? {
+            return Ok(None);
+        }
+        let checkpoint = load_checkpoint(&mut tx, &checkpoint_name).await?;
+        let events = store::read_all_text(&mut *tx, checkpoint, self.batch_size).await?;
+        let Some(last) = events.last() else {
+            return Ok(Some(0));
+        };
+        let last = last.checkpoint();
+        match projection {
+            Projection::Cases => project_cases(&mut tx, target, &events).await?,
+            Projection::Population => project_population(&mut tx, target, &events).await?,
+        }
+        save_checkpoint(&mut tx, &checkpoint_name, last).await?;
+        tx.commit().await?;
+        Ok(Some(events.len()))
+    }
+}
+
+fn decode(event: &EventText) -> Result<RegistryEvent, ProjectionError> {
+    Ok(RegistryEvent::from_stored_text(
+        &event.event_type,
+        event.schema_version,
+        &event.payload,
+    )?)
+}
+
+/// Events decoded, each with when it was recorded.
+pub(crate) type Decoded = Vec<(RegistryEvent, DateTime<Utc>)>;
+
+pub(crate) fn decode_all(events: &[EventText]) -> Result<Decoded, ProjectionError> {
+    events
+        .iter()
+        .map(|e| decode(e).map(|d| (d, e.recorded_at)))
+        .collect()
+}
+
+impl Projector {
+    /// Keeps every projection current until the process stops: catches up, then waits for
+    /// new events. Errors are logged and retried after a pause; nothing is skipped.
+    pub async fn run(&self) {
+        let mut wake_ups = match self.subscribe().await {
+            Ok(subscription) => subscription,
+            Err(error) => {
+                tracing::error!(%error, "the projector cannot subscribe to the store");
+                return;
+            }
+        };
+        tracing::info!("projector running");
+        loop {
+            // Armed before catching up: an append while the projector reads still wakes it.
+            let armed = wake_ups.arm();
+            for projection in Projection::ALL {
+                let caught_up = self.catch_up(projection, Target::Live).await;
+                if let Ok(events @ 1..) = caught_up {
+                    tracing::debug!(events, projection = projection.name(), "projected");
+                }
+                if let Err(error) = caught_up {
+                    tracing::error!(%error, projection = projection.name(), "projection failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+            wake_ups.wait_for_events_since(armed).await;
+        }
+    }
+
+    async fn subscribe(&self) -> Result<store::Subscription, store::StoreError> {
+        let subscription = self
+            .store
+            .subscribe(Checkpoint::ORIGIN)
+            .await?
+            .with_poll_interval(self.wake_ups.poll_interval);
+        Ok(match self.wake_ups.listen_for_notify {
+            true => subscription,
+            false => subscription.without_listener(),
+        })
+    }
+}
