@@ -268,23 +268,31 @@ async fn reaches(
     false
 }
 
-#[tokio::test]
-async fn an_append_through_the_api_wakes_the_projector_sharing_its_store() {
-    let app = spawn_app().await;
-    let projector = deaf_projector(app.registry.store().clone());
+/// Starts `projector`, lets it project the seeded registers and go to sleep, then reports
+/// a decision through the API; the decision's position.
+async fn report_to_a_sleeping_projector(
+    app: &harness::app::TestApp,
+    projector: projections::Projector,
+    case_ref: &str,
+) -> i64 {
     tokio::spawn(async move { projector.run().await });
-    // Let it project the seeded registers and go to sleep.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-
     let answer = app
         .post_json(
             "/api/v1/decisions",
             &app.tokens.ous,
-            &individual_exemption("W-1"),
+            &individual_exemption(case_ref),
         )
         .await;
     assert_eq!(answer.status, 201, "{}", answer.text);
-    let position = answer.body["position"].as_i64().expect("a position");
+    answer.body["position"].as_i64().expect("a position")
+}
+
+#[tokio::test]
+async fn an_append_through_the_api_wakes_the_projector_sharing_its_store() {
+    let app = spawn_app().await;
+    let projector = deaf_projector(app.registry.store().clone());
+    let position = report_to_a_sleeping_projector(&app, projector, "W-1").await;
 
     assert!(
         reaches(&app, position, std::time::Duration::from_secs(20)).await,
@@ -298,18 +306,7 @@ async fn a_projector_on_a_store_of_its_own_hears_nothing_without_notify_or_polli
     // What `serve` did before it shared one store: a second store, whose appends are not
     // the projector's to hear.
     let projector = deaf_projector(store::EventStore::new(app.db.pool.clone()));
-    tokio::spawn(async move { projector.run().await });
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-
-    let answer = app
-        .post_json(
-            "/api/v1/decisions",
-            &app.tokens.ous,
-            &individual_exemption("W-2"),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    let position = answer.body["position"].as_i64().expect("a position");
+    let position = report_to_a_sleeping_projector(&app, projector, "W-2").await;
 
     assert!(
         !reaches(&app, position, std::time::Duration::from_secs(3)).await,

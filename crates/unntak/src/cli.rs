@@ -258,3 +258,47 @@ pub enum BenchTarget {
         seconds: u64,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn no_debug_output_shows_the_pseudonym_key() {
+        let key = "a-secret-key-of-at-least-thirty-two-bytes";
+        let cli = Cli::parse_from([
+            "unntak",
+            "serve",
+            "--database-url",
+            "postgres://localhost/unntak",
+            "--pseudonym-key",
+            key,
+        ]);
+        let Command::Serve(args) = &cli.command else {
+            panic!("serve parses as serve");
+        };
+        assert!(!format!("{cli:?}").contains(key));
+        assert!(!format!("{args:?}").contains(key));
+        assert_eq!(args.limits.max_batch_rows, 5_000);
+    }
+
+    #[test]
+    fn every_operating_limit_is_settable_by_its_variable_and_listed_in_help() {
+        let help = Cli::try_parse_from(["unntak", "serve", "--help"])
+            .unwrap_err()
+            .to_string();
+        for variable in [
+            "UNNTAK_MAX_REPORT_BYTES",
+            "UNNTAK_MAX_BATCH_BYTES",
+            "UNNTAK_MAX_BATCH_ROWS",
+            "UNNTAK_MAX_PROJECTION_LAG",
+            "UNNTAK_SHUTDOWN_TIMEOUT",
+            "UNNTAK_POOL_SIZE",
+            "UNNTAK_PSEUDONYM_KEY",
+        ] {
+            assert!(help.contains(variable), "{variable} missing from:\n{help}");
+        }
+    }
+}
