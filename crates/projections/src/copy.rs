@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::ProjectionError;
+use crate::error::ProjectionError;
 
 /// Rows per message of a binary COPY: the server parses one while the next is written.
 const ROWS_PER_MESSAGE: usize = 5_000;

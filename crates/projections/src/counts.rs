@@ -11,9 +11,9 @@ use uuid::Uuid;
 use analysis::signals::CaseKey;
 
 use crate::copy::copy_text;
+use crate::error::ProjectionError;
 use crate::facts::{CaseFact, Counted, DecisionKey, Facts};
-use crate::projector::Target;
-use crate::ProjectionError;
+use crate::projector::tables::Target;
 
 /// A map keyed by counts' keys. A rebuild counts millions of keys, and foldhash hashes
 /// them several times faster than the standard library's DoS-resistant hasher; the keys

@@ -3,8 +3,8 @@
 use sqlx::PgConnection;
 
 use crate::copy::{copy_binary, BinaryRow};
+use crate::error::ProjectionError;
 use crate::facts::CaseFact;
-use crate::ProjectionError;
 
 /// The columns of `case_facts`, in the order rows are written.
 const CASE_FACT_COLUMNS: &[&str] = &[

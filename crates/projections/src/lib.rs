@@ -6,6 +6,7 @@
 
 mod copy;
 mod counts;
+mod error;
 pub mod facts;
 mod facts_table;
 pub mod projector;
@@ -13,18 +14,5 @@ pub mod queries;
 pub mod rebuild;
 pub mod status;
 
+pub use error::ProjectionError;
 pub use projector::{Projection, Projector, Target, WakeUps};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ProjectionError {
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("store error: {0}")]
-    Store(#[from] store::StoreError),
-    #[error("{0}")]
-    UnreadableEvent(#[from] domain::events::UnreadableEvent),
-    #[error("json error: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("rebuild: {0}")]
-    Pipeline(String),
-}

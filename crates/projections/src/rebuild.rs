@@ -8,12 +8,12 @@ use store::{Checkpoint, EventStore, EventText};
 use tokio::sync::mpsc;
 
 use crate::counts::{counts_in_parallel, write_rebuilt_counts, CountDeltas, SignalDeltas};
+use crate::error::ProjectionError;
 use crate::facts::{CaseFact, Facts};
 use crate::projector::{
     decode_all, load_checkpoint, lock, lock_key, save_checkpoint, write_appeals, write_facts,
     write_organisations, CaseRows, Decoded, Projection, Projector, Target,
 };
-use crate::ProjectionError;
 
 /// A batch read ahead: its events decoded, and the checkpoint of its last.
 struct ReadAhead {

@@ -4,8 +4,8 @@ use serde::Serialize;
 use sqlx::PgPool;
 use store::Checkpoint;
 
+use crate::error::ProjectionError;
 use crate::projector::{Projection, Target};
-use crate::ProjectionError;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ProjectionStatus {

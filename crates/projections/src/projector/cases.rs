@@ -10,11 +10,11 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use store::EventText;
 use uuid::Uuid;
 
+use super::decode::{decode_all, Decoded};
 use super::tables::Target;
-use super::{decode_all, Decoded};
 use crate::counts::{CountDeltas, SignalDeltas};
+use crate::error::ProjectionError;
 use crate::facts::{region_of_organisation, AppealFact, CaseFact, Counted, Facts, RegionOf};
-use crate::ProjectionError;
 
 /// Organisation regions as the cases projection knows them.
 #[derive(Default)]

@@ -4,7 +4,7 @@
 use sqlx::{PgConnection, Row};
 use store::Checkpoint;
 
-use crate::ProjectionError;
+use crate::error::ProjectionError;
 
 /// The advisory lock key of a projection copy: stable across processes.
 pub(crate) fn lock_key(checkpoint_name: &str) -> i64 {

@@ -5,20 +5,20 @@
 
 mod cases;
 mod checkpoint;
+mod decode;
 mod population;
-mod tables;
+pub(crate) mod tables;
 
-use chrono::{DateTime, Utc};
-use domain::events::RegistryEvent;
-use store::{Checkpoint, EventStore, EventText};
+use store::{Checkpoint, EventStore};
 
 use cases::project_cases;
 pub(crate) use cases::{write_appeals, write_facts, write_organisations, CaseRows};
 pub(crate) use checkpoint::{load_checkpoint, lock, lock_key, save_checkpoint, try_lock};
+pub(crate) use decode::{decode_all, Decoded};
 use population::project_population;
 pub use tables::{Projection, Target};
 
-use crate::ProjectionError;
+use crate::error::ProjectionError;
 
 /// Events per batch transaction.
 pub const DEFAULT_BATCH_SIZE: i64 = 2_000;
@@ -136,24 +136,6 @@ impl Projector {
         tx.commit().await?;
         Ok(Some(events.len()))
     }
-}
-
-fn decode(event: &EventText) -> Result<RegistryEvent, ProjectionError> {
-    Ok(RegistryEvent::from_stored_text(
-        &event.event_type,
-        event.schema_version,
-        &event.payload,
-    )?)
-}
-
-/// Events decoded, each with when it was recorded.
-pub(crate) type Decoded = Vec<(RegistryEvent, DateTime<Utc>)>;
-
-pub(crate) fn decode_all(events: &[EventText]) -> Result<Decoded, ProjectionError> {
-    events
-        .iter()
-        .map(|e| decode(e).map(|d| (d, e.recorded_at)))
-        .collect()
 }
 
 impl Projector {

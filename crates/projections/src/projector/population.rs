@@ -4,9 +4,9 @@ use domain::events::RegistryEvent;
 use sqlx::{Postgres, Transaction};
 use store::EventText;
 
-use super::decode;
+use super::decode::decode;
 use super::tables::Target;
-use crate::ProjectionError;
+use crate::error::ProjectionError;
 
 pub(super) async fn project_population(
     tx: &mut Transaction<'_, Postgres>,

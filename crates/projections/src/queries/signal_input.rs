@@ -6,7 +6,7 @@ use analysis::calendar::day;
 use chrono::NaiveDate;
 use sqlx::PgPool;
 
-use crate::ProjectionError;
+use crate::error::ProjectionError;
 
 /// Every case the signals count (not retracted), as the signals see it: what
 /// `signal_counts` holds counted. The tests count these to check the read model.

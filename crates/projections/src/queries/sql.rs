@@ -6,7 +6,6 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 
 use super::grouping::{Dimension, Filter};
-use super::statistics::DecisionGroup;
 
 /// A query over the case facts, with the asked-for dimensions as columns k0, k1, ... and
 /// the common filters on `date` as $1..$5 (bind them with `bind_filter`).
@@ -121,12 +120,4 @@ pub(super) fn group_keys(row: &PgRow, count: usize) -> Vec<Option<String>> {
     (0..count)
         .map(|i| row.get(format!("k{i}").as_str()))
         .collect()
-}
-
-pub(super) fn decision_group(row: &PgRow, count: usize) -> DecisionGroup {
-    DecisionGroup {
-        keys: group_keys(row, count),
-        granted: row.get("granted"),
-        refused: row.get("refused"),
-    }
 }

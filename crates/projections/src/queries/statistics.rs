@@ -9,10 +9,9 @@ use sqlx::{PgPool, Row};
 
 use super::grouping::{period_key, CountsTable, Dimension, Filter, RegionBasis};
 use super::sql::{
-    bind_filter, decision_group, facts_filters, group_keys, group_list, order_list, select_list,
-    FactsQuery,
+    bind_filter, facts_filters, group_keys, group_list, order_list, select_list, FactsQuery,
 };
-use crate::ProjectionError;
+use crate::error::ProjectionError;
 
 /// Counts of one group; `keys` in the order of the dimensions asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +24,15 @@ pub struct DecisionGroup {
 impl DecisionGroup {
     pub fn decided(&self) -> i64 {
         self.granted + self.refused
+    }
+}
+
+/// A group's decisions from a row with its keys as k0, k1, ... and `granted`, `refused`.
+fn decision_group(row: &PgRow, count: usize) -> DecisionGroup {
+    DecisionGroup {
+        keys: group_keys(row, count),
+        granted: row.get("granted"),
+        refused: row.get("refused"),
     }
 }
 
