@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::input::{CaseRecord, MethodRecord};
-use crate::calendar::{first_day_of_month, month_index, quarter_index, year_bounds};
+/// Moved to `calendar`; still here for the callers that name it by this path.
+pub use crate::calendar::month_index;
+use crate::calendar::{first_day_of_month, quarter_index, year_bounds};
 
 /// Schemes whose cases are about one patient (group exemptions are not).
 pub const PATIENT_SCHEMES: [&str; 4] = [
@@ -652,7 +654,6 @@ fn outside_assessment(
         .collect()
 }
 
-/// The first day of `year` and of the year after (days since 1970-01-01).
 #[cfg(test)]
 mod tests {
     use super::*;
