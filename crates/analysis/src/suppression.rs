@@ -26,7 +26,11 @@
 //! The result is a mask; the counts are never altered. Callers render a
 //! suppressed cell as a symbol (for example "<5" or "–"), never as 0.
 //!
-//! Known limits: this guards against exact recovery only. Bounds from
+//! Known limits: this guards against exact recovery only.
+//! `suppress_grouped_rows` also solves across the coarser answers of up to four
+//! dimensions, each suppressed on its own; it cannot see a recovery that needs a finer
+//! answer's rows and a coarser answer's totals whose own suppression was chosen apart from
+//! it (linked tables): one pattern for the whole cube of a statistic would be needed. Bounds from
 //! non-negativity (a hidden pair summing to 3 means each is at most 3) are
 //! not audited, nor is recovery by differencing two published tables.
 //! Totals are published as given, even when they are small themselves.
@@ -377,13 +381,164 @@ pub fn suppress_grouped_rows<K: Eq + Hash + Clone>(
     let coarser: Vec<Vec<usize>> = (0..(1usize << dimensions) - 1)
         .map(|mask| (0..dimensions).filter(|d| mask & (1 << d) != 0).collect())
         .collect();
-    while let Some(row) = coarser
-        .iter()
-        .find_map(|kept| complement_needed(keys, rows, &status, kept, threshold))
-    {
-        status[row] = CellStatus::Complementary;
+    let known = known_coarser_totals(keys, rows, &coarser, threshold);
+    loop {
+        let complement = coarser
+            .iter()
+            .find_map(|kept| complement_needed(keys, rows, &status, kept, threshold))
+            .or_else(|| complement_for_recoverable(keys, rows, &status, &known, threshold));
+        match complement {
+            Some(row) => status[row] = CellStatus::Complementary,
+            None => return status,
+        }
     }
-    status
+}
+
+/// A published row to hide when a hidden row with a small count can be solved exactly from
+/// the coarser totals taken together (the grouping by year less the published rows, minus
+/// the grouping by region less its published rows, ...): the smallest published non-zero
+/// row that shares a coarser group with it, preferring one that shares all dimensions but
+/// one.
+fn complement_for_recoverable<K: Eq + Hash + Clone>(
+    keys: &[Vec<K>],
+    rows: &[Vec<u64>],
+    status: &[CellStatus],
+    known: &[Vec<usize>],
+    threshold: u64,
+) -> Option<usize> {
+    let is_small = |count: u64| count > 0 && count < threshold;
+    let exposed = recoverable_rows(status, known)
+        .into_iter()
+        .find(|&row| rows[row].iter().any(|&c| is_small(c)))?;
+    let shared = |other: usize| {
+        keys[exposed]
+            .iter()
+            .zip(&keys[other])
+            .filter(|(a, b)| a == b)
+            .count()
+    };
+    let total = |i: usize| rows[i].iter().sum::<u64>();
+    (0..rows.len())
+        .filter(|&i| !status[i].is_suppressed() && total(i) > 0)
+        .min_by_key(|&i| (std::cmp::Reverse(shared(i)), total(i), i))
+}
+
+/// Groupings with more dimensions than this are checked group by group only: solving
+/// across coarser groupings is checked up to here (each coarser answer is suppressed in
+/// turn to know which of its totals a reader has, which grows as 3 to the dimensions).
+const MAX_DIMENSIONS_SOLVED_ACROSS: usize = 4;
+
+/// The coarser totals a reader has: for each coarser grouping, its answer suppressed as
+/// this function suppresses, and of each group it publishes, the rows of this answer that
+/// fall in it.
+fn known_coarser_totals<K: Eq + Hash + Clone>(
+    keys: &[Vec<K>],
+    rows: &[Vec<u64>],
+    coarser: &[Vec<usize>],
+    threshold: u64,
+) -> Vec<Vec<usize>> {
+    let dimensions = keys.first().map_or(0, Vec::len);
+    if dimensions > MAX_DIMENSIONS_SOLVED_ACROSS {
+        return Vec::new();
+    }
+    let mut known = Vec::new();
+    for kept in coarser {
+        let mut groups: Vec<(Vec<K>, Vec<usize>)> = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let group: Vec<K> = kept.iter().map(|&d| key[d].clone()).collect();
+            match groups.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((group, vec![i])),
+            }
+        }
+        let columns = rows.first().map_or(0, Vec::len);
+        let group_keys: Vec<Vec<K>> = groups.iter().map(|(g, _)| g.clone()).collect();
+        let group_rows: Vec<Vec<u64>> = groups
+            .iter()
+            .map(|(_, members)| {
+                (0..columns)
+                    .map(|c| members.iter().map(|&i| rows[i][c]).sum())
+                    .collect()
+            })
+            .collect();
+        let statuses = suppress_grouped_rows(&group_keys, &group_rows, threshold);
+        for ((_, members), status) in groups.into_iter().zip(statuses) {
+            if !status.is_suppressed() {
+                known.push(members);
+            }
+        }
+    }
+    known
+}
+
+/// The hidden rows whose counts a reader can solve for exactly: the published rows are
+/// known, and so is each `known` group's total (the rows of a coarser group that its own
+/// answer publishes); each such total less its published rows is a sum of hidden rows. A
+/// hidden row is solved when no change to the hidden rows that keeps every such sum can
+/// move it: when every vector of the constraints' null space is zero at it.
+pub fn recoverable_rows(status: &[CellStatus], known: &[Vec<usize>]) -> Vec<usize> {
+    let hidden: Vec<usize> = (0..status.len())
+        .filter(|&i| status[i].is_suppressed())
+        .collect();
+    if hidden.is_empty() {
+        return Vec::new();
+    }
+    let constraints: Vec<Vec<f64>> = known
+        .iter()
+        .map(|members| {
+            hidden
+                .iter()
+                .map(|h| f64::from(u8::from(members.contains(h))))
+                .collect::<Vec<f64>>()
+        })
+        .filter(|constraint| constraint.iter().any(|&x| x != 0.0))
+        .collect();
+    solved_unknowns(constraints, hidden.len())
+        .into_iter()
+        .map(|at| hidden[at])
+        .collect()
+}
+
+/// The unknowns a system of linear equations (one row of coefficients each) fixes: reduced
+/// to row echelon form, an unknown is fixed when its pivot row has no free unknown in it.
+fn solved_unknowns(mut matrix: Vec<Vec<f64>>, unknowns: usize) -> Vec<usize> {
+    const EPSILON: f64 = 1e-9;
+    let mut pivots: Vec<(usize, usize)> = Vec::new();
+    let mut next_row = 0;
+    for col in 0..unknowns {
+        let Some(pivot) = (next_row..matrix.len())
+            .max_by(|&a, &b| matrix[a][col].abs().total_cmp(&matrix[b][col].abs()))
+        else {
+            break;
+        };
+        if matrix[pivot][col].abs() < EPSILON {
+            continue;
+        }
+        matrix.swap(next_row, pivot);
+        let lead = matrix[next_row][col];
+        matrix[next_row].iter_mut().for_each(|x| *x /= lead);
+        let pivot_row = matrix[next_row].clone();
+        for (r, row) in matrix.iter_mut().enumerate() {
+            if r != next_row && row[col].abs() > EPSILON {
+                let factor = row[col];
+                row.iter_mut()
+                    .zip(&pivot_row)
+                    .for_each(|(x, p)| *x -= factor * p);
+            }
+        }
+        pivots.push((next_row, col));
+        next_row += 1;
+    }
+    let pivot_columns: Vec<usize> = pivots.iter().map(|&(_, col)| col).collect();
+    pivots
+        .into_iter()
+        .filter(|&(row, _)| {
+            (0..unknowns)
+                .filter(|c| !pivot_columns.contains(c))
+                .all(|free| matrix[row][free].abs() < EPSILON)
+        })
+        .map(|(_, col)| col)
+        .collect()
 }
 
 /// A published row to hide with the hidden rows of some group of the `kept` dimensions,
@@ -437,6 +592,25 @@ mod tests {
             },
             "for {counts:?}"
         );
+    }
+
+    #[test]
+    fn a_small_row_solvable_from_two_coarser_groupings_together_gets_a_complement() {
+        // year × region: 2, 10 / 10, 50. Hiding the 2 and its two line partners leaves each
+        // coarser group's hidden sum at 0 or 12 or 10, yet region r1's total less 50 gives
+        // (y0, r1) = 10 and then year y0's total less that gives the 2: all four go.
+        let keys = vec![
+            vec!["y0", "r0"],
+            vec!["y0", "r1"],
+            vec!["y1", "r0"],
+            vec!["y1", "r1"],
+        ];
+        let rows = vec![vec![2], vec![10], vec![10], vec![50]];
+        let status = suppress_grouped_rows(&keys, &rows, DEFAULT_THRESHOLD);
+        assert!(status.iter().all(|s| s.is_suppressed()), "{status:?}");
+        let coarser = vec![vec![], vec![0], vec![1]];
+        let known = known_coarser_totals(&keys, &rows, &coarser, DEFAULT_THRESHOLD);
+        assert!(recoverable_rows(&status, &known).is_empty());
     }
 
     #[test]

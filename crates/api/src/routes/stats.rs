@@ -68,6 +68,7 @@ pub async fn processing_times(
     render::table(&http, &table)
 }
 
+/// Appeals per group: lodged, decided, outcomes, and the median duration (Kaplan-Meier,
 /// pending appeals censored at today).
 #[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
@@ -84,6 +85,8 @@ pub async fn appeals(
     render::table(&http, &table)
 }
 
+/// How each deciding organisation reports: delay from decision to report, corrections,
+/// retractions, and the share of decisions with every criterion documented. Rows with
 /// small counts are withheld like every other statistic's.
 #[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
