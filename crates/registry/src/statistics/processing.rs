@@ -207,17 +207,9 @@ pub fn processing_table(
             ProcessingTimeRow::new(group, keys, &observations, request.curve)
         })
         .collect();
-    let mut table = Table::publish(request, as_of_position, rows);
-    if !request.suppress {
-        return table;
-    }
-    // Published curves never show the number at risk.
-    for row in &mut table.rows {
-        if let Some(Some(steps)) = &mut row.curve {
-            steps.iter_mut().for_each(|s| s.at_risk = None);
-        }
-    }
-    table
+    // Published rows' curves are coarsened without the number at risk by
+    // `withhold_small_details`, withheld rows' curves withheld with them.
+    Table::publish(request, as_of_position, rows)
 }
 
 impl Registry {
