@@ -99,13 +99,7 @@ impl Subscription {
     /// append here, it returns once that append is final (readers can see it: an older
     /// transaction anywhere on the server may still hold it back), so the reader finds it.
     pub async fn wait_for_events_since(&mut self, armed: ArmedWakeUp) {
-        let woken_here = std::sync::atomic::AtomicBool::new(false);
-        let armed = async {
-            armed.await;
-            woken_here.store(true, std::sync::atomic::Ordering::Relaxed);
-        };
-        self.wait(armed).await;
-        if woken_here.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.wait(armed).await {
             let appended = self.store.notifier.last_appended();
             let patience = self.poll_interval.min(FINAL_WAIT);
             if let Err(error) = self.store.wait_until_final(appended, patience).await {
@@ -114,21 +108,23 @@ impl Subscription {
         }
     }
 
-    async fn wait(&mut self, local_wake_up: impl std::future::Future<Output = ()>) {
+    /// Waits as `wait_for_events` says; true when an append in this process woke it.
+    async fn wait(&mut self, local_wake_up: impl std::future::Future<Output = ()>) -> bool {
         let poll = tokio::time::sleep(self.poll_interval);
         match self.listener.as_mut() {
             Some(listener) => tokio::select! {
-                _ = local_wake_up => {}
+                _ = local_wake_up => true,
                 received = listener.recv() => {
                     if received.is_err() {
                         poll.await;
                     }
+                    false
                 }
-                _ = tokio::time::sleep(self.poll_interval) => {}
+                _ = tokio::time::sleep(self.poll_interval) => false,
             },
             None => tokio::select! {
-                _ = local_wake_up => {}
-                _ = poll => {}
+                _ = local_wake_up => true,
+                _ = poll => false,
             },
         }
     }
