@@ -57,17 +57,20 @@ impl ServiceError {
             ServiceError::NotFound(_) => "not_found",
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Unavailable(_) => "unavailable",
-            ServiceError::Store(_)
-            | ServiceError::Projection(_)
-            | ServiceError::Database(_)
-            | ServiceError::UnreadableEvent { .. }
-            | ServiceError::OrganisationSeed { .. } => "internal_error",
+            _ => "internal_error",
         }
     }
 
     /// Whether the registry, not the caller, failed.
     pub fn is_internal(&self) -> bool {
-        self.code() == "internal_error"
+        matches!(
+            self,
+            ServiceError::Store(_)
+                | ServiceError::Projection(_)
+                | ServiceError::Database(_)
+                | ServiceError::UnreadableEvent { .. }
+                | ServiceError::OrganisationSeed { .. }
+        )
     }
 
     /// The failure as field problems: a validation failure's own, or one problem on
