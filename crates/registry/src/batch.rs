@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use domain::case::case_stream;
-use domain::commands::CaseCommand;
+use domain::commands::{CaseCommand, Subject};
 use domain::methods::method_stream;
 use domain::problems::FieldError;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use store::{StoreError, StreamAppend};
 use uuid::Uuid;
 
 use crate::actor::{Actor, Role};
-use crate::cases::{report_id_in, Loaded, Prepared};
+use crate::cases::{report_id_in, Loaded, Prepared, ReportId};
 use crate::error::ServiceError;
 use crate::Registry;
 
@@ -127,21 +127,31 @@ impl Registry {
 
     /// Decides for each row whether it is new, a replay or rejected, writing nothing.
     async fn classify(&self, actor: &Actor, rows: &[Value]) -> Result<Classified, ServiceError> {
-        let objects: Vec<Option<&Map<String, Value>>> = rows.iter().map(Value::as_object).collect();
-        let loaded = self.load_streams(streams_named(&objects)).await?;
+        // Each row's subject, read once: it names the streams to load and the case to fold.
+        let subjects: Vec<Option<(&Map<String, Value>, Subject)>> = rows
+            .iter()
+            .map(|row| {
+                row.as_object()
+                    .map(|object| (object, report_of(object).subject()))
+            })
+            .collect();
+        let loaded = self.load_streams(streams_named(&subjects)).await?;
         let mut seen_reports = HashSet::new();
         let mut seen_cases = HashSet::new();
         let mut outcomes = Vec::with_capacity(rows.len());
-        for object in objects {
-            let Some(object) = object else {
+        for row in subjects {
+            let Some((object, subject)) = row else {
                 let rejected = problem("row", "object_expected", "each row must be a JSON object");
                 outcomes.push((None, RowOutcome::Rejected(rejected)));
                 continue;
             };
-            let report_id = report_id_in(object).ok();
-            let outcome = self.classify_row(actor, object, &loaded).await;
-            let outcome = deduplicate(outcome, report_id, &mut seen_reports, &mut seen_cases);
-            outcomes.push((report_id, outcome));
+            let report_id = report_id_in(object);
+            let id = report_id.as_ref().ok().copied();
+            let outcome = self
+                .classify_row(actor, object, &subject, report_id, &loaded)
+                .await;
+            let outcome = deduplicate(outcome, id, &mut seen_reports, &mut seen_cases);
+            outcomes.push((id, outcome));
         }
         self.reject_report_ids_used_elsewhere(&mut outcomes).await?;
         Ok(outcomes)
@@ -151,17 +161,14 @@ impl Registry {
         &self,
         actor: &Actor,
         object: &Map<String, Value>,
+        subject: &Subject,
+        report_id: ReportId,
         loaded: &Loaded,
     ) -> RowOutcome {
-        let command = CaseCommand::Report {
-            body: object,
-            with_decision: true,
-        };
-        let subject = command.subject();
-        let report_id = report_id_in(object);
         let id = *report_id.as_ref().unwrap_or(&Uuid::nil());
+        let command = report_of(object);
         let prepared = self
-            .prepare(actor, id, subject.case_id, &subject, command, loaded)
+            .prepare(actor, id, subject.case_id, subject, command, loaded)
             .await;
         match (prepared, report_id) {
             (Ok(prepared), Ok(_)) if prepared.already_stored.is_empty() => {
@@ -320,15 +327,18 @@ impl Registry {
     }
 }
 
+/// A batch row as the command it is: a case reported with its decision.
+fn report_of(object: &Map<String, Value>) -> CaseCommand<'_> {
+    CaseCommand::Report {
+        body: object,
+        with_decision: true,
+    }
+}
+
 /// The case and method streams the rows name, each once.
-fn streams_named(objects: &[Option<&Map<String, Value>>]) -> Vec<String> {
+fn streams_named(subjects: &[Option<(&Map<String, Value>, Subject)>]) -> Vec<String> {
     let mut streams = Vec::new();
-    for object in objects.iter().flatten() {
-        let subject = CaseCommand::Report {
-            body: object,
-            with_decision: true,
-        }
-        .subject();
+    for (_, subject) in subjects.iter().flatten() {
         streams.extend(subject.case_id.map(case_stream));
         streams.extend(subject.method_id.as_ref().map(method_stream));
     }
