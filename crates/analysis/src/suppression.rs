@@ -381,11 +381,16 @@ pub fn suppress_grouped_rows<K: Eq + Hash + Clone>(
     let coarser: Vec<Vec<usize>> = (0..(1usize << dimensions) - 1)
         .map(|mask| (0..dimensions).filter(|d| mask & (1 << d) != 0).collect())
         .collect();
-    let known = known_coarser_totals(keys, rows, &coarser, threshold);
+    // The rows of each group of each coarser grouping, found once: only statuses change.
+    let groupings: Vec<Vec<Group<K>>> = coarser
+        .iter()
+        .map(|kept| coarser_groups(keys, kept))
+        .collect();
+    let known = known_coarser_totals(rows, &groupings, dimensions, threshold);
     loop {
-        let complement = coarser
+        let complement = groupings
             .iter()
-            .find_map(|kept| complement_needed(keys, rows, &status, kept, threshold))
+            .find_map(|groups| complement_needed(rows, &status, groups, threshold))
             .or_else(|| complement_for_recoverable(keys, rows, &status, &known, threshold));
         match complement {
             Some(row) => status[row] = CellStatus::Complementary,
@@ -432,26 +437,17 @@ const MAX_DIMENSIONS_SOLVED_ACROSS: usize = 4;
 /// this function suppresses, and of each group it publishes, the rows of this answer that
 /// fall in it.
 fn known_coarser_totals<K: Eq + Hash + Clone>(
-    keys: &[Vec<K>],
     rows: &[Vec<u64>],
-    coarser: &[Vec<usize>],
+    groupings: &[Vec<Group<K>>],
+    dimensions: usize,
     threshold: u64,
 ) -> Vec<Vec<usize>> {
-    let dimensions = keys.first().map_or(0, Vec::len);
     if dimensions > MAX_DIMENSIONS_SOLVED_ACROSS {
         return Vec::new();
     }
+    let columns = rows.first().map_or(0, Vec::len);
     let mut known = Vec::new();
-    for kept in coarser {
-        let mut groups: Vec<(Vec<K>, Vec<usize>)> = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            let group: Vec<K> = kept.iter().map(|&d| key[d].clone()).collect();
-            match groups.iter_mut().find(|(g, _)| *g == group) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((group, vec![i])),
-            }
-        }
-        let columns = rows.first().map_or(0, Vec::len);
+    for groups in groupings {
         let group_keys: Vec<Vec<K>> = groups.iter().map(|(g, _)| g.clone()).collect();
         let group_rows: Vec<Vec<u64>> = groups
             .iter()
@@ -462,9 +458,9 @@ fn known_coarser_totals<K: Eq + Hash + Clone>(
             })
             .collect();
         let statuses = suppress_grouped_rows(&group_keys, &group_rows, threshold);
-        for ((_, members), status) in groups.into_iter().zip(statuses) {
+        for ((_, members), status) in groups.iter().zip(statuses) {
             if !status.is_suppressed() {
-                known.push(members);
+                known.push(members.clone());
             }
         }
     }
@@ -541,23 +537,36 @@ fn solved_unknowns(mut matrix: Vec<Vec<f64>>, unknowns: usize) -> Vec<usize> {
         .collect()
 }
 
-/// A published row to hide with the hidden rows of some group of the `kept` dimensions,
-/// if their sum in some column is small and the group has a published non-zero row.
-fn complement_needed<K: Eq + Hash + Clone>(
-    keys: &[Vec<K>],
-    rows: &[Vec<u64>],
-    status: &[CellStatus],
-    kept: &[usize],
-    threshold: u64,
-) -> Option<usize> {
-    let mut groups: HashMap<Vec<K>, Vec<usize>> = HashMap::new();
+/// A group of a coarser grouping: its keys, and the rows of the answer that fall in it.
+type Group<K> = (Vec<K>, Vec<usize>);
+
+/// The groups of the coarser grouping that keeps the dimensions `kept`, in the order their
+/// first rows come.
+fn coarser_groups<K: Eq + Hash + Clone>(keys: &[Vec<K>], kept: &[usize]) -> Vec<Group<K>> {
+    let mut groups: Vec<Group<K>> = Vec::new();
+    let mut index: HashMap<Vec<K>, usize> = HashMap::new();
     for (i, key) in keys.iter().enumerate() {
         let group: Vec<K> = kept.iter().map(|&d| key[d].clone()).collect();
-        groups.entry(group).or_default().push(i);
+        let at = *index.entry(group.clone()).or_insert_with(|| {
+            groups.push((group, Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(i);
     }
+    groups
+}
+
+/// A published row to hide with the hidden rows of one of `groups`, if their sum in some
+/// column is small and the group has a published non-zero row.
+fn complement_needed<K>(
+    rows: &[Vec<u64>],
+    status: &[CellStatus],
+    groups: &[Group<K>],
+    threshold: u64,
+) -> Option<usize> {
     let columns = rows.first().map_or(0, Vec::len);
     let total = |i: usize| rows[i].iter().sum::<u64>();
-    groups.values().find_map(|members| {
+    groups.iter().find_map(|(_, members)| {
         let small_sum = (0..columns).any(|c| {
             let hidden: u64 = members
                 .iter()
@@ -608,8 +617,11 @@ mod tests {
         let rows = vec![vec![2], vec![10], vec![10], vec![50]];
         let status = suppress_grouped_rows(&keys, &rows, DEFAULT_THRESHOLD);
         assert!(status.iter().all(|s| s.is_suppressed()), "{status:?}");
-        let coarser = vec![vec![], vec![0], vec![1]];
-        let known = known_coarser_totals(&keys, &rows, &coarser, DEFAULT_THRESHOLD);
+        let groupings: Vec<Vec<Group<&str>>> = [vec![], vec![0], vec![1]]
+            .iter()
+            .map(|kept| coarser_groups(&keys, kept))
+            .collect();
+        let known = known_coarser_totals(&rows, &groupings, 2, DEFAULT_THRESHOLD);
         assert!(recoverable_rows(&status, &known).is_empty());
     }
 
