@@ -94,8 +94,9 @@ pub async fn prepare_database_with(
     Ok(())
 }
 
-/// The registry over one event store for this process, for commands that only read or
-/// seed: their pseudonym key is never used to validate a patient.
+/// The registry over one event store for this process, for commands that only read, or
+/// seed and benchmark with synthetic patients that carry no identity number: their
+/// pseudonym key is never used to pseudonymise one.
 pub fn registry_for_tools(pool: &PgPool) -> Registry {
     let key = PseudonymKey::new("tools", &[0u8; 32]).expect("a valid key");
     Registry::new(EventStore::new(pool.clone()), RegistrySettings::new(key))

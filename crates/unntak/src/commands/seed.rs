@@ -12,16 +12,13 @@ use domain::codes::{AtcCode, MethodId};
 use domain::events::RegistryEvent;
 use domain::methods::{MethodDescription, MethodStatus};
 use domain::organisation::OrganisationNumber;
-use domain::pseudonym::PseudonymKey;
 use registry::batch::BatchOptions;
-use registry::{Actor, Registry, RegistrySettings, Role};
+use registry::{Actor, Registry, Role};
 use serde_json::{Map, Value};
-use sqlx::PgPool;
-use store::EventStore;
 use synthetic::{Generated, Scenario, SyntheticCase};
 use uuid::Uuid;
 
-use super::{connect, prepare_database};
+use super::{connect, prepare_database, registry_for_tools};
 use crate::cli::SeedArgs;
 
 const SEED_NAMESPACE: Uuid = Uuid::from_u128(0x5eed_5eed_1c3a_4f00_8b1e_2d4c_6e8f_a0b2);
@@ -33,7 +30,8 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         return Err(anyhow!("only --synthetic seeding exists: say --synthetic"));
     }
     let scenario = scenario(&args)?;
-    let registry = seed_registry(&connect(&args.database).await?)?;
+    // The synthetic patients carry no identity number, so the tools' key serves.
+    let registry = registry_for_tools(&connect(&args.database).await?);
     prepare_database(&registry).await?;
     let generated = synthetic::generate(&scenario, chrono::Utc::now().date_naive());
     let report = seed(&registry, &generated, scenario.seed).await?;
@@ -51,16 +49,6 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         args.ground_truth.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The registry the seed reports through. The synthetic patients carry no identity
-/// number, so the key only has to be valid.
-pub fn seed_registry(pool: &PgPool) -> anyhow::Result<Registry> {
-    let key = PseudonymKey::new("seed", &[5u8; 32]).map_err(|e| anyhow!("{e}"))?;
-    Ok(Registry::new(
-        EventStore::new(pool.clone()),
-        RegistrySettings::new(key),
-    ))
 }
 
 fn scenario(args: &SeedArgs) -> anyhow::Result<Scenario> {

@@ -29,7 +29,7 @@ impl BenchDatabase {
             .max_connections(40)
             .connect_with(server.clone().database(&name))
             .await?;
-        let registry = bench_registry(&pool);
+        let registry = crate::commands::registry_for_tools(&pool);
         crate::commands::prepare_database(&registry).await?;
         Ok(BenchDatabase {
             pool,
@@ -46,7 +46,7 @@ impl BenchDatabase {
             .max_connections(40)
             .connect_with(server.clone().database(name))
             .await?;
-        let registry = bench_registry(&pool);
+        let registry = crate::commands::registry_for_tools(&pool);
         crate::commands::prepare_database(&registry).await?;
         Ok(BenchDatabase {
             pool,
@@ -68,13 +68,4 @@ impl BenchDatabase {
             .await?;
         Ok(())
     }
-}
-
-/// The registry a benchmark reports through: synthetic patients, so any valid key.
-fn bench_registry(pool: &PgPool) -> registry::Registry {
-    let key = domain::pseudonym::PseudonymKey::new("bench", &[9u8; 32]).expect("a valid key");
-    registry::Registry::new(
-        store::EventStore::new(pool.clone()),
-        registry::RegistrySettings::new(key),
-    )
 }
