@@ -51,7 +51,7 @@ async fn metrics_count_requests_by_route_and_status_and_the_events_appended() {
         .await;
     assert_eq!(unknown.status, 404);
 
-    let answer = app.get("/metrics", None).await;
+    let answer = app.get("/metrics", Some(&app.tokens.admin)).await;
 
     assert_eq!(answer.status, 200);
     assert!(
@@ -80,6 +80,37 @@ async fn metrics_count_requests_by_route_and_status_and_the_events_appended() {
     );
     assert!(text.contains("unntak_http_request_duration_seconds_bucket"));
     assert!(!text.contains(&unknown_id), "raw ids never become labels");
+}
+
+/// Issue 12, finding 9: invented request methods and paths must not grow the metrics, and
+/// only the metrics scraper or an admin may read them.
+#[tokio::test]
+async fn metrics_need_a_token_and_stay_bounded_under_invented_methods_and_paths() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/metrics", None).await.status, 401);
+    assert_eq!(app.get("/metrics", Some(&app.tokens.ous)).await.status, 403);
+    let before = app
+        .get("/metrics", Some(&app.tokens.admin))
+        .await
+        .text
+        .len();
+    for n in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{n}").as_bytes()).unwrap();
+        app.client
+            .request(method, app.url(&format!("/no/such/path/{n}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = app.get("/metrics", Some(&app.tokens.admin)).await.text;
+    assert!(!text.contains("INVENTED"), "{text}");
+    assert!(!text.contains("/no/such/path"), "{text}");
+    assert!(
+        text.contains(r#"method="other",route="unmatched""#),
+        "{text}"
+    );
+    // A handful of new series (one counter and one histogram for `other`), not fifty.
+    assert!(text.len() < before + 4_000, "{} -> {}", before, text.len());
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! answer, no stored event and no log line, valid or not.
 
 use harness::app::{
-    captured_logs, fodselsnummer, individual_exemption, spawn_app, Answer, TestApp,
+    captured_logs, fodselsnummer, individual_access, individual_exemption, spawn_app, Answer,
+    TestApp,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -236,6 +237,151 @@ async fn an_identity_number_in_the_wrong_field_is_not_echoed() {
     }
     assert!(
         !captured_logs().await.contains(&fnr),
+        "a log line holds the number"
+    );
+}
+
+/// Issue 12, finding 2: an identity number in any spelling, in any free text of a report
+/// or a register, is refused and stored nowhere; ordinary case numbers pass.
+#[tokio::test]
+async fn every_spelling_of_an_identity_number_is_refused_in_every_free_text() {
+    let app = spawn_app().await;
+    let spellings = [
+        "041161-01292",
+        "OUS.041161.01292",
+        "104116101292",
+        "Pasient 041161 01292",
+        "430970-30279",
+        "０４１１６１０１２９２",
+    ];
+    for (n, spelling) in spellings.iter().enumerate() {
+        let mut report = individual_exemption(spelling);
+        let answer = app
+            .post_json("/api/v1/decisions", &app.tokens.ous, &report)
+            .await;
+        answer.assert_problem(422);
+        assert!(
+            answer
+                .problem_codes()
+                .contains(&"case_ref:identity_number_in_text".to_string()),
+            "case_ref {spelling}: {}",
+            answer.text
+        );
+
+        report = individual_access(&format!("HV-GU-{n}"));
+        report["scheme"] = json!("group_exemption");
+        report["method_id"] = json!(harness::app::METHOD_UNDER_ASSESSMENT);
+        report.as_object_mut().unwrap().remove("patient");
+        report["group"] =
+            json!({"expected_patients": 12, "description": format!("Gruppe {spelling}")});
+        let answer = app
+            .post_json("/api/v1/decisions", &app.tokens.helse_vest, &report)
+            .await;
+        assert_eq!(
+            answer.problem_codes(),
+            ["group.description:identity_number_in_text"],
+            "{spelling}: {}",
+            answer.text
+        );
+
+        let method = json!({"name": format!("Metode {spelling}"), "atc": [], "indication": format!("Indikasjon {spelling}")});
+        let answer = app
+            .put_json("/api/v1/methods/ID2024_301", &app.tokens.admin, &method)
+            .await;
+        assert_eq!(
+            answer.problem_codes(),
+            [
+                "name:identity_number_in_text",
+                "indication:identity_number_in_text"
+            ],
+            "{spelling}: {}",
+            answer.text
+        );
+
+        let organisation = json!({"org_number": harness::app::BERGEN, "name": format!("Klinikk {spelling}"), "kind": "hf", "region_org_number": "983658725"});
+        let answer = app
+            .put_json(
+                &format!("/api/v1/organisations/{}", harness::app::BERGEN),
+                &app.tokens.admin,
+                &organisation,
+            )
+            .await;
+        assert!(
+            answer
+                .problem_codes()
+                .contains(&"name:identity_number_in_text".to_string()),
+            "{spelling}: {}",
+            answer.text
+        );
+    }
+    let stored = app.stored_event_text().await;
+    for needle in ["01292", "30279", "０４１"] {
+        assert!(!stored.contains(needle), "an event holds {needle}");
+    }
+    for ordinary in ["OUS-2025-000123", "sak-12345-678", "HB/2025/41"] {
+        let answer = app
+            .post_json(
+                "/api/v1/decisions",
+                &app.tokens.ous,
+                &individual_exemption(ordinary),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{ordinary}: {}", answer.text);
+    }
+}
+
+/// Issue 12, finding 3: names the client chose (unknown fields, group_by values, path
+/// segments) are repeated with their digit runs masked, in answers and in the log.
+#[tokio::test]
+async fn client_chosen_names_are_never_echoed_with_an_identity_number() {
+    let app = spawn_app().await;
+    let fnr = "04116101292";
+    let case_id = app.reported_case(&individual_exemption("P-8")).await;
+    let mut top = individual_exemption("P-9");
+    top[fnr] = json!(1);
+    let mut in_patient = individual_exemption("P-10");
+    in_patient["patient"][fnr] = json!(1);
+    let mut in_criteria = individual_exemption("P-11");
+    in_criteria["criteria"][fnr] = json!(true);
+    let mut batch_row = individual_exemption("P-12");
+    batch_row[fnr] = json!(1);
+    let posts = [
+        ("/api/v1/decisions".to_string(), top),
+        ("/api/v1/decisions".to_string(), in_patient),
+        ("/api/v1/decisions".to_string(), in_criteria),
+        ("/api/v1/decisions/batch".to_string(), json!([batch_row])),
+        (
+            format!("/api/v1/cases/{case_id}/corrections"),
+            json!({"report_id": Uuid::new_v4(), "changes": {fnr: 1}, "reason": "registration_error"}),
+        ),
+        (
+            format!("/api/v1/cases/{case_id}/appeals"),
+            json!({"report_id": Uuid::new_v4(), "lodged_date": "2024-01-01", fnr: 1}),
+        ),
+    ];
+    for (path, body) in posts {
+        let answer = app.post_json(&path, &app.tokens.ous, &body).await;
+        assert!(answer.status >= 400, "{path}: {}", answer.text);
+        assert_absent(fnr, &answer, &path);
+        assert!(
+            answer.text.contains("###########"),
+            "{path} names the field masked: {}",
+            answer.text
+        );
+    }
+    for path in [
+        format!("/api/v1/stats/decisions?group_by={fnr}"),
+        format!("/api/v1/stats/decisions?method_id={fnr}"),
+        format!("/api/v1/stats/decisions?{fnr}=1"),
+        format!("/api/v1/methods/{fnr}"),
+        format!("/api/v1/cases/{fnr}"),
+    ] {
+        let answer = app.get(&path, Some(&app.tokens.reviewer)).await;
+        assert!(answer.status >= 400, "{path}: {}", answer.text);
+        assert_absent(fnr, &answer, &path);
+    }
+    assert!(
+        !captured_logs().await.contains(fnr),
         "a log line holds the number"
     );
 }

@@ -10,4 +10,5 @@ mod api_reporting;
 mod api_scoping;
 mod api_stats;
 mod event_store;
+mod poison;
 mod projections;

@@ -1,5 +1,7 @@
 //! Authentication: a caller sends `Authorization: Bearer <token>`; the registry keeps only
-//! a sha256 of each token. Lookups are cached briefly.
+//! a sha256 of each token. A known token is looked up on every request (one indexed
+//! lookup), so a revoked token stops working at once on every instance. Unknown tokens
+//! are remembered for a while in a bounded cache, so that guessing costs no lookups.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,45 +17,60 @@ use tracing_actix_web::RequestId;
 
 use crate::error::ApiError;
 
-/// How long a token lookup is trusted. A revoked token stops working within this time on
-/// every instance.
-const CACHE_TTL: Duration = Duration::from_secs(30);
+/// How long an unknown token is remembered as unknown. Tokens are random, so one that is
+/// unknown now is not about to be created.
+const UNKNOWN_TOKEN_TTL: Duration = Duration::from_secs(60);
+/// How many unknown tokens are remembered at most; a flood of guesses forgets the oldest.
+const UNKNOWN_TOKENS_REMEMBERED: usize = 10_000;
 
-/// Token hash to when it was looked up and whose it is (None: no valid token).
-type TokenCache = HashMap<Vec<u8>, (Instant, Option<Actor>)>;
-
-/// Looks tokens up, remembering answers for a short while.
+/// Looks tokens up, remembering the unknown ones for a while.
 pub struct Authenticator {
     pool: PgPool,
-    cache: Mutex<TokenCache>,
+    unknown: Mutex<HashMap<Vec<u8>, Instant>>,
 }
 
 impl Authenticator {
     pub fn new(pool: PgPool) -> Self {
         Self {
             pool,
-            cache: Mutex::new(HashMap::new()),
+            unknown: Mutex::new(HashMap::new()),
         }
     }
 
     pub async fn authenticate(&self, token: &str) -> Result<Actor, ApiError> {
         let hash = token_hash(token);
-        if let Some(cached) = self.cached(&hash) {
-            return cached.ok_or(ApiError::Unauthenticated);
+        if self.known_to_be_unknown(&hash) {
+            return Err(ApiError::Unauthenticated);
         }
-        let actor = actor_of(&self.pool, &hash).await?;
-        let mut cache = self.cache.lock().expect("token cache lock");
-        cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
-        cache.insert(hash, (Instant::now(), actor.clone()));
-        actor.ok_or(ApiError::Unauthenticated)
+        match actor_of(&self.pool, &hash).await? {
+            Some(actor) => Ok(actor),
+            None => {
+                self.remember_unknown(hash);
+                Err(ApiError::Unauthenticated)
+            }
+        }
     }
 
-    fn cached(&self, hash: &[u8]) -> Option<Option<Actor>> {
-        let cache = self.cache.lock().expect("token cache lock");
-        cache
+    fn known_to_be_unknown(&self, hash: &[u8]) -> bool {
+        let unknown = self.unknown.lock().expect("unknown-token cache lock");
+        unknown
             .get(hash)
-            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-            .map(|(_, actor)| actor.clone())
+            .is_some_and(|at| at.elapsed() < UNKNOWN_TOKEN_TTL)
+    }
+
+    fn remember_unknown(&self, hash: Vec<u8>) {
+        let mut unknown = self.unknown.lock().expect("unknown-token cache lock");
+        if unknown.len() >= UNKNOWN_TOKENS_REMEMBERED {
+            unknown.retain(|_, at| at.elapsed() < UNKNOWN_TOKEN_TTL);
+        }
+        if unknown.len() >= UNKNOWN_TOKENS_REMEMBERED {
+            let oldest = unknown
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(h, _)| h.clone());
+            unknown.remove(&oldest.expect("the cache is full, so not empty"));
+        }
+        unknown.insert(hash, Instant::now());
     }
 }
 
@@ -94,7 +111,7 @@ impl FromRequest for Caller {
     }
 }
 
-fn bearer_token(request: &HttpRequest) -> Option<String> {
+pub(crate) fn bearer_token(request: &HttpRequest) -> Option<String> {
     let header = request.headers().get("Authorization")?.to_str().ok()?;
     let token = header.strip_prefix("Bearer ")?.trim();
     (!token.is_empty()).then(|| token.to_string())

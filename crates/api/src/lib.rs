@@ -34,6 +34,20 @@ pub struct ApiConfig {
     pub shutdown_timeout_seconds: u64,
     /// /readyz reports unready while a projection lags more events than this behind.
     pub max_projection_lag: i64,
+    /// The sha256 of the token a metrics scraper sends for /metrics, if one is set
+    /// (`UNNTAK_METRICS_TOKEN`); without it, /metrics needs an admin token.
+    pub metrics_token_hash: Option<Vec<u8>>,
+}
+
+impl ApiConfig {
+    /// Whether `token` is the metrics token. Hashes are compared, so the comparison's
+    /// time says nothing about the token.
+    pub fn is_metrics_token(&self, token: Option<&str>) -> bool {
+        match (&self.metrics_token_hash, token) {
+            (Some(expected), Some(token)) => registry::tokens::token_hash(token) == *expected,
+            _ => false,
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -44,6 +58,7 @@ impl Default for ApiConfig {
             max_batch_rows: 5_000,
             shutdown_timeout_seconds: 30,
             max_projection_lag: 10_000,
+            metrics_token_hash: None,
         }
     }
 }

@@ -8,7 +8,8 @@ use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Tr
 use actix_web::Error;
 use futures::future::LocalBoxFuture;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     events_appended: IntCounter,
+    projection_stopped: IntGaugeVec,
 }
 
 impl Metrics {
@@ -46,6 +48,17 @@ impl Metrics {
             "Events appended to the store through the API",
         )
         .expect("valid metric");
+        let projection_stopped = IntGaugeVec::new(
+            Opts::new(
+                "unntak_projection_stopped",
+                "1 while a projection has stopped at an event it cannot apply",
+            ),
+            &["projection"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(projection_stopped.clone()))
+            .expect("register");
         registry
             .register(Box::new(requests.clone()))
             .expect("register");
@@ -60,15 +73,22 @@ impl Metrics {
             requests,
             latency,
             events_appended,
+            projection_stopped,
         }
     }
 
     /// The Prometheus text exposition of every metric, with `events_appended`, the
-    /// registry's count of events it appended for callers.
-    pub fn render(&self, events_appended: u64) -> String {
+    /// registry's count of events it appended for callers, and whether each projection
+    /// has stopped.
+    pub fn render(&self, events_appended: u64, stopped_projections: &[(String, bool)]) -> String {
         let counted = self.events_appended.get();
         self.events_appended
             .inc_by(events_appended.saturating_sub(counted));
+        for (projection, stopped) in stopped_projections {
+            self.projection_stopped
+                .with_label_values(&[projection.as_str()])
+                .set(i64::from(*stopped));
+        }
         let mut buffer = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buffer)
@@ -89,6 +109,17 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The request method as a label: the methods the API answers, and `other` for any
+/// other, so invented methods cannot grow the metrics without bound.
+fn method_label(method: &actix_web::http::Method) -> String {
+    const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    let name = method.as_str();
+    match KNOWN.contains(&name) {
+        true => name.to_string(),
+        false => "other".to_string(),
     }
 }
 
@@ -133,7 +164,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let started = Instant::now();
-        let method = request.method().to_string();
+        let method = method_label(request.method());
         let route = request
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_string());

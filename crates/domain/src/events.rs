@@ -81,6 +81,14 @@ pub fn population_stream(year: i32) -> String {
     format!("population-{year}")
 }
 
+/// Whether an event of this type states the whole of what its stream says, so that a
+/// later event of the same type in the same stream replaces it entirely: a population
+/// import for a year, an organisation's register entry. A reader that cannot apply such an
+/// event may pass over it once a later one exists, and end where it would have.
+pub fn replaces_earlier_events_of_its_stream(event_type: &str) -> bool {
+    matches!(event_type, "PopulationImported" | "OrganisationRegistered")
+}
+
 /// The current schema version of every event type.
 pub const SCHEMA_VERSION: i32 = 1;
 

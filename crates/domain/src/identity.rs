@@ -156,13 +156,7 @@ pub fn validate_identity_number(
     })
 }
 
-/// Whether `text` holds a run of exactly 11 digits that is a valid identity number (of any
-/// kind, synthetic too). References and free text must never carry one: they are stored,
-/// shown and extracted as they are, where an identity number must never appear.
-pub fn contains_identity_number(text: &str, today: NaiveDate) -> bool {
-    text.split(|c: char| !c.is_ascii_digit())
-        .any(|run| run.len() == 11 && validate_identity_number(run, today, true).is_ok())
-}
+pub use crate::free_text::contains_identity_number;
 
 impl IdentityNumber {
     pub fn birth_year(&self) -> i32 {

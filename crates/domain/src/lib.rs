@@ -11,6 +11,7 @@ pub mod codes;
 pub mod commands;
 pub mod events;
 mod folds;
+pub mod free_text;
 pub mod identity;
 pub mod methods;
 pub mod organisation;

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::free_text::mask_digit_runs;
+
 /// One problem with one field. `field` is a dotted path into the request body
 /// (`patient.residence_county`, `criteria.benefit`); `code` is stable and machine-readable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -12,7 +14,9 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// The problems found so far. Messages must never quote a submitted identity number.
+/// The problems found so far. Messages must never quote a submitted identity number; as a
+/// net under that rule, every long digit run in a field path or message is masked (a
+/// client-chosen field name such as `{"04116101292": 1}` is repeated as `###########`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Problems(Vec<FieldError>);
 
@@ -23,9 +27,9 @@ impl Problems {
 
     pub fn add(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
         self.0.push(FieldError {
-            field: field.into(),
+            field: mask_digit_runs(&field.into()),
             code: code.to_string(),
-            message: message.into(),
+            message: mask_digit_runs(&message.into()),
         });
     }
 

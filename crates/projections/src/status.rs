@@ -4,8 +4,8 @@ use serde::Serialize;
 use sqlx::PgPool;
 use store::Checkpoint;
 
-use crate::error::ProjectionError;
-use crate::projector::{Projection, Target};
+use crate::error::{ProjectionError, StoppedAt};
+use crate::projector::{stopped_at, Projection, Target};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ProjectionStatus {
@@ -15,8 +15,12 @@ pub struct ProjectionStatus {
     pub transaction_id: i64,
     /// Final events in the store not yet projected.
     pub lag: i64,
-    /// `current`, `catching_up`, or `rebuilding` (a rebuild is filling new tables).
+    /// `current`, `catching_up`, `rebuilding` (a rebuild is filling new tables), or
+    /// `stopped` (at an event it cannot apply: `stopped_at`).
     pub state: String,
+    /// The event the projection stopped at, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<StoppedAt>,
 }
 
 pub async fn projection_status(pool: &PgPool) -> Result<Vec<ProjectionStatus>, ProjectionError> {
@@ -26,10 +30,12 @@ pub async fn projection_status(pool: &PgPool) -> Result<Vec<ProjectionStatus>, P
         let rebuilding =
             checkpoint_exists(pool, &Target::Rebuild.checkpoint_name(projection)).await?;
         let lag = lag_behind(pool, live).await?;
-        let state = match (rebuilding, lag) {
-            (true, _) => "rebuilding",
-            (false, 0) => "current",
-            (false, _) => "catching_up",
+        let stopped = stopped_at(pool, projection).await?;
+        let state = match (&stopped, rebuilding, lag) {
+            (Some(_), _, _) => "stopped",
+            (None, true, _) => "rebuilding",
+            (None, false, 0) => "current",
+            (None, false, _) => "catching_up",
         };
         statuses.push(ProjectionStatus {
             name: projection.name().to_string(),
@@ -37,6 +43,7 @@ pub async fn projection_status(pool: &PgPool) -> Result<Vec<ProjectionStatus>, P
             transaction_id: live.transaction_id,
             lag,
             state: state.to_string(),
+            stopped_at: stopped,
         });
     }
     Ok(statuses)

@@ -16,8 +16,9 @@ pub struct Readiness {
 }
 
 impl Registry {
-    /// Ready when the database answers, every migration this build knows is applied, and
-    /// no projection lags more than `max_projection_lag` events behind the store.
+    /// Ready when the database answers, every migration this build knows is applied, no
+    /// projection has stopped at an event it cannot apply, and none lags more than
+    /// `max_projection_lag` events behind the store.
     pub async fn readiness(&self, max_projection_lag: i64) -> Result<Readiness, ServiceError> {
         let applied: Option<i64> =
             sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
@@ -35,6 +36,15 @@ impl Registry {
         let projections = projections::status::projection_status(self.pool())
             .await
             .map_err(|e| ServiceError::Unavailable(format!("projection status: {e}")))?;
+        if let Some((name, stopped)) = projections
+            .iter()
+            .find_map(|p| p.stopped_at.as_ref().map(|s| (&p.name, s)))
+        {
+            return Err(ServiceError::Unavailable(format!(
+                "projection {name} {stopped}; an admin can supersede the event (for a \
+                 population import, import the year again)"
+            )));
+        }
         if let Some(behind) = projections.iter().find(|p| p.lag > max_projection_lag) {
             return Err(ServiceError::Unavailable(format!(
                 "projection {} lags {} events behind the store (bound {max_projection_lag})",
@@ -46,6 +56,16 @@ impl Registry {
             migration: applied,
             projections,
         })
+    }
+
+    /// Which projections have stopped at an event they cannot apply, by name, for the
+    /// metrics (every projection is listed, stopped or not).
+    pub async fn stopped_projections(&self) -> Result<Vec<(String, bool)>, ServiceError> {
+        let statuses = projections::status::projection_status(self.pool()).await?;
+        Ok(statuses
+            .into_iter()
+            .map(|p| (p.name, p.stopped_at.is_some()))
+            .collect())
     }
 
     /// Each projection's position, lag behind the store, and state (admin).

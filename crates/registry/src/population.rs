@@ -16,6 +16,10 @@ use crate::Registry;
 /// Years a population import may be for.
 const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
+/// Residents a county may plausibly have: Norway has about 5.6 million in all, so a
+/// larger figure is a typing or unit error, and would overflow no read model either.
+const COUNTY_RESIDENTS: std::ops::RangeInclusive<u64> = 1..=6_000_000;
+
 /// What an import stored.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PopulationImported {
@@ -71,6 +75,7 @@ impl Registry {
 /// Every county's residents from the file, or every problem in it.
 pub fn parse_population(csv: &[u8]) -> Result<Vec<CountyPopulation>, ServiceError> {
     let mut problems = Problems::new();
+    let mut listed: Vec<CountyNumber> = Vec::new();
     let mut counties: Vec<CountyPopulation> = Vec::new();
     for (index, record) in csv::Reader::from_reader(csv)
         .deserialize::<PopulationRow>()
@@ -85,25 +90,25 @@ pub fn parse_population(csv: &[u8]) -> Result<Vec<CountyPopulation>, ServiceErro
             );
             continue;
         };
-        if let Some(county) = parse_row(&row, &line, &mut problems) {
-            if counties
-                .iter()
-                .any(|c| c.county_number == county.county_number)
-            {
-                problems.add(
-                    &line,
-                    "duplicate_county",
-                    format!("county {} is listed twice", county.county_number),
-                );
-            }
-            counties.push(county);
+        let (county, population) = parse_row(&row, &line, &mut problems);
+        let Some(county) = county else { continue };
+        if listed.contains(&county) {
+            problems.add(
+                &line,
+                "duplicate_county",
+                format!("county {county} is listed twice"),
+            );
+        }
+        listed.push(county.clone());
+        if let Some(population) = population {
+            counties.push(CountyPopulation {
+                county_number: county,
+                population,
+            });
         }
     }
     for county in COUNTIES {
-        if !counties
-            .iter()
-            .any(|c| c.county_number.as_str() == county.number)
-        {
+        if !listed.iter().any(|c| c.as_str() == county.number) {
             problems.add(
                 "body",
                 "county_missing",
@@ -114,18 +119,38 @@ pub fn parse_population(csv: &[u8]) -> Result<Vec<CountyPopulation>, ServiceErro
     problems.finish(|| counties).map_err(ServiceError::Invalid)
 }
 
-fn parse_row(row: &PopulationRow, line: &str, problems: &mut Problems) -> Option<CountyPopulation> {
+/// Digits only, too many for a u64: a whole number out of range, not a malformed one.
+fn is_a_long_whole_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The county and its residents of one line, each None when it has a problem (recorded).
+fn parse_row(
+    row: &PopulationRow,
+    line: &str,
+    problems: &mut Problems,
+) -> (Option<CountyNumber>, Option<u64>) {
     let county = problems.take(line, CountyNumber::parse(row.county_number.trim()));
-    let population = row.population.trim().parse::<u64>().ok();
-    if population.is_none() {
-        problems.add(
-            line,
-            "population_value",
-            "population must be a whole number",
-        );
-    }
-    Some(CountyPopulation {
-        county_number: county?,
-        population: population?,
-    })
+    let text = row.population.trim();
+    let population = match text.parse::<u64>() {
+        Ok(residents) if COUNTY_RESIDENTS.contains(&residents) => Some(residents),
+        parsed => {
+            let whole_number = parsed.is_ok() || is_a_long_whole_number(text);
+            problems.add(
+                line,
+                if whole_number {
+                    "population_range"
+                } else {
+                    "population_value"
+                },
+                if whole_number {
+                    "population must be from 1 to 6 000 000 residents"
+                } else {
+                    "population must be a whole number"
+                },
+            );
+            None
+        }
+    };
+    (county, population)
 }

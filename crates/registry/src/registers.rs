@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use domain::codes::{AtcCode, MethodId};
 use domain::events::RegistryEvent;
+use domain::free_text::{check_text, TextKind};
 use domain::methods::{method_stream, Method, MethodDescription, MethodStatus};
 use domain::organisation::OrganisationNumber;
 use domain::organisation_register::{organisation_stream, Organisation, OrganisationKind};
@@ -169,18 +170,8 @@ pub struct MethodDescriptionRequest {
 impl MethodDescriptionRequest {
     fn validate(self) -> Result<MethodDescription, ServiceError> {
         let mut problems = Problems::new();
-        let name = self.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 {
-            problems.add("name", "length", "name must be 1 to 200 characters");
-        }
-        let indication = self.indication.trim().to_string();
-        if indication.is_empty() || indication.chars().count() > 500 {
-            problems.add(
-                "indication",
-                "length",
-                "indication must be 1 to 500 characters",
-            );
-        }
+        let name = register_text(&self.name, "name", 200, &mut problems);
+        let indication = register_text(&self.indication, "indication", 500, &mut problems);
         let atc: Vec<Option<AtcCode>> = self
             .atc
             .iter()
@@ -195,6 +186,23 @@ impl MethodDescriptionRequest {
             })
             .map_err(ServiceError::Invalid)
     }
+}
+
+/// A register's text (a name, an indication), trimmed: 1 to `max_chars` characters, one
+/// line with no control or bidirectional characters, and no identity number, each
+/// problem recorded against `field`.
+fn register_text(text: &str, field: &str, max_chars: usize, problems: &mut Problems) -> String {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > max_chars {
+        problems.add(
+            field,
+            "length",
+            format!("{field} must be 1 to {max_chars} characters"),
+        );
+    }
+    let today = chrono::Utc::now().date_naive();
+    check_text(text, field, TextKind::Line, today, problems);
+    text.to_string()
 }
 
 /// A status change of a method, as an admin records it.
@@ -400,10 +408,7 @@ impl OrganisationRequest {
     fn validate(self, register: &OrganisationMap) -> Result<Organisation, ServiceError> {
         let mut problems = Problems::new();
         let org_number = problems.take("org_number", OrganisationNumber::parse(&self.org_number));
-        let name = self.name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 {
-            problems.add("name", "length", "name must be 1 to 200 characters");
-        }
+        let name = register_text(&self.name, "name", 200, &mut problems);
         let kind = OrganisationKind::parse(&self.kind);
         if kind.is_none() {
             problems.add(

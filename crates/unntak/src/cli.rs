@@ -2,7 +2,7 @@
 //! variable (DATABASE_URL for the database), so deployments configure by environment.
 
 use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::telemetry::LogFormat;
 
@@ -77,6 +77,10 @@ pub struct Limits {
     /// Database connections of the process (API workers, projector, sealer).
     #[arg(long, env = "UNNTAK_POOL_SIZE", default_value_t = 32)]
     pub pool_size: u32,
+    /// A token the metrics scraper sends for /metrics (which otherwise needs an admin
+    /// token).
+    #[arg(long, env = "UNNTAK_METRICS_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Limits {
@@ -87,6 +91,10 @@ impl Limits {
             max_batch_rows: self.max_batch_rows,
             shutdown_timeout_seconds: self.shutdown_timeout,
             max_projection_lag: self.max_projection_lag,
+            metrics_token_hash: self
+                .metrics_token
+                .as_ref()
+                .map(|token| registry::tokens::token_hash(token.expose_secret())),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Probes and metrics for operators, and the API description.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
+use registry::Role;
 use serde_json::json;
 
+use crate::auth::{bearer_token, Caller};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -27,13 +29,31 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     Ok(HttpResponse::Ok().json(readiness))
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "metrics", content_type = "text/plain")))]
+/// Prometheus metrics in the text exposition format, for the metrics token
+/// (`UNNTAK_METRICS_TOKEN`, given to the scraper) or an admin token.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])), responses(
+    (status = 200, description = "metrics", content_type = "text/plain"),
+    (status = 401, description = "no metrics or admin token", body = crate::error::Problem, content_type = "application/problem+json")))]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn metrics(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    if !state
+        .config
+        .is_metrics_token(bearer_token(&request).as_deref())
+    {
+        let Caller(actor) = Caller::extract(&request).await?;
+        actor.require(&[Role::Admin])?;
+    }
+    let stopped = state.registry.stopped_projections().await?;
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(state.registry.events_appended()))
+        .body(
+            state
+                .metrics
+                .render(state.registry.events_appended(), &stopped),
+        ))
 }
 
 /// This API's OpenAPI 3.1 description, generated from the code.

@@ -9,9 +9,7 @@ use crate::organisation::OrganisationNumber;
 use crate::problems::Problems;
 
 use super::context::ReportContext;
-use super::fields::{
-    date, holds_identity_number, optional, optional_field, parsed, required, string,
-};
+use super::fields::{clean_text, date, optional, optional_field, parsed, required, string};
 use super::group::group;
 use super::patient::{check_born_by, patient};
 
@@ -156,7 +154,7 @@ fn default_applying_org(
 
 fn case_ref(value: &Value, today: NaiveDate, problems: &mut Problems) -> Option<String> {
     let text = string(value, "case_ref", problems)?;
-    if holds_identity_number(text, "case_ref", today, problems) {
+    if !clean_text(text, "case_ref", today, problems) {
         return None;
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || "-_/.:".contains(c);

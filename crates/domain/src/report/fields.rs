@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use crate::identity::contains_identity_number;
+use crate::free_text::{check_text, TextKind};
 use crate::problems::{CodedError, Problems};
 
 /// Records every top-level field of `body` that is not `allowed`.
@@ -151,22 +151,13 @@ pub(super) fn list_of<T: serde::de::DeserializeOwned + PartialEq>(
     (parsed.len() == items.len()).then_some(parsed)
 }
 
-/// Whether `text` holds an identity number, recorded as a problem if so. References and
-/// free text are stored and shown as they are, so they must never carry one; the message
-/// never repeats the text.
-pub(super) fn holds_identity_number(
+/// Whether `text` is fit to store as the client's own words at `path`, each problem
+/// recorded if not (see `free_text::check_text`).
+pub(super) fn clean_text(
     text: &str,
     path: &str,
     today: NaiveDate,
     problems: &mut Problems,
 ) -> bool {
-    let holds = contains_identity_number(text, today);
-    if holds {
-        problems.add(
-            path,
-            "identity_number_in_text",
-            "must not contain an identity number: patients are identified only in patient.fnr",
-        );
-    }
-    holds
+    check_text(text, path, TextKind::Line, today, problems)
 }

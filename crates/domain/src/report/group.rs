@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::case::GroupFacts;
 use crate::problems::Problems;
 
-use super::fields::{holds_identity_number, object, required_in, string};
+use super::fields::{clean_text, object, required_in, string};
 
 const GROUP_DESCRIPTION_MAX_CHARS: usize = 200;
 const MAX_EXPECTED_PATIENTS: u64 = 100_000;
@@ -73,7 +73,7 @@ fn description(value: &Value, today: NaiveDate, problems: &mut Problems) -> Opti
         );
         return None;
     }
-    if holds_identity_number(text, "group.description", today, problems) {
+    if !clean_text(text, "group.description", today, problems) {
         return None;
     }
     Some(text.to_string())

@@ -6,6 +6,7 @@
 mod cases;
 mod checkpoint;
 mod decode;
+mod poison;
 mod population;
 pub(crate) mod tables;
 
@@ -15,6 +16,7 @@ use cases::project_cases;
 pub(crate) use cases::{write_appeals, write_facts, write_organisations, CaseRows};
 pub(crate) use checkpoint::{load_checkpoint, lock, lock_key, save_checkpoint, try_lock};
 pub(crate) use decode::{decode_all, Decoded};
+pub use poison::stopped_at;
 use population::project_population;
 pub use tables::{Projection, Target};
 
@@ -95,6 +97,8 @@ impl Projector {
     }
 
     /// Projects every final event not yet projected; returns how many events it read.
+    /// An event it cannot apply is passed over when a later one replaces it; otherwise
+    /// this fails with `ProjectionError::Stopped`, naming it.
     pub async fn catch_up(
         &self,
         projection: Projection,
@@ -102,11 +106,15 @@ impl Projector {
     ) -> Result<u64, ProjectionError> {
         let mut total = 0;
         loop {
-            match self.run_batch(projection, target).await? {
-                Some(0) => return Ok(total),
-                Some(read) => total += read as u64,
+            match self.run_batch(projection, target).await {
+                Ok(Some(0)) => return Ok(total),
+                Ok(Some(read)) => total += read as u64,
                 // Another instance leads this projection now; it will catch up.
-                None => return Ok(total),
+                Ok(None) => return Ok(total),
+                Err(error) if error.is_permanent() => {
+                    self.pass_over_or_stop(projection, target).await?
+                }
+                Err(error) => return Err(error),
             }
         }
     }
@@ -117,13 +125,22 @@ impl Projector {
         projection: Projection,
         target: Target,
     ) -> Result<Option<usize>, ProjectionError> {
+        self.run_batch_of(projection, target, self.batch_size).await
+    }
+
+    async fn run_batch_of(
+        &self,
+        projection: Projection,
+        target: Target,
+        batch_size: i64,
+    ) -> Result<Option<usize>, ProjectionError> {
         let mut tx = self.store.pool().begin().await?;
         let checkpoint_name = target.checkpoint_name(projection);
         if !try_lock(&mut tx, &checkpoint_name).await? {
             return Ok(None);
         }
         let checkpoint = load_checkpoint(&mut tx, &checkpoint_name).await?;
-        let events = store::read_all_text(&mut *tx, checkpoint, self.batch_size).await?;
+        let events = store::read_all_text(&mut *tx, checkpoint, batch_size).await?;
         let Some(last) = events.last() else {
             return Ok(Some(0));
         };
@@ -140,7 +157,10 @@ impl Projector {
 
 impl Projector {
     /// Keeps every projection current until the process stops: catches up, then waits for
-    /// new events. Errors are logged and retried after a pause; nothing is skipped.
+    /// new events. A lost connection is retried after a pause that grows to half a
+    /// minute; an event a projection cannot apply stops that projection there (recorded
+    /// for /readyz and /api/v1/projections) until a new event supersedes it. Nothing is
+    /// skipped without a record.
     pub async fn run(&self) {
         let mut wake_ups = match self.subscribe().await {
             Ok(subscription) => subscription,
@@ -150,21 +170,51 @@ impl Projector {
             }
         };
         tracing::info!("projector running");
+        let mut pause = RetryPause::default();
         loop {
             // Armed before catching up: an append while the projector reads still wakes it.
             let armed = wake_ups.arm();
+            let mut connection_lost = false;
             for projection in Projection::ALL {
-                let caught_up = self.catch_up(projection, Target::Live).await;
-                if let Ok(events @ 1..) = caught_up {
-                    tracing::debug!(events, projection = projection.name(), "projected");
-                }
-                if let Err(error) = caught_up {
-                    tracing::error!(%error, projection = projection.name(), "projection failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                connection_lost |= !self.keep_current(projection).await;
+            }
+            match connection_lost {
+                true => tokio::time::sleep(pause.next()).await,
+                false => {
+                    pause = RetryPause::default();
+                    wake_ups.wait_for_events_since(armed).await;
                 }
             }
-            wake_ups.wait_for_events_since(armed).await;
         }
+    }
+
+    /// One catch-up of the live copy of `projection`; false when it failed for a reason
+    /// that may pass (the database), so the caller retries after a pause.
+    async fn keep_current(&self, projection: Projection) -> bool {
+        let name = projection.name();
+        let pool = self.store.pool();
+        let outcome = match self.catch_up(projection, Target::Live).await {
+            Ok(events) => {
+                if events > 0 {
+                    tracing::debug!(events, projection = name, "projected");
+                }
+                poison::clear_stop(pool, projection).await
+            }
+            Err(ProjectionError::Stopped(stopped)) => {
+                match poison::record_stop(pool, projection, &stopped).await {
+                    Ok(true) => {
+                        tracing::error!(projection = name, %stopped, "projection stopped");
+                        Ok(())
+                    }
+                    other => other.map(|_| ()),
+                }
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = &outcome {
+            tracing::warn!(%error, projection = name, "projection failed; retrying");
+        }
+        outcome.is_ok()
     }
 
     async fn subscribe(&self) -> Result<store::Subscription, store::StoreError> {
@@ -177,5 +227,23 @@ impl Projector {
             true => subscription,
             false => subscription.without_listener(),
         })
+    }
+}
+
+/// The pause before retrying after a failure that may pass: doubling from a second to
+/// half a minute, so a database outage is not met with a storm of errors.
+struct RetryPause(std::time::Duration);
+
+impl Default for RetryPause {
+    fn default() -> Self {
+        RetryPause(std::time::Duration::from_secs(1))
+    }
+}
+
+impl RetryPause {
+    fn next(&mut self) -> std::time::Duration {
+        let pause = self.0;
+        self.0 = (self.0 * 2).min(std::time::Duration::from_secs(30));
+        pause
     }
 }

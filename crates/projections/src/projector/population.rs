@@ -26,12 +26,18 @@ pub(super) async fn project_population(
             .execute(&mut **tx)
             .await?;
         for county in counties {
+            let residents = i64::try_from(county.population).map_err(|_| {
+                ProjectionError::ImplausibleValue(format!(
+                    "{} residents in county {} in {year}",
+                    county.population, county.county_number
+                ))
+            })?;
             sqlx::query(&format!(
                 "insert into {table} (year, county_number, population) values ($1, $2, $3)"
             ))
             .bind(year)
             .bind(county.county_number.as_str())
-            .bind(county.population as i64)
+            .bind(residents)
             .execute(&mut **tx)
             .await?;
         }
