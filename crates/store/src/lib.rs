@@ -9,6 +9,7 @@
 mod append;
 mod error;
 mod hash;
+pub mod merkle;
 mod notify;
 mod read;
 mod seal;
