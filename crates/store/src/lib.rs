@@ -10,6 +10,7 @@ mod append;
 mod error;
 mod hash;
 pub mod merkle;
+pub mod note;
 mod notify;
 mod read;
 mod seal;
