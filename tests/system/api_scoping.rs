@@ -29,18 +29,35 @@ async fn a_reporter_may_not_report_for_another_organisation() {
     assert_eq!(app.case_event_count().await, 0);
 }
 
+/// Issue 12, finding 11: another organisation's case answers exactly as a missing one, so
+/// a reporter cannot learn which cases exist (case ids are computable from org/case_ref).
 #[tokio::test]
 async fn a_reporter_may_not_read_another_organisations_case() {
     let app = spawn_app().await;
     let case_id = app.reported_case(&individual_exemption("S-2")).await;
+    let missing = Uuid::new_v4();
 
-    for path in [
-        format!("/api/v1/cases/{case_id}"),
-        format!("/api/v1/cases/{case_id}/history"),
-    ] {
-        let answer = app.get(&path, Some(&app.tokens.bergen)).await;
-        answer.assert_problem(403);
+    for suffix in ["", "/history"] {
+        let answer = app
+            .get(
+                &format!("/api/v1/cases/{case_id}{suffix}"),
+                Some(&app.tokens.bergen),
+            )
+            .await;
+        answer.assert_problem(404);
         assert!(!answer.text.contains("S-2"), "nothing of the case leaks");
+        assert!(!answer.text.contains(OUS), "the owner is not named");
+        let absent = app
+            .get(
+                &format!("/api/v1/cases/{missing}{suffix}"),
+                Some(&app.tokens.bergen),
+            )
+            .await;
+        assert_eq!(
+            answer.text.replace(&case_id, "ID"),
+            absent.text.replace(&missing.to_string(), "ID"),
+            "an existing case of another organisation reads as a missing one"
+        );
     }
 }
 
@@ -64,6 +81,7 @@ async fn a_reporter_may_not_change_another_organisations_case() {
         ("decision", harness::app::decision_only()),
     ];
 
+    let missing = Uuid::new_v4();
     for (action, body) in attempts {
         let answer = app
             .post_json(
@@ -72,7 +90,16 @@ async fn a_reporter_may_not_change_another_organisations_case() {
                 &body,
             )
             .await;
-        answer.assert_problem(403);
+        answer.assert_problem(404);
+        assert!(!answer.text.contains(OUS), "the owner is not named");
+        let absent = app
+            .post_json(
+                &format!("/api/v1/cases/{missing}/{action}"),
+                &app.tokens.bergen,
+                &body,
+            )
+            .await;
+        assert_eq!(answer.text, absent.text, "{action}: as for a missing case");
     }
     assert_eq!(
         app.stored_event_types(&case_id).await,

@@ -3,9 +3,12 @@
 use crate::error::ApiError;
 use actix_web::error::PayloadError;
 use actix_web::web;
+use domain::free_text::mask_digit_runs;
+use domain::problems::Problems;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 /// Reads a request body of at most `max_bytes`; a larger one is refused (413) without
 /// reading the rest.
@@ -28,9 +31,77 @@ fn payload_error(error: &PayloadError, max_bytes: usize) -> ApiError {
     }
 }
 
-/// The body as a JSON value; 400 when it is not JSON.
+/// The body as a JSON value; 400 when it is not JSON, or when an object names a key twice
+/// (`"outcome": "granted", "outcome": "refused"`: which one the sender meant is unknown).
 pub fn json_value(body: &web::Bytes) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::MalformedBody(without_input(&e)))
+    serde_json::from_slice::<UniqueKeys>(body)
+        .map(|unique| unique.0)
+        .map_err(|e| ApiError::MalformedBody(without_input(&e)))
+}
+
+/// A JSON value whose objects name no key twice.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let UniqueKeys(value) = map.next_value()?;
+            if object.insert(key, value).is_some() {
+                // The key is the client's; it is not repeated.
+                return Err(serde::de::Error::custom(
+                    "an object names the same key twice",
+                ));
+            }
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// The body as a JSON object.
@@ -43,11 +114,132 @@ pub fn json_object(body: &web::Bytes) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// The body as a typed request: 400 for bad JSON, 422 for the wrong fields or types.
-pub fn typed<T: DeserializeOwned>(body: &web::Bytes) -> Result<T, ApiError> {
-    let value = json_value(body)?;
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::invalid("body", "invalid_field", without_input(&e)))
+/// The body as a typed request: 400 for bad JSON, 422 listing every wrong field (unknown,
+/// missing, or of the wrong type or value), not only the first.
+pub fn typed<T: DeserializeOwned + ToSchema>(body: &web::Bytes) -> Result<T, ApiError> {
+    let mut value = json_value(body)?;
+    let mut problems = Problems::new();
+    if let Value::Object(object) = &mut value {
+        check_fields_against_schema::<T>(object, &mut problems);
+    }
+    // serde stops at the first problem: record it, take the field out, and read again,
+    // until what is left reads or only a missing field (already listed) remains.
+    loop {
+        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(request) if problems.is_empty() => return Ok(request),
+            Ok(_) => break,
+            Err(error) => {
+                let path = error.path().to_string();
+                let message = without_input(error.inner());
+                if message.starts_with("missing field") {
+                    if problems.is_empty() {
+                        problems.add(path_or_body(&path), "required", message);
+                    }
+                    break;
+                }
+                problems.add(path_or_body(&path), field_code(&message), message);
+                if !remove_at(&mut value, error.path()) {
+                    break;
+                }
+            }
+        }
+    }
+    Err(ApiError::Invalid(problems.into_vec()))
+}
+
+/// Records every top-level field the schema of `T` does not know (and removes it), and
+/// every required field that is missing.
+fn check_fields_against_schema<T: ToSchema>(
+    object: &mut Map<String, Value>,
+    problems: &mut Problems,
+) {
+    let utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(schema)) = T::schema() else {
+        return;
+    };
+    let unknown: Vec<String> = object
+        .keys()
+        .filter(|key| !schema.properties.contains_key(key.as_str()))
+        .cloned()
+        .collect();
+    for key in unknown {
+        // Problems masks digit runs: a key is the client's and could be a patient's number.
+        problems.add(&key, "unknown_field", format!("{key} is not a known field"));
+        object.remove(&key);
+    }
+    for required in &schema.required {
+        if object.get(required).is_none_or(Value::is_null) {
+            problems.required(required);
+        }
+    }
+}
+
+fn path_or_body(path: &str) -> &str {
+    match path {
+        "" | "." => "body",
+        path => path,
+    }
+}
+
+fn field_code(message: &str) -> &'static str {
+    if message.starts_with("unknown field") {
+        "unknown_field"
+    } else if message.starts_with("invalid type") {
+        "invalid_type"
+    } else {
+        "invalid_value"
+    }
+}
+
+/// Removes the value at `path` (or, for an unknown field inside an object, the object's
+/// unknown keys are reported by serde at the object's path: the object is removed). False
+/// when nothing could be removed, so reading again would fail the same way.
+fn remove_at(value: &mut Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut parent = value;
+    for segment in parents {
+        let child = match (segment, parent) {
+            (Segment::Map { key }, Value::Object(object)) => object.get_mut(key),
+            (Segment::Seq { index }, Value::Array(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        let Some(child) = child else { return false };
+        parent = child;
+    }
+    match (last, parent) {
+        (Segment::Map { key }, Value::Object(object)) => object.remove(key).is_some(),
+        (Segment::Seq { index }, Value::Array(items)) if *index < items.len() => {
+            items.remove(*index);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A query string that does not read: the parameter named when serde names it, and no
+/// value (nor a parameter name's digit runs) repeated.
+pub fn query_problem(error: &actix_web::error::QueryPayloadError) -> ApiError {
+    let actix_web::error::QueryPayloadError::Deserialize(error) = error else {
+        return ApiError::invalid("query", "invalid_query", "the query string does not read");
+    };
+    let message = without_values(&error.to_string());
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    match unknown {
+        Some(name) => ApiError::invalid(
+            &mask_digit_runs(name),
+            "unknown_parameter",
+            format!(
+                "{} is not a parameter of this resource",
+                mask_digit_runs(name)
+            ),
+        ),
+        None => ApiError::invalid("query", "invalid_query", mask_digit_runs(&message)),
+    }
 }
 
 /// A serde message without position details (they add nothing for a client) and without
@@ -103,7 +295,7 @@ mod tests {
         assert_eq!(message, expected, "body {body}");
     }
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Example {
@@ -112,7 +304,7 @@ mod tests {
         date: chrono::NaiveDate,
     }
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
     #[serde(rename_all = "snake_case")]
     enum Kind {
         ReportedInError,
@@ -142,8 +334,47 @@ mod tests {
             &format!(
                 r#"{{"id": "{ID}", "kind": "reported_in_error", "date": "2024-01-01", "x": 1}}"#
             ),
-            "unknown field `x`, expected one of `id`, `kind`, `date`",
+            "x is not a known field",
         );
         check(r#"{"id": "#, "EOF while parsing a value");
+    }
+
+    fn problems_of(body: &str) -> Vec<(String, String)> {
+        match typed::<Example>(&web::Bytes::from(body.to_string())) {
+            Err(ApiError::Invalid(errors)) => {
+                errors.into_iter().map(|e| (e.field, e.code)).collect()
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_problem_of_a_typed_body_is_listed() {
+        let listed = problems_of(r#"{"id": 1, "kind": "nonsense", "04116101292": 1, "y": 2}"#);
+        let expected = [
+            ("###########", "unknown_field"),
+            ("y", "unknown_field"),
+            ("date", "required"),
+            ("id", "invalid_type"),
+            ("kind", "invalid_value"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(f, c)| (f.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn a_key_named_twice_is_refused() {
+        let body =
+            web::Bytes::from(r#"{"outcome": "granted", "x": {"a": 1}, "outcome": "refused"}"#);
+        assert!(
+            matches!(json_value(&body), Err(ApiError::MalformedBody(m)) if m.contains("twice"))
+        );
+        let nested = web::Bytes::from(r#"{"x": [{"a": 1, "a": 2}]}"#);
+        assert!(json_value(&nested).is_err());
+        let fine = web::Bytes::from(r#"{"x": [{"a": 1}, {"a": 2}], "y": null}"#);
+        assert!(json_value(&fine).is_ok());
     }
 }

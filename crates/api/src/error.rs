@@ -54,7 +54,7 @@ pub struct ProblemItem {
 }
 
 impl ApiError {
-    fn slug(&self) -> &'static str {
+    pub(crate) fn slug(&self) -> &'static str {
         match self {
             ApiError::MalformedBody(_) => "malformed-body",
             ApiError::Invalid(_) => "validation-failed",

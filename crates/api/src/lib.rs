@@ -12,6 +12,7 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 mod render;
+mod request_span;
 mod routes;
 
 use std::net::TcpListener;
@@ -88,7 +89,7 @@ pub fn build(
     let server = HttpServer::new(move || {
         App::new()
             .wrap(metrics::RecordMetrics(state.metrics.clone()))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<request_span::RouteOnlySpan>::new())
             .app_data(state.clone())
             .app_data(authenticator.clone())
             .configure(routes::configure)

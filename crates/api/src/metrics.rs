@@ -114,7 +114,7 @@ impl Default for Metrics {
 
 /// The request method as a label: the methods the API answers, and `other` for any
 /// other, so invented methods cannot grow the metrics without bound.
-fn method_label(method: &actix_web::http::Method) -> String {
+pub(crate) fn method_label(method: &actix_web::http::Method) -> String {
     const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
     let name = method.as_str();
     match KNOWN.contains(&name) {

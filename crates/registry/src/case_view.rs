@@ -53,10 +53,14 @@ impl Registry {
     ) -> Result<(Case, Vec<RecordedEvent>), ServiceError> {
         actor.require(&[Role::Reporter, Role::Admin])?;
         let events = self.store.read_stream(&case_stream(case_id)).await?;
-        let case = Case::from_events(&decode_all(&events)?)
-            .ok_or_else(|| ServiceError::NotFound(format!("no case {case_id}")))?;
-        if actor.role == Role::Reporter {
-            actor.require_org(&case.application.deciding_org)?;
+        let no_such_case = || ServiceError::NotFound(format!("no case {case_id}"));
+        let case = Case::from_events(&decode_all(&events)?).ok_or_else(no_such_case)?;
+        // Another organisation's case answers as a missing one: a 403 would tell that it
+        // exists, and case ids can be computed from an organisation and a case_ref.
+        if actor.role == Role::Reporter
+            && actor.require_org(&case.application.deciding_org).is_err()
+        {
+            return Err(no_such_case());
         }
         Ok((case, events))
     }

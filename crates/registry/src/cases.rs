@@ -365,12 +365,18 @@ impl Registry {
 /// The one scoping rule of a command: a reporter touches only cases its organisation
 /// decides, the case's own when it exists, else the one its body names. (A body that names
 /// no valid organisation fails validation instead.)
+/// The actor may write to the case: it decides for the organisation of the case, or of
+/// the report when the case is new. Another organisation's existing case answers as a
+/// missing one (404), so that a reporter cannot learn which cases exist elsewhere.
+/// A report naming another organisation is refused (403) whether or not its case exists.
 fn scope(actor: &Actor, case: Option<&Case>, subject: &Subject) -> Result<(), ServiceError> {
-    let deciding_org = case
-        .map(|case| &case.application.deciding_org)
-        .or(subject.deciding_org.as_ref());
-    match deciding_org {
-        Some(org) => actor.require_org(org),
+    if let Some(org) = &subject.deciding_org {
+        actor.require_org(org)?;
+    }
+    match case {
+        Some(case) => actor
+            .require_org(&case.application.deciding_org)
+            .map_err(|_| ServiceError::NotFound("no such case".into())),
         None => Ok(()),
     }
 }

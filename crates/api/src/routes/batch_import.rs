@@ -15,6 +15,7 @@ use crate::error::{ApiError, Problem};
 use crate::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct BatchQuery {
     /// Validate only; write nothing.
     #[serde(default)]

@@ -93,9 +93,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .app_data(web::PathConfig::default().error_handler(|_, _| {
             ApiError::NotFound("no such resource: an id in the path is malformed".into()).into()
         }))
-        .app_data(web::QueryConfig::default().error_handler(|error, _| {
-            ApiError::invalid("query", "invalid_query", error.to_string()).into()
-        }))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|error, _| crate::body::query_problem(&error).into()),
+        )
         .default_service(web::to(|request: HttpRequest| async move {
             Err::<HttpResponse, _>(unmatched(request.method().as_str(), request.path()))
         }))

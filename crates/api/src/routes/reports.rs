@@ -62,7 +62,7 @@ async fn read_object(
     body::json_object(&body::read(payload, state.config.max_report_bytes).await?)
 }
 
-async fn read_typed<T: serde::de::DeserializeOwned>(
+async fn read_typed<T: serde::de::DeserializeOwned + utoipa::ToSchema>(
     state: &AppState,
     payload: web::Payload,
 ) -> Result<T, ApiError> {

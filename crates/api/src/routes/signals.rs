@@ -12,6 +12,7 @@ use crate::error::{ApiError, Problem};
 use crate::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct SignalQuery {
     /// The year analysed; the last complete year by default.
     year: Option<i32>,

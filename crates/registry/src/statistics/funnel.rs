@@ -12,6 +12,7 @@ use crate::Registry;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct FunnelQuery {
     /// The year; the last complete year by default.
     pub year: Option<i32>,

@@ -1,6 +1,9 @@
 //! What a statistic is asked: the period, filters, grouping, and whether to suppress.
 
 use chrono::NaiveDate;
+use domain::case::Scheme;
+use domain::codes::MethodId;
+use domain::organisation::OrganisationNumber;
 use domain::problems::Problems;
 use projections::queries::{Dimension, Filter, RegionBasis};
 use serde::Deserialize;
@@ -11,6 +14,7 @@ use crate::error::ServiceError;
 /// The parameters every statistic takes.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct StatisticsQuery {
     /// First date of the period (the decision date for decisions, else the received date).
     pub from: Option<NaiveDate>,
@@ -50,6 +54,7 @@ impl StatisticsRequest {
         let mut problems = Problems::new();
         let region_basis = region_basis(query.region_basis.as_deref(), &mut problems);
         let dimensions = dimensions(query.group_by.as_deref(), &mut problems);
+        check_filters(query, &mut problems);
         if let (Some(from), Some(to)) = (query.from, query.to) {
             if from > to {
                 problems.add("from", "period_reversed", "from is after to");
@@ -81,6 +86,27 @@ impl StatisticsRequest {
     /// The position of `dimension` among the request's, if it groups by it.
     pub fn position_of(&self, dimension: Dimension) -> Option<usize> {
         self.dimensions.iter().position(|d| *d == dimension)
+    }
+}
+
+/// The filters must name what exists: a scheme, a Nye metoder id, an organisation number.
+/// (A filter that matches nothing because it is misspelt would answer a quiet zero.)
+fn check_filters(query: &StatisticsQuery, problems: &mut Problems) {
+    if let Some(scheme) = &query.scheme {
+        if Scheme::parse(scheme).is_none() {
+            let known: Vec<&str> = Scheme::ALL.iter().map(|s| s.as_str()).collect();
+            problems.add(
+                "scheme",
+                "unknown_value",
+                format!("scheme must be one of {}", known.join(", ")),
+            );
+        }
+    }
+    if let Some(method_id) = &query.method_id {
+        problems.take("method_id", MethodId::parse(method_id));
+    }
+    if let Some(org) = &query.deciding_org {
+        problems.take("deciding_org", OrganisationNumber::parse(org));
     }
 }
 
