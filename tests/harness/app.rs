@@ -119,6 +119,11 @@ impl Answer {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ApiConfig::default()).await
+}
+
+/// `spawn_app` with the server's limits set by the test.
+pub async fn spawn_app_with(config: ApiConfig) -> TestApp {
     capture_logs();
     let db = TestDatabase::new().await;
     let key = PseudonymKey::new("t1", &[7u8; 32]).expect("a valid pseudonym key");
@@ -138,8 +143,7 @@ pub async fn spawn_app() -> TestApp {
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
     let port = listener.local_addr().expect("a local address").port();
-    let server =
-        api::build(registry.clone(), ApiConfig::default(), listener).expect("build the server");
+    let server = api::build(registry.clone(), config, listener).expect("build the server");
     tokio::spawn(server);
     TestApp {
         address: format!("http://127.0.0.1:{port}"),

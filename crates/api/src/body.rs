@@ -10,9 +10,23 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-/// Reads a request body of at most `max_bytes`; a larger one is refused (413) without
-/// reading the rest.
-pub async fn read(mut payload: web::Payload, max_bytes: usize) -> Result<web::Bytes, ApiError> {
+/// How large a body may be, and how long its sender may take over it.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit {
+    pub max_bytes: usize,
+    pub timeout: std::time::Duration,
+}
+
+/// Reads a request body of at most `limit.max_bytes`; a larger one is refused (413)
+/// without reading the rest, and one that takes longer than `limit.timeout` to arrive is
+/// refused (408), so slow senders cannot hold connections open for ever.
+pub async fn read(payload: web::Payload, limit: BodyLimit) -> Result<web::Bytes, ApiError> {
+    tokio::time::timeout(limit.timeout, read_all(payload, limit.max_bytes))
+        .await
+        .map_err(|_| ApiError::BodyTimeout(limit.timeout.as_secs()))?
+}
+
+async fn read_all(mut payload: web::Payload, max_bytes: usize) -> Result<web::Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| payload_error(&e, max_bytes))?;

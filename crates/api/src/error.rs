@@ -8,6 +8,9 @@ use registry::ServiceError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// What `Retry-After` tells a client when the registry cannot answer for now.
+const RETRY_UNAVAILABLE_AFTER_SECONDS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is not valid JSON: {0}")]
@@ -28,6 +31,10 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the service is not ready: {0}")]
     Unavailable(String),
+    #[error("too many requests: try again in {0} s")]
+    TooManyRequests(u64),
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimeout(u64),
     /// The registry failed; the cause goes to the log, never to the caller.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -65,6 +72,8 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TooManyRequests(_) => "too-many-requests",
+            ApiError::BodyTimeout(_) => "body-timeout",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -80,6 +89,8 @@ impl ApiError {
             ApiError::Conflict(_) => "Conflict",
             ApiError::PayloadTooLarge(_) => "Payload too large",
             ApiError::Unavailable(_) => "Service unavailable",
+            ApiError::TooManyRequests(_) => "Too many requests",
+            ApiError::BodyTimeout(_) => "Request body timed out",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -126,6 +137,8 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -142,6 +155,16 @@ impl ResponseError for ApiError {
         if let ApiError::MethodNotAllowed(allowed) = self {
             response.insert_header(("Allow", allowed.join(", ")));
         }
+        match self {
+            ApiError::Unavailable(_) => {
+                response
+                    .insert_header(("Retry-After", RETRY_UNAVAILABLE_AFTER_SECONDS.to_string()));
+            }
+            ApiError::TooManyRequests(seconds) => {
+                response.insert_header(("Retry-After", seconds.to_string()));
+            }
+            _ => {}
+        }
         response
             .content_type("application/problem+json")
             .json(self.problem())
@@ -156,6 +179,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(what) => ApiError::NotFound(what),
             ServiceError::Conflict(why) => ApiError::Conflict(why),
             ServiceError::Unavailable(why) => ApiError::Unavailable(why),
+            unreachable if unreachable.is_database_unreachable() => {
+                tracing::warn!(cause = %error_chain(&unreachable), "the database is unreachable");
+                ApiError::Unavailable("the database cannot be reached; try again shortly".into())
+            }
             internal => ApiError::Internal(Box::new(internal)),
         }
     }

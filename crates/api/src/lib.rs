@@ -7,13 +7,14 @@
 //! problem. Rules, SQL and register lookups live in `registry`.
 
 pub mod auth;
-mod body;
+pub mod body;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
 mod render;
 mod request_span;
 mod routes;
+mod security_headers;
 
 use std::net::TcpListener;
 
@@ -33,14 +34,35 @@ pub struct ApiConfig {
     pub max_batch_rows: usize,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_seconds: u64,
+    /// Seconds a stopping process keeps serving (not ready) before it stops accepting.
+    pub drain_delay_seconds: u64,
     /// /readyz reports unready while a projection lags more events than this behind.
     pub max_projection_lag: i64,
     /// The sha256 of the token a metrics scraper sends for /metrics, if one is set
     /// (`UNNTAK_METRICS_TOKEN`); without it, /metrics needs an admin token.
     pub metrics_token_hash: Option<Vec<u8>>,
+    pub rate_limits: auth::RateLimits,
+    /// How long a client may take to send a request body, in seconds.
+    pub body_timeout_seconds: u64,
 }
 
 impl ApiConfig {
+    /// The limits of a single report's or a register change's body.
+    pub fn report_body(&self) -> body::BodyLimit {
+        body::BodyLimit {
+            max_bytes: self.max_report_bytes,
+            timeout: std::time::Duration::from_secs(self.body_timeout_seconds),
+        }
+    }
+
+    /// The limits of a batch's body.
+    pub fn batch_body(&self) -> body::BodyLimit {
+        body::BodyLimit {
+            max_bytes: self.max_batch_bytes,
+            timeout: std::time::Duration::from_secs(self.body_timeout_seconds),
+        }
+    }
+
     /// Whether `token` is the metrics token. Hashes are compared, so the comparison's
     /// time says nothing about the token.
     pub fn is_metrics_token(&self, token: Option<&str>) -> bool {
@@ -58,8 +80,11 @@ impl Default for ApiConfig {
             max_batch_bytes: 32 * 1024 * 1024,
             max_batch_rows: 5_000,
             shutdown_timeout_seconds: 30,
+            drain_delay_seconds: 0,
             max_projection_lag: 10_000,
             metrics_token_hash: None,
+            rate_limits: auth::RateLimits::default(),
+            body_timeout_seconds: 30,
         }
     }
 }
@@ -80,7 +105,10 @@ pub fn build(
     listener: TcpListener,
 ) -> std::io::Result<Server> {
     let shutdown_timeout = config.shutdown_timeout_seconds;
-    let authenticator = web::Data::new(auth::Authenticator::new(registry.pool().clone()));
+    let authenticator = web::Data::new(auth::Authenticator::new(
+        registry.pool().clone(),
+        config.rate_limits,
+    ));
     let state = web::Data::new(AppState {
         registry,
         config,
@@ -88,6 +116,7 @@ pub fn build(
     });
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(security_headers::add))
             .wrap(metrics::RecordMetrics(state.metrics.clone()))
             .wrap(TracingLogger::<request_span::RouteOnlySpan>::new())
             .app_data(state.clone())
@@ -95,6 +124,9 @@ pub fn build(
             .configure(routes::configure)
     })
     .shutdown_timeout(shutdown_timeout)
+    // The caller decides when to stop (`unntak serve` drains first, see its SIGTERM
+    // handling); actix's own signal handling would stop at once.
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

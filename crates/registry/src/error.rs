@@ -73,6 +73,20 @@ impl ServiceError {
         )
     }
 
+    /// Whether the database could not be reached (no connection within the pool's
+    /// acquire timeout, a refused or broken connection, a server shutting down): a
+    /// failure that passes, which callers should retry later rather than report.
+    pub fn is_database_unreachable(&self) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(error) = cause {
+            if let Some(sqlx_error) = error.downcast_ref::<sqlx::Error>() {
+                return is_connection_failure(sqlx_error);
+            }
+            cause = error.source();
+        }
+        false
+    }
+
     /// The failure as field problems: a validation failure's own, or one problem on
     /// `field` naming the failure (a batch row that was refused as a whole).
     pub fn into_problems(self, field: &str) -> Vec<FieldError> {
@@ -117,5 +131,18 @@ impl From<CommandError> for ServiceError {
             | CommandError::Retracted
             | CommandError::AppealAlreadyDecided => ServiceError::Conflict(error.to_string()),
         }
+    }
+}
+
+fn is_connection_failure(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        // Class 08: connection exception; 57P01-57P03: the server is shutting down or
+        // cannot take connections yet.
+        sqlx::Error::Database(error) => error
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }

@@ -20,7 +20,7 @@ pub mod registers;
 pub mod statistics;
 pub mod tokens;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use domain::pseudonym::PseudonymKey;
@@ -56,6 +56,9 @@ pub struct Registry {
     registers: Arc<registers::Registers>,
     settings: Arc<RegistrySettings>,
     events_appended: Arc<AtomicU64>,
+    /// Set when the process has been asked to stop: it still answers, but no longer says
+    /// it is ready, so load balancers send new work elsewhere.
+    draining: Arc<AtomicBool>,
 }
 
 impl Registry {
@@ -65,6 +68,7 @@ impl Registry {
             store,
             settings: Arc::new(settings),
             events_appended: Arc::new(AtomicU64::new(0)),
+            draining: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -87,6 +91,15 @@ impl Registry {
     /// Events this process appended on behalf of callers since it started.
     pub fn events_appended(&self) -> u64 {
         self.events_appended.load(Ordering::Relaxed)
+    }
+
+    /// From now on /readyz says not ready: the process is stopping.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     fn count_appended(&self, events: usize) {

@@ -7,6 +7,9 @@ use crate::actor::{Actor, Role};
 use crate::error::ServiceError;
 use crate::Registry;
 
+/// How long the readiness probe waits for the database.
+const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(800);
+
 /// A ready registry: its schema and its projections.
 #[derive(Debug, Serialize)]
 pub struct Readiness {
@@ -19,7 +22,25 @@ impl Registry {
     /// Ready when the database answers, every migration this build knows is applied, no
     /// projection has stopped at an event it cannot apply, and none lags more than
     /// `max_projection_lag` events behind the store.
+    /// Answers within `READINESS_TIMEOUT`: a probe that waits on an unreachable database
+    /// would hold the orchestrator that asks.
     pub async fn readiness(&self, max_projection_lag: i64) -> Result<Readiness, ServiceError> {
+        tokio::time::timeout(READINESS_TIMEOUT, self.check_readiness(max_projection_lag))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ServiceError::Unavailable(format!(
+                    "the database did not answer within {} ms",
+                    READINESS_TIMEOUT.as_millis()
+                )))
+            })
+    }
+
+    async fn check_readiness(&self, max_projection_lag: i64) -> Result<Readiness, ServiceError> {
+        if self.is_draining() {
+            return Err(ServiceError::Unavailable(
+                "the process is stopping; requests in flight are being answered".into(),
+            ));
+        }
         let applied: Option<i64> =
             sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
                 .fetch_one(self.pool())

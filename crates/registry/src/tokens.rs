@@ -2,7 +2,10 @@
 //! module owns); the token itself is shown once, when created.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use domain::free_text::{check_text, TextKind};
 use domain::organisation::OrganisationNumber;
+use domain::organisation_register::organisation_stream;
+use domain::problems::Problems;
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -42,13 +45,7 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 
 /// Creates a token; returns its id and the token, which is never stored or shown again.
 pub async fn create_token(pool: &PgPool, new: NewToken) -> Result<(Uuid, String), ServiceError> {
-    if new.role == Role::Reporter && new.org.is_none() {
-        return Err(ServiceError::invalid(
-            "org",
-            "required",
-            "a reporter token needs --org",
-        ));
-    }
+    check_new_token(pool, &new).await?;
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
@@ -77,6 +74,44 @@ pub async fn create_token(pool: &PgPool, new: NewToken) -> Result<(Uuid, String)
     .execute(pool)
     .await?;
     Ok((token_id, token))
+}
+
+/// Every problem with a token about to be made: a reporter without an organisation, an
+/// organisation the register does not know, an expiry already past, a label that is not
+/// one clean line.
+async fn check_new_token(pool: &PgPool, new: &NewToken) -> Result<(), ServiceError> {
+    let mut problems = Problems::new();
+    let today = chrono::Utc::now().date_naive();
+    if new.role == Role::Reporter && new.org.is_none() {
+        problems.add(
+            "org",
+            "required",
+            "a reporter token needs --org: the organisation it reports for",
+        );
+    }
+    if let Some(org) = &new.org {
+        let known: bool =
+            sqlx::query_scalar("select exists (select 1 from events where stream_id = $1)")
+                .bind(organisation_stream(org))
+                .fetch_one(pool)
+                .await?;
+        if !known {
+            problems.add(
+                "org",
+                "unknown_organisation",
+                format!("organisation {org} is not in the register (see `unntak migrate --organisations`)"),
+            );
+        }
+    }
+    if new.expires.is_some_and(|last_day| last_day < today) {
+        problems.add(
+            "expires",
+            "date_in_past",
+            "the last day of the token has passed",
+        );
+    }
+    check_text(&new.label, "label", TextKind::Line, today, &mut problems);
+    problems.finish(|| ()).map_err(ServiceError::Invalid)
 }
 
 pub async fn list_tokens(pool: &PgPool) -> Result<Vec<TokenInfo>, ServiceError> {

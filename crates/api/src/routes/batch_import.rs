@@ -45,7 +45,7 @@ pub async fn report_batch(
     query: web::Query<BatchQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.max_batch_bytes).await?;
+    let body = body::read(payload, state.config.batch_body()).await?;
     let Value::Array(rows) = body::json_value(&body)? else {
         return Err(ApiError::MalformedBody(
             "the body must be a JSON array of decisions".into(),

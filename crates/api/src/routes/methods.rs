@@ -48,7 +48,7 @@ pub async fn describe_method(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.max_report_bytes).await?;
+    let body = body::read(payload, state.config.report_body()).await?;
     let request: MethodDescriptionRequest = body::typed(&body)?;
     let method = state
         .registry
@@ -72,7 +72,7 @@ pub async fn change_method_status(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.max_report_bytes).await?;
+    let body = body::read(payload, state.config.report_body()).await?;
     let request: MethodStatusRequest = body::typed(&body)?;
     let today = chrono::Utc::now().date_naive();
     let (recorded, method) = state

@@ -32,7 +32,7 @@ pub async fn add_organisation(
     caller: Caller,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.max_report_bytes).await?;
+    let body = body::read(payload, state.config.report_body()).await?;
     let request: OrganisationRequest = body::typed(&body)?;
     let organisation = state.registry.add_organisation(&caller, request).await?;
     Ok(HttpResponse::Created().json(organisation))
@@ -52,7 +52,7 @@ pub async fn change_organisation(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.max_report_bytes).await?;
+    let body = body::read(payload, state.config.report_body()).await?;
     let request: OrganisationRequest = body::typed(&body)?;
     let organisation = state
         .registry

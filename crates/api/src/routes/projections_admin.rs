@@ -33,7 +33,7 @@ pub async fn import_population(
     year: web::Path<i32>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.max_report_bytes).await?;
+    let body = body::read(payload, state.config.report_body()).await?;
     let imported = state
         .registry
         .import_population(&caller, *year, &body)

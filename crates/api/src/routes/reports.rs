@@ -59,14 +59,14 @@ async fn read_object(
     state: &AppState,
     payload: web::Payload,
 ) -> Result<Map<String, Value>, ApiError> {
-    body::json_object(&body::read(payload, state.config.max_report_bytes).await?)
+    body::json_object(&body::read(payload, state.config.report_body()).await?)
 }
 
 async fn read_typed<T: serde::de::DeserializeOwned + utoipa::ToSchema>(
     state: &AppState,
     payload: web::Payload,
 ) -> Result<T, ApiError> {
-    body::typed(&body::read(payload, state.config.max_report_bytes).await?)
+    body::typed(&body::read(payload, state.config.report_body()).await?)
 }
 
 /// Report the decision on a case reported without one.
