@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use harness::TestDatabase;
 use serde_json::json;
-use sqlx::{Executor, Row};
-use store::{Checkpoint, EventStore, ExpectedVersion, NewEvent, StoreError, VerifyFailure};
+use sqlx::Executor;
+use store::{
+    Checkpoint, EventStore, ExpectedVersion, NewEvent, SealingKey, StoreError, VerifyFailure,
+};
 use uuid::Uuid;
 
 fn event(kind: &str, payload: serde_json::Value) -> NewEvent {
@@ -235,20 +237,23 @@ async fn reusing_an_event_id_with_other_content_is_a_conflict() {
     assert_eq!(read_settled(&store).await.len(), 1);
 }
 
+/// The sealer's key of every test: one per test process.
+fn sealing_key() -> &'static SealingKey {
+    static KEY: std::sync::OnceLock<SealingKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(SealingKey::generate)
+}
+
 /// Appends inside an explicit transaction that the test keeps open.
 async fn append_in(transaction: &mut sqlx::PgConnection, stream: &str) -> i64 {
-    let e = numbered(0);
-    sqlx::query("select event_position from append_events($1, 'no_stream', 0, $2, $3, $4, $5, $6)")
-        .bind(stream)
-        .bind(vec![e.event_id])
-        .bind(vec![e.event_type])
-        .bind(vec![e.schema_version])
-        .bind(vec![e.payload])
-        .bind(vec![e.metadata])
-        .fetch_one(transaction)
-        .await
-        .unwrap()
-        .get(0)
+    store::append_with(
+        transaction,
+        stream,
+        ExpectedVersion::NoStream,
+        &[numbered(0)],
+    )
+    .await
+    .unwrap()
+    .positions[0]
 }
 
 #[tokio::test]
@@ -385,13 +390,15 @@ async fn events_cannot_be_updated_deleted_or_truncated() {
         .wait_until_final(appended.checkpoint, Duration::from_secs(30))
         .await
         .unwrap());
-    assert_eq!(store.seal(100).await.unwrap().events_sealed, 1);
+    let sealed = store.seal(sealing_key(), 100).await.unwrap();
+    assert_eq!(sealed.events_sealed, 1);
     for statement in [
         "update events set payload = '{}'",
         "delete from events",
         "truncate events",
-        "update seals set hash = '\\x00'",
-        "delete from seals",
+        "update tree_checkpoints set root = '\\x00'",
+        "delete from tree_checkpoints",
+        "truncate tree_checkpoints",
         "truncate seals",
     ] {
         let error = db.pool.execute(statement).await.expect_err(statement);
@@ -439,7 +446,7 @@ async fn verify_passes_on_an_untouched_store() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     append_some(&store).await;
-    let sealed = store.seal(4).await.unwrap();
+    let sealed = store.seal(sealing_key(), 4).await.unwrap();
     assert_eq!((sealed.seals_written, sealed.events_sealed), (3, 9));
     let report = store.verify().await.unwrap();
     assert_eq!(report.failure, None);
@@ -447,9 +454,10 @@ async fn verify_passes_on_an_untouched_store() {
         (
             report.events_checked,
             report.streams_checked,
-            report.seals_checked
+            report.checkpoints_checked,
+            report.tree_size
         ),
-        (9, 3, 3)
+        (9, 3, 3, 9)
     );
 }
 
@@ -484,7 +492,7 @@ async fn verify_notices_a_deleted_last_event_through_its_seal() {
     let db = TestDatabase::new().await;
     let store = EventStore::new(db.pool.clone());
     append_some(&store).await;
-    store.seal(100).await.unwrap();
+    store.seal(sealing_key(), 100).await.unwrap();
     let last_of_c = store.read_stream("c").await.unwrap().pop().unwrap();
     tamper(
         &db,
@@ -494,8 +502,8 @@ async fn verify_notices_a_deleted_last_event_through_its_seal() {
     let report = store.verify().await.unwrap();
     assert!(
         matches!(
-            report.failure,
-            Some(VerifyFailure::SealMismatch { seal_no: 1, .. })
+            &report.failure,
+            Some(VerifyFailure::TreeChanged(change)) if change.tree_size == 9
         ),
         "{:?}",
         report.failure
@@ -514,17 +522,20 @@ async fn sealing_covers_late_commits_without_skipping_them() {
             .await
             .unwrap();
     }
-    let while_open = store.seal(100).await.unwrap();
+    let while_open = store.seal(sealing_key(), 100).await.unwrap();
     assert_eq!(
         while_open.events_sealed, 0,
         "nothing is sealed above the horizon"
     );
     held_open.commit().await.unwrap();
     settle(&store).await;
-    let after = store.seal(100).await.unwrap();
+    let after = store.seal(sealing_key(), 100).await.unwrap();
     assert!(
         after.events_sealed >= 10,
         "the late event and the nine after it"
     );
     assert!(store.verify().await.unwrap().is_ok());
 }
+
+mod sealing;
+mod tamper;

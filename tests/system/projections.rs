@@ -615,15 +615,16 @@ async fn an_event_that_commits_late_is_counted() {
     .expect("valid");
     let mut held_open = db.pool.begin().await.unwrap();
     for (version, event) in accepted.events.iter().enumerate() {
-        sqlx::query("select * from append_events($1, 'exact', $2, $3, $4, $5, $6, $7)")
-            .bind(case_stream(accepted.case_id))
-            .bind(version as i64)
-            .bind(vec![Uuid::new_v4()])
-            .bind(vec![event.event_type().to_string()])
-            .bind(vec![SCHEMA_VERSION])
-            .bind(vec![event.payload()])
-            .bind(vec![json!({})])
-            .fetch_all(&mut *held_open)
+        let stored = NewEvent {
+            event_id: Uuid::new_v4(),
+            event_type: event.event_type().to_string(),
+            schema_version: SCHEMA_VERSION,
+            payload: event.payload(),
+            metadata: json!({}),
+        };
+        let stream = case_stream(accepted.case_id);
+        let expected = ExpectedVersion::Exact(version as i64);
+        store::append_with(&mut *held_open, &stream, expected, &[stored])
             .await
             .unwrap();
     }

@@ -292,6 +292,48 @@ impl EventStore {
     }
 }
 
+/// Appends `events` to `stream_id` on any executor, e.g. inside a transaction the caller
+/// holds open. Unlike `EventStore::append`, it neither retries nor recognises a replay,
+/// and wakes no reader in this process: readers find the events by polling.
+pub async fn append_with<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    stream_id: &str,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+) -> Result<AppendResult, StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::EmptyAppend);
+    }
+    append_statement(executor, stream_id, expected, events)
+        .await
+        .map_err(|error| match StoreError::sqlstate(&error).as_deref() {
+            Some("UX001") => wrong_version(stream_id, expected, detail_version(&error)),
+            Some("UX002") => StoreError::EventIdConflict {
+                event_id: events[0].event_id,
+            },
+            _ => error.into(),
+        })
+}
+
+/// The content digest of each event (`hash::content_digest`): computed here, in the
+/// writer, so `append_events` only chains 32-byte digests.
+pub fn content_digests(stream_id: &str, events: &[NewEvent]) -> Vec<Vec<u8>> {
+    events
+        .iter()
+        .map(|event| {
+            crate::hash::content_digest(
+                event.event_id,
+                stream_id,
+                &event.event_type,
+                event.schema_version,
+                &event.payload,
+                &event.metadata,
+            )
+            .to_vec()
+        })
+        .collect()
+}
+
 /// One call of `append_events`, on the pool or inside a transaction.
 async fn append_statement<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
@@ -301,7 +343,8 @@ async fn append_statement<'e, E: sqlx::PgExecutor<'e>>(
 ) -> Result<AppendResult, sqlx::Error> {
     let (kind, version) = expected.as_sql();
     let columns = EventColumns::of(events);
-    let rows = sqlx::query("select * from append_events($1, $2, $3, $4, $5, $6, $7, $8)")
+    let digests = content_digests(stream_id, events);
+    let rows = sqlx::query("select * from append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(stream_id)
         .bind(kind)
         .bind(version)
@@ -310,6 +353,7 @@ async fn append_statement<'e, E: sqlx::PgExecutor<'e>>(
         .bind(columns.schema_versions)
         .bind(columns.payloads)
         .bind(columns.metadata)
+        .bind(digests)
         .fetch_all(executor)
         .await?;
     let last = rows

@@ -14,6 +14,9 @@ pub enum StoreError {
     EventIdConflict { event_id: Uuid },
     #[error("an append needs at least one event")]
     EmptyAppend,
+    /// A stored checkpoint the sealer cannot extend or open.
+    #[error("the stored checkpoint of tree size {tree_size} is not sound: {reason}")]
+    Checkpoint { tree_size: u64, reason: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]

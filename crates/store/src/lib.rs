@@ -2,30 +2,38 @@
 //!
 //! Writers `append` to a stream in one round trip; readers `read_all` in one global order
 //! that never skips an event which commits late, and may `subscribe` to be woken when new
-//! events arrive. `seal` and `verify` make tampering with stored events evident.
+//! events arrive. `seal` signs checkpoints of a Merkle tree over the global order, and `verify` and
+//! `prove` make tampering with stored events evident against such a checkpoint.
 //!
-//! Architecture invariant: this crate is the only writer of the `events` and `seals` tables.
+//! Architecture invariant: this crate is the only writer of the `events`, `seals` and
+//! `tree_checkpoints` tables.
 
 mod append;
 mod error;
-mod hash;
+pub mod hash;
 pub mod merkle;
 pub mod note;
 mod notify;
+mod prove;
 mod read;
 mod seal;
 mod subscription;
 mod verify;
 
-pub use append::{AppendResult, EventColumns, ExpectedVersion, NewEvent, StreamAppend};
+pub use append::{
+    append_with, content_digests, AppendResult, EventColumns, ExpectedVersion, NewEvent,
+    StreamAppend,
+};
 pub use error::StoreError;
+pub use note::{CheckpointError, PublicKey, SealingKey, TreeCheckpoint};
 pub use notify::ArmedWakeUp;
+pub use prove::{InclusionProof, ProveError};
 pub use read::{
     read_all as read_all_with, read_all_text, Checkpoint, EventText, RecordedEvent, Register,
 };
-pub use seal::SealReport;
+pub use seal::{SealReport, DEFAULT_SEAL_INTERVAL, MAX_EVENTS_PER_SEAL};
 pub use subscription::{Subscription, DEFAULT_POLL_INTERVAL};
-pub use verify::{VerifyFailure, VerifyReport};
+pub use verify::{ConsistencyCheck, EventPlace, TreeChange, Trust, VerifyFailure, VerifyReport};
 
 use sqlx::PgPool;
 

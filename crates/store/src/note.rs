@@ -46,6 +46,7 @@ pub enum CheckpointError {
 }
 
 /// The sealer's private key. Never printed: its Debug shows only the public key's id.
+#[derive(Clone)]
 pub struct SealingKey(SigningKey);
 
 impl std::fmt::Debug for SealingKey {

@@ -49,8 +49,12 @@ pub struct ServeArgs {
     /// Accept synthetic test identity numbers (test environments only).
     #[arg(long, env = "UNNTAK_ACCEPT_SYNTHETIC_IDS", default_value_t = false)]
     pub accept_synthetic_ids: bool,
-    /// Seconds between runs of the sealer.
-    #[arg(long, env = "UNNTAK_SEAL_INTERVAL", default_value_t = 60)]
+    /// The sealer's Ed25519 private key (PKCS#8 PEM), kept outside the database: it signs
+    /// the checkpoints of the event tree. See docs/operations.md.
+    #[arg(long, env = "UNNTAK_SEAL_SIGNING_KEY_FILE")]
+    pub seal_signing_key_file: std::path::PathBuf,
+    /// Seconds at least between two seals; the sealer seals as soon as appends are final.
+    #[arg(long, env = "UNNTAK_SEAL_INTERVAL", default_value_t = 1)]
     pub seal_interval: u64,
     #[command(flatten)]
     pub limits: Limits,
@@ -134,10 +138,14 @@ pub enum Command {
         #[arg(long)]
         kind: Option<String>,
     },
-    /// Recompute every event hash chain and seal; exit code 1 names the first mismatch.
-    Verify(DatabaseArgs),
-    /// Seal every final event not yet sealed.
-    Seal(DatabaseArgs),
+    /// Recompute every event hash chain and the event tree, and check them against the
+    /// checkpoints; exit code 1 names the first mismatch.
+    Verify(VerifyArgs),
+    /// Seal every final event not yet sealed, and print the signed checkpoint.
+    Seal(SealArgs),
+    /// Print and check the inclusion proof of one event in the signed tree; exit code 1
+    /// when it is not in it.
+    Prove(ProveArgs),
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -148,6 +156,58 @@ pub enum Command {
         #[command(subcommand)]
         target: BenchTarget,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SealArgs {
+    /// PostgreSQL connection URL (not needed with --generate-key).
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        required_unless_present = "generate_key"
+    )]
+    pub database_url: Option<String>,
+    /// The sealer's Ed25519 private key (PKCS#8 PEM).
+    #[arg(
+        long,
+        env = "UNNTAK_SEAL_SIGNING_KEY_FILE",
+        required_unless_present = "generate_key"
+    )]
+    pub signing_key: Option<std::path::PathBuf>,
+    /// Also write the latest signed checkpoint to this file, to keep outside the database.
+    #[arg(long)]
+    pub checkpoint_out: Option<std::path::PathBuf>,
+    /// Instead of sealing: write a new private key to FILE and its public key to FILE.pub.
+    #[arg(long, value_name = "FILE", conflicts_with = "checkpoint_out")]
+    pub generate_key: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The sealer's public key (SPKI PEM): stored checkpoints count only if it signed them.
+    #[arg(long, env = "UNNTAK_SEAL_PUBLIC_KEY_FILE")]
+    pub public_key: Option<std::path::PathBuf>,
+    /// A checkpoint kept outside the database: the store must still give its tree and
+    /// extend it.
+    #[arg(long, requires = "public_key")]
+    pub checkpoint: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ProveArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The event's id.
+    pub event_id: uuid::Uuid,
+    /// The sealer's public key (SPKI PEM).
+    #[arg(long, env = "UNNTAK_SEAL_PUBLIC_KEY_FILE")]
+    pub public_key: std::path::PathBuf,
+    /// Prove against this checkpoint instead of the store's latest.
+    #[arg(long)]
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -283,6 +343,8 @@ mod tests {
             "postgres://localhost/unntak",
             "--pseudonym-key",
             key,
+            "--seal-signing-key-file",
+            "/etc/unntak/seal.pem",
         ]);
         let Command::Serve(args) = &cli.command else {
             panic!("serve parses as serve");
@@ -305,6 +367,8 @@ mod tests {
             "UNNTAK_SHUTDOWN_TIMEOUT",
             "UNNTAK_POOL_SIZE",
             "UNNTAK_PSEUDONYM_KEY",
+            "UNNTAK_SEAL_SIGNING_KEY_FILE",
+            "UNNTAK_SEAL_INTERVAL",
         ] {
             assert!(help.contains(variable), "{variable} missing from:\n{help}");
         }

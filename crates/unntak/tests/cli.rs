@@ -21,12 +21,22 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-#[tokio::test]
-async fn verify_passes_on_a_clean_store_and_names_the_altered_event_with_exit_code_1() {
-    let db = TestDatabase::new().await;
-    let store = EventStore::new(db.pool.clone());
-    let mut positions = Vec::new();
-    for n in 0..3 {
+/// A sealing key pair made by `unntak seal --generate-key`, in a directory of its own:
+/// (private key file, public key file).
+fn generate_key(db: &TestDatabase) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("unntak-keys-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let private = dir.join("seal.pem");
+    let generated = unntak(db, &["seal", "--generate-key", private.to_str().unwrap()]);
+    assert!(generated.status.success(), "{generated:?}");
+    assert!(stdout(&generated).contains("BEGIN PUBLIC KEY"));
+    (private, dir.join("seal.pem.pub"))
+}
+
+async fn append_numbered(store: &EventStore, count: i64) -> Vec<(i64, Uuid)> {
+    let mut appended = Vec::new();
+    let mut last = None;
+    for n in 0..count {
         let event = NewEvent {
             event_id: Uuid::new_v4(),
             event_type: "Numbered".into(),
@@ -34,13 +44,31 @@ async fn verify_passes_on_a_clean_store_and_names_the_altered_event_with_exit_co
             payload: json!({ "n": n }),
             metadata: json!({}),
         };
-        let appended = store
+        let id = event.event_id;
+        let result = store
             .append("cli", ExpectedVersion::Any, &[event])
             .await
             .unwrap();
-        positions.push(appended.positions[0]);
+        appended.push((result.positions[0], id));
+        last = Some(result.checkpoint);
     }
-    let seal = unntak(&db, &["seal"]);
+    let timeout = std::time::Duration::from_secs(30);
+    let final_ = store.wait_until_final(last.unwrap(), timeout).await;
+    assert!(final_.unwrap(), "the horizon passed our writes within 30 s");
+    appended
+}
+
+#[tokio::test]
+async fn verify_passes_on_a_clean_store_and_names_the_altered_event_with_exit_code_1() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let positions: Vec<i64> = append_numbered(&store, 3)
+        .await
+        .into_iter()
+        .map(|(position, _)| position)
+        .collect();
+    let (private, _) = generate_key(&db);
+    let seal = unntak(&db, &["seal", "--signing-key", private.to_str().unwrap()]);
     assert!(seal.status.success(), "{seal:?}");
 
     let clean = unntak(&db, &["verify"]);
@@ -123,9 +151,11 @@ async fn token_create_prints_the_token_alone_and_stores_only_its_hash() {
 #[tokio::test]
 async fn serve_runs_the_projector_beside_the_api() {
     let db = TestDatabase::new().await;
+    let (private, _) = generate_key(&db);
     let mut server = Command::new(env!("CARGO_BIN_EXE_unntak"))
         .arg("serve")
         .env("DATABASE_URL", db.url())
+        .env("UNNTAK_SEAL_SIGNING_KEY_FILE", &private)
         .env("UNNTAK_BIND", "127.0.0.1:0")
         .env(
             "UNNTAK_PSEUDONYM_KEY",
@@ -148,11 +178,86 @@ async fn serve_runs_the_projector_beside_the_api() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // The sealer seals within a second or so of the events becoming final.
+    let mut sealed = 0i64;
+    for _ in 0..50 {
+        sealed = sqlx::query_scalar("select coalesce(max(tree_size), 0) from tree_checkpoints")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap_or(0);
+        if sealed >= seeded {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     server.kill().expect("stop the server");
     server.wait().expect("reap the server");
     assert!(
         projected >= 30,
         "the organisation register reached the read models: {projected}"
+    );
+    assert!(sealed >= seeded, "the sealer sealed the register: {sealed}");
+}
+
+#[tokio::test]
+async fn seal_exports_the_checkpoint_that_verify_checks_and_prove_proves_against() {
+    let db = TestDatabase::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let events = append_numbered(&store, 5).await;
+    let (private, public) = generate_key(&db);
+    let (private, public) = (private.to_str().unwrap(), public.to_str().unwrap());
+    let kept = private.replace("seal.pem", "checkpoint.txt");
+    let seal = unntak(
+        &db,
+        &["seal", "--signing-key", private, "--checkpoint-out", &kept],
+    );
+    assert!(seal.status.success(), "{seal:?}");
+    let note = std::fs::read_to_string(&kept).unwrap();
+    assert!(note.starts_with("unntak/event-store\n5\n"), "{note}");
+    assert!(stdout(&seal).contains(&note), "seal prints the checkpoint");
+
+    let verify = |db: &TestDatabase| {
+        unntak(
+            db,
+            &["verify", "--checkpoint", &kept, "--public-key", public],
+        )
+    };
+    let clean = verify(&db);
+    assert_eq!(clean.status.code(), Some(0), "{clean:?}");
+    assert!(
+        stdout(&clean).contains("signed checkpoints"),
+        "{}",
+        stdout(&clean)
+    );
+
+    let (_, third) = events[2];
+    let proven = unntak(&db, &["prove", &third.to_string(), "--public-key", public]);
+    assert_eq!(proven.status.code(), Some(0), "{proven:?}");
+    let said = stdout(&proven);
+    assert!(
+        said.contains("leaf index 2") && said.contains("tree size 5"),
+        "{said}"
+    );
+    assert!(said.contains("proven:"), "{said}");
+    let unknown = Uuid::new_v4().to_string();
+    let refused = unntak(&db, &["prove", &unknown, "--public-key", public]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+
+    let (last_position, _) = events[4];
+    let mut connection = db.pool.acquire().await.unwrap();
+    for statement in [
+        "alter table events disable trigger events_immutable".to_string(),
+        format!("delete from events where position = {last_position}"),
+        "alter table events enable trigger events_immutable".to_string(),
+    ] {
+        connection.execute(statement.as_str()).await.unwrap();
+    }
+    let tampered = verify(&db);
+    assert_eq!(tampered.status.code(), Some(1), "{tampered:?}");
+    let said = stdout(&tampered);
+    assert!(
+        said.contains(&format!("position {last_position}")),
+        "{said}"
     );
 }
 

@@ -24,8 +24,9 @@ use sqlx::{ConnectOptions, Executor, PgPool};
 use store::EventStore;
 use uuid::Uuid;
 
-use super::store_admin::{print_verify_report, EVENTS_PER_SEAL};
-use super::{prepare_database, serve::serve};
+use super::prepare_database;
+use super::serve::{serve, Sealer};
+use super::store_admin::print_verify_report;
 use crate::cli::DemoArgs;
 
 /// The demo's pseudonym key. Demo only: a real deployment sets UNNTAK_PSEUDONYM_KEY.
@@ -51,11 +52,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let listener =
         TcpListener::bind(&args.bind).with_context(|| format!("binding {}", args.bind))?;
     let address = listener.local_addr()?;
+    // The demo's own key, thrown away with the demo database.
+    let key = store::SealingKey::generate();
+    let sealer = Sealer {
+        key: key.clone(),
+        interval: store::DEFAULT_SEAL_INTERVAL,
+    };
     let server = tokio::spawn(serve(
         registry.clone(),
         ApiConfig::default(),
         listener,
-        Duration::from_secs(60),
+        sealer,
     ));
     let base = format!("http://{address}");
     wait_until_ready(&base).await?;
@@ -63,9 +70,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     import_demo_population(&registry).await?;
     seed_synthetic_registry(&registry).await?;
     let store = registry.store();
-    let sealed = store.seal(EVENTS_PER_SEAL).await?;
+    let sealed = store.seal(&key, store::MAX_EVENTS_PER_SEAL).await?;
     println!("sealed {} events", sealed.events_sealed);
-    let verified = print_verify_report(&store.verify().await?);
+    let public_key = key.public_key();
+    let trust = store::Trust {
+        public_key: Some(&public_key),
+        kept_checkpoint: sealed.latest.as_ref().map(|c| c.note()),
+    };
+    let verified = print_verify_report(&store.verify_with(&trust).await?);
     print_tokens(&base, &tokens);
     if args.no_serve {
         return Ok(verified);

@@ -32,8 +32,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             kind,
         } => analyse::run(&database, year, kind).await,
         Command::Project { database, rebuild } => project::run(&database, rebuild).await,
-        Command::Verify(database) => store_admin::verify(connect(&database).await?).await,
-        Command::Seal(database) => store_admin::seal(connect(&database).await?).await,
+        Command::Verify(args) => store_admin::verify(args).await,
+        Command::Seal(args) => store_admin::seal(args).await,
+        Command::Prove(args) => store_admin::prove(args).await,
         Command::Token { action } => token::run(action).await,
         Command::Bench {
             target: BenchTarget::Store { database, seconds },

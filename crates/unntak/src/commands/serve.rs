@@ -12,7 +12,7 @@ use registry::{Registry, RegistrySettings};
 use secrecy::ExposeSecret;
 use store::EventStore;
 
-use super::store_admin::EVENTS_PER_SEAL;
+use super::store_admin::read_signing_key;
 use super::{connect_with, prepare_database};
 use crate::cli::ServeArgs;
 
@@ -29,8 +29,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     prepare_database(&registry).await?;
     let listener =
         TcpListener::bind(&args.bind).with_context(|| format!("binding {}", args.bind))?;
-    let seal_interval = Duration::from_secs(args.seal_interval);
-    serve(registry, args.limits.api_config(), listener, seal_interval).await?;
+    let sealer = Sealer {
+        key: read_signing_key(&args.seal_signing_key_file)?,
+        interval: Duration::from_secs(args.seal_interval),
+    };
+    serve(registry, args.limits.api_config(), listener, sealer).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -41,11 +44,18 @@ pub async fn serve(
     registry: Registry,
     config: ApiConfig,
     listener: TcpListener,
-    seal_interval: Duration,
+    sealer: Sealer,
 ) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, "serving");
     let store = registry.store().clone();
-    tokio::spawn(seal_periodically(store.clone(), seal_interval));
+    tokio::spawn({
+        let store = store.clone();
+        async move {
+            if let Err(error) = store.run_sealer(sealer.key, sealer.interval).await {
+                tracing::error!(%error, "the sealer stopped: events are no longer sealed");
+            }
+        }
+    });
     let projector = projections::Projector::new(store);
     tokio::spawn(async move { projector.run().await });
     api::build(registry, config, listener)?.await?;
@@ -53,20 +63,8 @@ pub async fn serve(
     Ok(())
 }
 
-async fn seal_periodically(store: EventStore, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
-    loop {
-        ticks.tick().await;
-        match store.seal(EVENTS_PER_SEAL).await {
-            Ok(report) if report.events_sealed > 0 => {
-                tracing::info!(
-                    events = report.events_sealed,
-                    seals = report.seals_written,
-                    "sealed"
-                )
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "sealing failed; will try again"),
-        }
-    }
+/// The sealer of a serving process: its signing key, and how often it seals at most.
+pub struct Sealer {
+    pub key: store::SealingKey,
+    pub interval: Duration,
 }
