@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against a real PostgreSQL (found or started by
-# with-postgres.sh). Each integration test creates and drops its own database.
+# with-postgres.sh). Each integration test creates and drops its own database. Then the
+# short resilience run (faults under load), which starts a PostgreSQL cluster of its own.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-exec bash scripts/with-postgres.sh cargo test --workspace --all-targets "$@"
+bash scripts/with-postgres.sh cargo test --workspace --all-targets "$@"
+bash scripts/resilience.sh

@@ -14,64 +14,14 @@ private_port="${UNNTAK_PRIVATE_PG_PORT:-55432}"
 
 log() { echo "with-postgres: $*" >&2; }
 
-server_answers() {
-    local host=$1 port=$2
-    if command -v pg_isready >/dev/null 2>&1; then
-        pg_isready -q -h "$host" -p "$port" -t 3
-    else
-        timeout 3 bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null
-    fi
-}
-
-postgres_bin_dir() {
-    local found
-    found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-    if [ -z "$found" ] && command -v initdb >/dev/null 2>&1; then
-        found=$(dirname "$(command -v initdb)")
-    fi
-    echo "$found"
-}
-
-install_postgres() {
-    log "no PostgreSQL binaries found; installing Debian's postgresql package"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
-}
-
-# Runs a PostgreSQL tool as the postgres user when we are root: initdb refuses root.
-as_cluster_owner() {
-    if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
+# server_answers, postgres_bin_dir_or_install, init_cluster, start_cluster.
+source "$project_root/scripts/lib/postgres.sh"
 
 start_private_cluster() {
     local bin
-    bin=$(postgres_bin_dir)
-    if [ -z "$bin" ]; then
-        install_postgres
-        bin=$(postgres_bin_dir)
-    fi
-    [ -n "$bin" ] || { log "PostgreSQL binaries still missing after install"; exit 1; }
-    mkdir -p "$private_dir"
-    if [ "$(id -u)" -eq 0 ]; then
-        chown postgres:postgres "$private_dir"
-    fi
-    if [ ! -f "$private_dir/PG_VERSION" ]; then
-        log "initialising a private cluster in $private_dir"
-        as_cluster_owner "$bin/initdb" -D "$private_dir" -U postgres --auth=trust \
-            --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-    fi
-    if ! as_cluster_owner "$bin/pg_ctl" -D "$private_dir" status >/dev/null 2>&1; then
-        log "starting the private cluster on 127.0.0.1:$private_port"
-        as_cluster_owner "$bin/pg_ctl" -D "$private_dir" -w -t 60 -l "$private_dir/server.log" \
-            -o "-p $private_port -k $private_dir -c listen_addresses=127.0.0.1 -c max_connections=300" \
-            start >/dev/null
-    fi
+    bin=$(postgres_bin_dir_or_install)
+    init_cluster "$bin" "$private_dir"
+    start_cluster "$bin" "$private_dir" "$private_port"
     export DATABASE_URL="postgres://postgres@127.0.0.1:$private_port/postgres"
 }
 
