@@ -75,17 +75,17 @@ impl EventStore {
     ) -> Result<SealReport, StoreError> {
         let mut report = SealReport::default();
         loop {
-            let head = self.latest_tree_checkpoint().await?;
+            let head = match self.latest_tree_checkpoint().await? {
+                Some(stored) => Some((reopen(key, &stored)?, extendable_frontier(&stored)?)),
+                None => None,
+            };
             let (after, mut frontier) = match &head {
                 None => (Checkpoint::ORIGIN, Frontier::default()),
-                Some(stored) => (stored.last, extendable_frontier(stored)?),
+                Some((signed, frontier)) => (signed.last, frontier.clone()),
             };
             let leaves = self.final_leaves_after(after, max_events_per_seal).await?;
             let Some(&(last, _)) = leaves.last() else {
-                report.latest = match head {
-                    Some(stored) => Some(self.reopen(key, &stored)?),
-                    None => None,
-                };
+                report.latest = head.map(|(signed, _)| signed);
                 return Ok(report);
             };
             for (_, leaf) in &leaves {
@@ -177,20 +177,6 @@ impl EventStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    /// The stored checkpoint, opened with the sealer's own key.
-    fn reopen(
-        &self,
-        key: &SealingKey,
-        stored: &StoredCheckpoint,
-    ) -> Result<TreeCheckpoint, StoreError> {
-        TreeCheckpoint::open(&stored.note, &key.public_key()).map_err(|error| {
-            StoreError::Checkpoint {
-                tree_size: stored.tree_size,
-                reason: error.to_string(),
-            }
-        })
-    }
-
     pub(crate) async fn latest_tree_checkpoint(
         &self,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
@@ -219,8 +205,26 @@ impl EventStore {
     }
 }
 
-/// The sealer extends only a tree whose stored frontier gives its stored root: it never
-/// signs on top of a tree it cannot account for.
+/// The stored checkpoint, opened with the sealer's own key: the sealer extends only a tree
+/// it signed itself, so a row written by hand is never signed over.
+fn reopen(key: &SealingKey, stored: &StoredCheckpoint) -> Result<TreeCheckpoint, StoreError> {
+    let invalid = |reason: String| StoreError::Checkpoint {
+        tree_size: stored.tree_size,
+        reason,
+    };
+    let signed = TreeCheckpoint::open(&stored.note, &key.public_key())
+        .map_err(|error| invalid(error.to_string()))?;
+    let same = signed.tree_size == stored.tree_size
+        && signed.root[..] == stored.root[..]
+        && signed.last == stored.last;
+    if !same {
+        return Err(invalid("its columns differ from its signed note".into()));
+    }
+    Ok(signed)
+}
+
+/// The sealer extends only a tree whose stored frontier gives its root: it never signs on
+/// top of a tree it cannot account for.
 fn extendable_frontier(stored: &StoredCheckpoint) -> Result<Frontier, StoreError> {
     stored.frontier().ok_or_else(|| StoreError::Checkpoint {
         tree_size: stored.tree_size,

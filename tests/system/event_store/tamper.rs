@@ -331,17 +331,37 @@ async fn a_stored_checkpoint_the_key_did_not_sign_is_found() {
         "delete from tree_checkpoints where tree_size = 9",
     )
     .await;
-    // The intruder writes history anew and seals it with a key of their own.
-    let appended = store
-        .append("d", ExpectedVersion::NoStream, &[numbered(1)])
+    // The intruder signs a checkpoint of the shortened history with a key of their own.
+    let root = [0x5a; 32];
+    let last = store
+        .read_stream("b")
         .await
-        .unwrap();
-    let timeout = std::time::Duration::from_secs(30);
-    assert!(store
-        .wait_until_final(appended.checkpoint, timeout)
-        .await
-        .unwrap());
-    store.seal(&intruder, 100).await.unwrap();
+        .unwrap()
+        .pop()
+        .unwrap()
+        .checkpoint();
+    let forged = store::TreeCheckpoint::sign(&intruder, 9, root, last);
+    sqlx::query(
+        "insert into tree_checkpoints
+             (tree_size, root, last_transaction_id, last_position, frontier, note)
+         values (9, $1, $2, $3, $4, $5)",
+    )
+    .bind(root.to_vec())
+    .bind(last.transaction_id)
+    .bind(last.position)
+    .bind([root, root].concat())
+    .bind(forged.note())
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let refused = store.seal(sealing_key(), 100).await;
+    assert!(
+        matches!(
+            refused,
+            Err(store::StoreError::Checkpoint { tree_size: 9, .. })
+        ),
+        "the sealer never signs over a checkpoint it did not sign: {refused:?}"
+    );
     let report = verify_against(&store, &kept).await;
     assert!(
         matches!(
