@@ -330,3 +330,69 @@ async fn a_token_for_an_unknown_organisation_or_a_past_expiry_is_refused() {
         .unwrap();
     assert_eq!(count, 6, "only the harness's own tokens");
 }
+
+/// Finding 12: every typed body lists all its problems, and a key named twice is refused
+/// instead of the last one silently winning.
+#[tokio::test]
+async fn typed_bodies_list_every_problem_and_refuse_a_key_named_twice() {
+    let app = spawn_app().await;
+    let case_id = app.reported_case(&individual_exemption("T-1")).await;
+    let cases = [
+        (
+            format!("/api/v1/cases/{case_id}/appeals"),
+            json!({"lodged_date": 5, "extra": 1}),
+            vec![
+                "extra:unknown_field",
+                "report_id:required",
+                "lodged_date:invalid_type",
+            ],
+        ),
+        (
+            format!("/api/v1/cases/{case_id}/retraction"),
+            json!({"report_id": "not-a-uuid", "reason": "because"}),
+            vec!["reason:invalid_value", "report_id:invalid_value"],
+        ),
+        (
+            format!("/api/v1/cases/{case_id}/corrections"),
+            json!({"changes": [], "reason": 1}),
+            vec![
+                "report_id:required",
+                "changes:invalid_type",
+                "reason:invalid_type",
+            ],
+        ),
+    ];
+    for (path, body, expected) in cases {
+        let answer = app.post_json(&path, &app.tokens.ous, &body).await;
+        answer.assert_problem(422);
+        assert_eq!(answer.problem_codes(), expected, "{path}: {}", answer.text);
+    }
+    let method = json!({"name": 1, "atc": "L01", "indication": null});
+    let answer = app
+        .put_json("/api/v1/methods/ID2024_303", &app.tokens.admin, &method)
+        .await;
+    assert_eq!(
+        answer.problem_codes(),
+        [
+            "indication:required",
+            "atc:invalid_type",
+            "name:invalid_type"
+        ],
+        "{}",
+        answer.text
+    );
+
+    let mut twice = individual_exemption("T-2").to_string();
+    twice.insert_str(1, r#""outcome": "refused", "#);
+    let answer = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/decisions",
+            Some(&app.tokens.ous),
+            twice,
+        )
+        .await;
+    answer.assert_problem(400);
+    assert!(answer.text.contains("twice"), "{}", answer.text);
+    assert_eq!(app.case_event_count().await, 2, "only T-1 is stored");
+}

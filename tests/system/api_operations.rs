@@ -222,10 +222,13 @@ async fn a_revoked_token_answers_401() {
     let (token_id, token) = registry::tokens::create_token(&app.db.pool, new)
         .await
         .unwrap();
+    // Used once first, so that a cache of the lookup would answer the next request.
+    assert_eq!(app.get("/api/v1/methods", Some(&token)).await.status, 200);
     assert!(registry::tokens::revoke_token(&app.db.pool, token_id)
         .await
         .unwrap());
 
+    // Issue 12, finding 12: revocation works at once, not after a cache's lifetime.
     let answer = app.get("/api/v1/methods", Some(&token)).await;
 
     answer.assert_problem(401);

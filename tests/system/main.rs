@@ -3,6 +3,7 @@
 
 mod api_batch;
 mod api_cases;
+mod api_hardening;
 mod api_operations;
 mod api_privacy;
 mod api_registers;

@@ -78,7 +78,11 @@ impl Limiters {
     }
 
     fn forget_now_and_then(&self) {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY_CHECKS == 0 {
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(FORGET_EVERY_CHECKS)
+        {
             self.per_token.retain_recent();
             self.per_address.retain_recent();
             self.failed_authentications.retain_recent();

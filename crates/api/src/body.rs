@@ -183,6 +183,8 @@ fn check_fields_against_schema<T: ToSchema>(
     for required in &schema.required {
         if object.get(required).is_none_or(Value::is_null) {
             problems.required(required);
+            // Said once: as missing, not again as a null of the wrong type.
+            object.remove(required);
         }
     }
 }

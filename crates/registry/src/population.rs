@@ -99,7 +99,7 @@ pub fn parse_population(csv: &[u8]) -> Result<Vec<CountyPopulation>, ServiceErro
                 format!("county {county} is listed twice"),
             );
         }
-        listed.push(county.clone());
+        listed.push(county);
         if let Some(population) = population {
             counties.push(CountyPopulation {
                 county_number: county,

@@ -85,6 +85,31 @@ pub struct Limits {
     /// token).
     #[arg(long, env = "UNNTAK_METRICS_TOKEN", hide_env_values = true, value_parser = secret)]
     pub metrics_token: Option<SecretString>,
+    /// Requests per second one token may send (bursts of twice as many).
+    #[arg(long, env = "UNNTAK_RATE_LIMIT_PER_TOKEN", default_value_t = 1_000)]
+    pub rate_limit_per_token: u32,
+    /// Requests per second one client address may send (bursts of twice as many). Behind
+    /// a reverse proxy every request comes from the proxy's address: set this to the
+    /// whole service's bound.
+    #[arg(long, env = "UNNTAK_RATE_LIMIT_PER_ADDRESS", default_value_t = 2_000)]
+    pub rate_limit_per_address: u32,
+    /// Failed authentications per minute from one address before it must wait.
+    #[arg(
+        long,
+        env = "UNNTAK_FAILED_AUTHENTICATIONS_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub failed_authentications_per_minute: u32,
+    /// Seconds a stopping process keeps serving, not ready, before it stops accepting:
+    /// long enough for the load balancer to see /readyz fail.
+    #[arg(long, env = "UNNTAK_DRAIN_DELAY", default_value_t = 5)]
+    pub drain_delay: u64,
+    /// Seconds a client may take to send a request body.
+    #[arg(long, env = "UNNTAK_BODY_TIMEOUT", default_value_t = 30)]
+    pub body_timeout: u64,
+    /// Seconds a request waits for a database connection before it is answered 503.
+    #[arg(long, env = "UNNTAK_DATABASE_ACQUIRE_TIMEOUT", default_value_t = 2)]
+    pub database_acquire_timeout: u64,
 }
 
 impl Limits {
@@ -99,6 +124,13 @@ impl Limits {
                 .metrics_token
                 .as_ref()
                 .map(|token| registry::tokens::token_hash(token.expose_secret())),
+            rate_limits: api::auth::RateLimits {
+                per_token_per_second: self.rate_limit_per_token,
+                per_address_per_second: self.rate_limit_per_address,
+                failed_authentications_per_minute: self.failed_authentications_per_minute,
+            },
+            body_timeout_seconds: self.body_timeout,
+            drain_delay_seconds: self.drain_delay,
         }
     }
 }

@@ -62,8 +62,22 @@ pub async fn connect(database: &DatabaseArgs) -> anyhow::Result<PgPool> {
 }
 
 pub async fn connect_with(database: &DatabaseArgs, pool_size: u32) -> anyhow::Result<PgPool> {
+    connect_waiting(database, pool_size, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// How long a tool waits for a database connection.
+const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A pool whose requests wait at most `acquire_timeout` for a connection: a server answers
+/// 503 after that instead of holding its callers while the database is away.
+pub async fn connect_waiting(
+    database: &DatabaseArgs,
+    pool_size: u32,
+    acquire_timeout: std::time::Duration,
+) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(pool_size)
+        .acquire_timeout(acquire_timeout)
         .connect(&database.url)
         .await
         .context("could not connect to the database named by DATABASE_URL")

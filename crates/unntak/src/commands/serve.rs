@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 use store::EventStore;
 
 use super::store_admin::read_signing_key;
-use super::{connect_with, prepare_database};
+use super::{connect_waiting, prepare_database};
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -22,7 +22,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.pseudonym_key.expose_secret().as_bytes(),
     )
     .map_err(|e| anyhow!("UNNTAK_PSEUDONYM_KEY: {e}"))?;
-    let pool = connect_with(&args.database, args.limits.pool_size).await?;
+    let acquire_timeout = Duration::from_secs(args.limits.database_acquire_timeout);
+    let pool = connect_waiting(&args.database, args.limits.pool_size, acquire_timeout).await?;
     let mut settings = RegistrySettings::new(key);
     settings.accept_synthetic_identity_numbers = args.accept_synthetic_ids;
     let registry = Registry::new(EventStore::new(pool), settings);
@@ -58,9 +59,36 @@ pub async fn serve(
     });
     let projector = projections::Projector::new(store);
     tokio::spawn(async move { projector.run().await });
-    api::build(registry, config, listener)?.await?;
+    let drain_delay = Duration::from_secs(config.drain_delay_seconds);
+    let server = api::build(registry.clone(), config, listener)?;
+    let handle = server.handle();
+    let running = tokio::spawn(server);
+    stop_requested().await;
+    drain(&registry, drain_delay, handle).await;
+    running.await??;
+    // Every answer is sent; only now may the runtime (and the pool's connections) go.
+    registry.pool().close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGTERM or SIGINT.
+async fn stop_requested() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM: draining"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: draining"),
+    }
+}
+
+/// Stops without dropping a request: /readyz says not ready at once, so load balancers
+/// send new work elsewhere, while requests keep being served for `delay`; then the server
+/// stops accepting and waits (up to its shutdown timeout) for every request in flight.
+async fn drain(registry: &Registry, delay: Duration, handle: actix_web::dev::ServerHandle) {
+    registry.start_draining();
+    tokio::time::sleep(delay).await;
+    handle.stop(true).await;
 }
 
 /// The sealer of a serving process: its signing key, and how often it seals at most.
