@@ -36,8 +36,8 @@ async fn append_unvalidated_import(app: &TestApp, year: i32, residents: u64) -> 
         .collect();
     let event = RegistryEvent::PopulationImported { year, counties };
     let event_id = Uuid::new_v4();
-    app.registry
-        .store()
+    let store = app.registry.store();
+    let appended = store
         .append(
             &population_stream(year),
             ExpectedVersion::Any,
@@ -49,6 +49,13 @@ async fn append_unvalidated_import(app: &TestApp, year: i32, residents: u64) -> 
         )
         .await
         .expect("append");
+    // A rebuild reads only final events; under load another test's open transaction can
+    // hold the horizon back for a moment after the append.
+    let final_in_time = store
+        .wait_until_final(appended.checkpoint, std::time::Duration::from_secs(30))
+        .await
+        .expect("the horizon");
+    assert!(final_in_time, "the import became final");
     event_id
 }
 

@@ -10,7 +10,7 @@ use store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("the request is invalid")]
+    #[error("the request is invalid: {}", listed(.0))]
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Forbidden(String),
@@ -145,4 +145,14 @@ fn is_connection_failure(error: &sqlx::Error) -> bool {
             .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
         _ => false,
     }
+}
+
+/// Every problem as `field: message`, for the command line and logs (messages never quote
+/// a submitted identity number, and digit runs are masked).
+fn listed(problems: &[FieldError]) -> String {
+    problems
+        .iter()
+        .map(|problem| format!("{}: {}", problem.field, problem.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

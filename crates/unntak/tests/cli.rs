@@ -109,6 +109,28 @@ async fn verify_passes_on_a_clean_store_and_names_the_altered_event_with_exit_co
 #[tokio::test]
 async fn token_create_prints_the_token_alone_and_stores_only_its_hash() {
     let db = TestDatabase::new().await;
+    // A reporter token is made only for an organisation in the register, which migrate seeds.
+    let migrated = unntak(&db, &["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    let refused = unntak(
+        &db,
+        &[
+            "token",
+            "create",
+            "--role",
+            "reporter",
+            "--org",
+            "999999999",
+            "--label",
+            "x",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("org: organisation 999999999 is not in the register"),
+        "{said}"
+    );
     let created = unntak(
         &db,
         &[
