@@ -1,6 +1,7 @@
 //! End-to-end tests against a real PostgreSQL; each test has a database of its own.
 //! The `api_*` modules drive the real HTTP server that `harness::app::spawn_app` starts.
 
+mod api_authorisation;
 mod api_batch;
 mod api_cases;
 mod api_hardening;
