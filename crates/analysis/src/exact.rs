@@ -39,7 +39,7 @@ pub struct GrantCounts {
 }
 
 impl GrantCounts {
-    fn total(&self) -> u64 {
+    pub fn total(&self) -> u64 {
         self.granted + self.refused
     }
 }

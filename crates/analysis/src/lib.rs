@@ -11,6 +11,7 @@ pub mod exact;
 pub mod overdispersion;
 pub mod poisson;
 pub mod proportion;
+pub mod random_effects;
 pub mod signals;
 pub mod suppression;
 pub mod survival;

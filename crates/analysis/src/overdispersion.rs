@@ -162,7 +162,7 @@ fn z_score(unit: &UnitCounts, target: f64) -> f64 {
 
 /// Pulls values below the `share` quantile and above the `1 - share`
 /// quantile in to those quantiles, keeping the input order.
-fn winsorise(values: &[f64], share: f64) -> Vec<f64> {
+pub(crate) fn winsorise(values: &[f64], share: f64) -> Vec<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let low = quantile_type7(&sorted, share);
@@ -181,7 +181,7 @@ fn quantile_type7(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// tau^2 = (I phi - (I - 1)) / (sum w - sum w^2 / sum w), floored at 0.
-fn dersimonian_laird_tau2(phi: f64, weights: &[f64]) -> f64 {
+pub(crate) fn dersimonian_laird_tau2(phi: f64, weights: &[f64]) -> f64 {
     let count = weights.len() as f64;
     let sum: f64 = weights.iter().sum();
     let sum_of_squares: f64 = weights.iter().map(|w| w * w).sum();

@@ -1,14 +1,19 @@
-//! Application-rate variation: applications per 100 000 residents by region of residence,
-//! per scheme, on a Poisson funnel (observed against expected from the national rate), with
-//! the systematic component of variation (SCV) that variation atlases report.
+//! Application-rate variation: applications per 100 000 residents a year by region of
+//! residence, per scheme, on a funnel of observed against expected (from the national
+//! rate): exact Poisson limits, or random-effects limits on the square-root scale when the
+//! regions spread more than Poisson chance gives (large volumes, such as Helfo's, make any
+//! ordinary difference between regions "significant" otherwise); with the systematic
+//! component of variation (SCV) that variation atlases report. Crude rates: the signals do
+//! not standardise for age and sex.
 
 use std::collections::BTreeMap;
 
 use statrs::distribution::{DiscreteCDF, Poisson};
 
-use super::{nb, nb_p, with_q_values, AnalysisInput, Signal, SignalKind};
+use super::{nb, nb_p, AnalysisInput, Signal, SignalKind, Tested};
 use crate::poisson::poisson_funnel_limits;
 use crate::proportion::FUNNEL_OUTER;
+use crate::random_effects::{two_sided_p, RandomEffectsFunnel};
 
 struct RegionRate {
     scheme: String,
@@ -18,6 +23,7 @@ struct RegionRate {
     residents: u64,
     p_value: f64,
     outside_998: bool,
+    overdispersion_adjusted: bool,
     scv: f64,
 }
 
@@ -56,16 +62,31 @@ fn rates(input: &AnalysisInput) -> Vec<RegionRate> {
             })
             .collect();
         let scv = systematic_component(&observed_and_expected);
+        let ratios: Vec<(u64, f64)> = observed_and_expected
+            .iter()
+            .map(|(_, observed, expected, _)| (*observed, *expected))
+            .collect();
+        let random_effects = RandomEffectsFunnel::ratios(&ratios).filter(|f| f.detected);
         for (region, observed, expected, n) in observed_and_expected {
-            let limits = poisson_funnel_limits(expected, FUNNEL_OUTER);
+            let (limits, p_value) = match &random_effects {
+                Some(funnel) => (
+                    funnel.ratio_limits(expected, FUNNEL_OUTER),
+                    two_sided_p(funnel.ratio_z(observed, expected)),
+                ),
+                None => (
+                    poisson_funnel_limits(expected, FUNNEL_OUTER),
+                    two_sided_poisson(observed, expected),
+                ),
+            };
             rates.push(RegionRate {
                 scheme: scheme.clone(),
                 region,
                 observed,
                 expected,
                 residents: n,
-                p_value: two_sided_poisson(observed, expected),
+                p_value,
                 outside_998: !limits.contains(observed as f64 / expected),
+                overdispersion_adjusted: random_effects.is_some(),
                 scv,
             });
         }
@@ -100,51 +121,64 @@ pub(super) fn two_sided_poisson(observed: u64, expected: f64) -> f64 {
     (2.0 * lower.min(upper)).min(1.0)
 }
 
-pub(super) fn units_tested(input: &AnalysisInput) -> usize {
-    rates(input).len()
-}
-
-pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
-    let rates = rates(input);
-    let q_values = with_q_values(&rates.iter().map(|r| r.p_value).collect::<Vec<_>>());
-    rates
-        .iter()
-        .zip(q_values)
-        .filter(|(r, q)| r.outside_998 && *q < input.settings.false_discovery_rate)
-        .map(|(rate, q)| {
-            let per_100k = |count: f64| count / rate.residents as f64 * 100_000.0;
-            Signal {
-                kind: SignalKind::ApplicationRateVariation,
-                unit_type: "region".into(),
-                unit: Some(rate.region.clone()),
-                unit_name: Some(input.name_of(&rate.region)),
-                scheme: Some(rate.scheme.clone()),
-                method_id: None,
-                indication: None,
-                effect_measure: "observed_over_expected".into(),
-                effect_size: Some(rate.observed as f64 / rate.expected),
-                counts: BTreeMap::from([
-                    ("observed".into(), rate.observed as f64),
-                    ("expected".into(), rate.expected),
-                    ("residents".into(), rate.residents as f64),
-                    ("scv".into(), rate.scv),
-                ]),
-                p_value: Some(rate.p_value),
-                q_value: Some(q),
-                message: format!(
-                    "Bosatte i {} sendte {} søknader ({}) i {}: {} per 100 000 innbyggere, mot forventet {} \
-                     ut fra landet som helhet. Avviket er større enn tilfeldig variasjon (q {}); \
-                     systematisk variasjonskomponent (SCV) {}.",
-                    input.name_of(&rate.region),
-                    rate.observed,
-                    rate.scheme,
-                    input.year,
-                    nb(per_100k(rate.observed as f64), 1),
-                    nb(per_100k(rate.expected), 1),
-                    nb_p(q),
-                    nb(rate.scv, 1),
-                ),
-            }
+pub(super) fn tests(input: &AnalysisInput) -> Vec<Tested<'_>> {
+    rates(input)
+        .into_iter()
+        .map(|rate| {
+            let (p, eligible) = (rate.p_value, rate.outside_998);
+            Tested::new(
+                SignalKind::ApplicationRateVariation,
+                p,
+                eligible,
+                move |q| rate_signal(input, &rate, q),
+            )
         })
         .collect()
+}
+
+fn rate_signal(input: &AnalysisInput, rate: &RegionRate, q: f64) -> Signal {
+    let per_100k = |count: f64| count / rate.residents as f64 * 100_000.0;
+    let direction = if (rate.observed as f64) < rate.expected {
+        "færre"
+    } else {
+        "flere"
+    };
+    Signal {
+        kind: SignalKind::ApplicationRateVariation,
+        unit_type: "region".into(),
+        unit: Some(rate.region.clone()),
+        unit_name: Some(input.name_of(&rate.region)),
+        scheme: Some(rate.scheme.clone()),
+        method_id: None,
+        indication: None,
+        effect_measure: "observed_over_expected".into(),
+        effect_size: Some(rate.observed as f64 / rate.expected),
+        counts: BTreeMap::from([
+            ("observed".into(), rate.observed as f64),
+            ("expected".into(), rate.expected),
+            ("residents".into(), rate.residents as f64),
+            ("scv".into(), rate.scv),
+        ]),
+        p_value: Some(rate.p_value),
+        q_value: Some(q),
+        group: format!("application_rate/{}/{}", rate.scheme, rate.region),
+        message: format!(
+            "Bosatte i {} sendte {} søknader ({}) i {}, {direction} enn ventet: {} per 100 000 innbyggere per år, \
+             mot forventet {} ut fra landet som helhet. Avviket er større enn tilfeldig variasjon{} (q {}); \
+             systematisk variasjonskomponent (SCV) {}. Ujusterte rater (ikke standardisert for alder og kjønn).",
+            input.name_of(&rate.region),
+            rate.observed,
+            rate.scheme,
+            input.year,
+            nb(per_100k(rate.observed as f64), 1),
+            nb(per_100k(rate.expected), 1),
+            if rate.overdispersion_adjusted {
+                ", også når vanlig variasjon mellom regionene regnes med"
+            } else {
+                ""
+            },
+            nb_p(q),
+            nb(rate.scv, 1),
+        ),
+    }
 }

@@ -39,6 +39,7 @@ pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
             counts: BTreeMap::from([("decisions".into(), count as f64)]),
             p_value: None,
             q_value: None,
+            group: format!("compliance/{org}/{method}"),
             message: format!(
                 "{} avgjorde {count} individuelle unntak for {method} i {} da metoden ikke var til metodevurdering \
                  (etter en beslutning, eller etter datoen metoden kunne tas i bruk).",
@@ -60,6 +61,7 @@ pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
         counts: BTreeMap::from([("undocumented".into(), missing as f64), ("decided".into(), decided as f64)]),
         p_value: None,
         q_value: None,
+        group: format!("compliance/{org}/criteria"),
         message: format!(
             "{} rapporterte {missing} av {decided} vedtak i {} uten at alle kriteriene var dokumentert ({} %).",
             input.name_of(&org),

@@ -1,6 +1,8 @@
 //! Grant-rate variation: funnel plots of each trust's (and region's) grant rate against
-//! the national rate, with exact binomial limits widened for overdispersion, per scheme
-//! and per method; and a test of equal grant rates across regions per method.
+//! the national rate, with exact binomial limits, or random-effects limits (an additive
+//! between-unit variance on the arcsine scale) where the units spread more than chance
+//! gives; each trust's decisions on one method against the rest of the country's on it;
+//! and a test of equal grant rates across regions per method.
 
 use std::collections::BTreeMap;
 
@@ -8,11 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     add_decisions, grant_rate, lowest_and_highest, nb, nb_p, region_counts, region_tables,
-    with_q_values, AnalysisInput, DecisionCell, Signal, SignalKind,
+    AnalysisInput, DecisionCell, Signal, SignalKind, Tested,
 };
-use crate::exact::{homogeneity_test, GrantCounts};
-use crate::overdispersion::{assess_overdispersion, UnitCounts};
+use crate::exact::{fisher_exact_2x2, homogeneity_test, GrantCounts};
+use crate::overdispersion::UnitCounts;
 use crate::proportion::{binomial_funnel_limits, Interval, FUNNEL_INNER, FUNNEL_OUTER};
+use crate::random_effects::{two_sided_p, RandomEffectsFunnel};
 
 /// Units with fewer decisions than this are plotted but never tested.
 const MIN_DECISIONS: u64 = 5;
@@ -32,7 +35,7 @@ pub struct FunnelPoint {
     pub target: f64,
     pub limits_95: Interval,
     pub limits_998: Interval,
-    /// Whether the limits were widened for overdispersion.
+    /// Whether the limits allow for overdispersion (a random-effects variance added).
     pub overdispersion_adjusted: bool,
     /// Two-sided p-value of the unit's rate against the target, after adjustment.
     pub p_value: f64,
@@ -68,27 +71,28 @@ pub fn funnel<'a>(
     let target = granted as f64 / decided as f64;
     let units: Vec<UnitCounts> = counts.values().copied().collect();
     // Everyone granted (or everyone refused): no variation to assess. With few units the
-    // overdispersion factor is itself noise, so the limits stay exact.
+    // between-unit variance is itself noise, so the limits stay exact.
     let varies = target > 0.0 && target < 1.0 && counts.len() >= MIN_UNITS_FOR_OVERDISPERSION;
-    let overdispersion = varies
-        .then(|| assess_overdispersion(&units, target))
+    let random_effects = varies
+        .then(|| RandomEffectsFunnel::proportions(&units, target))
         .flatten()
-        .filter(|o| o.detected);
+        .filter(|funnel| funnel.detected);
     counts
         .into_iter()
         .map(|(unit, count)| {
-            let (limits_95, limits_998) = match &overdispersion {
-                Some(o) => (
-                    o.multiplicative_limits(count.trials, FUNNEL_INNER),
-                    o.multiplicative_limits(count.trials, FUNNEL_OUTER),
+            let rate = count.successes as f64 / count.trials as f64;
+            let (limits_95, limits_998, p_value) = match &random_effects {
+                Some(funnel) => (
+                    funnel.proportion_limits(count.trials, FUNNEL_INNER),
+                    funnel.proportion_limits(count.trials, FUNNEL_OUTER),
+                    two_sided_p(funnel.proportion_z(count)),
                 ),
                 None => (
                     binomial_funnel_limits(target, count.trials, FUNNEL_INNER),
                     binomial_funnel_limits(target, count.trials, FUNNEL_OUTER),
+                    exact_binomial_p(count.successes, count.trials, target),
                 ),
             };
-            let rate = count.successes as f64 / count.trials as f64;
-            let inflation = overdispersion.as_ref().map_or(1.0, |o| o.phi);
             FunnelPoint {
                 unit_name: input.name_of(&unit),
                 unit,
@@ -98,26 +102,12 @@ pub fn funnel<'a>(
                 target,
                 limits_95,
                 limits_998,
-                overdispersion_adjusted: overdispersion.is_some(),
-                p_value: binomial_p_value(count, target, inflation),
+                overdispersion_adjusted: random_effects.is_some(),
+                p_value,
                 outside_998: !limits_998.contains(rate),
             }
         })
         .collect()
-}
-
-/// Two-sided p-value of a unit's rate against the target, on the normal approximation
-/// with the variance inflated by the overdispersion factor. Exact limits decide the
-/// flag; this p-value orders and corrects the flags across units.
-fn binomial_p_value(count: UnitCounts, target: f64, inflation: f64) -> f64 {
-    use statrs::distribution::{ContinuousCDF, Normal};
-    let variance = inflation * target * (1.0 - target) / count.trials as f64;
-    if variance <= 0.0 {
-        return 1.0;
-    }
-    let z = (count.successes as f64 / count.trials as f64 - target) / variance.sqrt();
-    let normal = Normal::new(0.0, 1.0).expect("standard normal");
-    2.0 * (1.0 - normal.cdf(z.abs()))
 }
 
 /// A funnel to test: its cases' description, and its units.
@@ -128,7 +118,7 @@ struct Test {
     point: FunnelPoint,
 }
 
-fn tests(input: &AnalysisInput) -> Vec<Test> {
+fn funnel_tests(input: &AnalysisInput) -> Vec<Test> {
     let mut tests = Vec::new();
     let decisions = &input.tallies.decisions;
     let schemes: Vec<String> = unique(decisions.iter().map(|c| c.scheme.clone()));
@@ -183,61 +173,52 @@ fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
     items
 }
 
-pub(super) fn units_tested(input: &AnalysisInput) -> usize {
-    tests(input).len() + method_trust_tests(input).len() + heterogeneity_tests(input).len()
+/// Every grant-rate test of the year: the funnel points, each trust's decisions on a
+/// method against the rest of the country's, and the test across regions per method.
+pub(super) fn tests(input: &AnalysisInput) -> Vec<Tested<'_>> {
+    let mut tested: Vec<Tested<'_>> = funnel_tests(input)
+        .into_iter()
+        .map(|test| {
+            let (p, eligible) = (test.point.p_value, test.point.outside_998);
+            Tested::new(SignalKind::GrantRateVariation, p, eligible, move |q| {
+                funnel_signal(input, &test, q)
+            })
+        })
+        .collect();
+    tested.extend(method_trust_tests(input).into_iter().map(|test| {
+        Tested::new(
+            SignalKind::GrantRateVariation,
+            test.p_value,
+            true,
+            move |q| method_trust_signal(input, &test, q),
+        )
+    }));
+    tested.extend(heterogeneity_tests(input).into_iter().map(|test| {
+        Tested::new(
+            SignalKind::GrantRateVariation,
+            test.p_value,
+            true,
+            move |q| heterogeneity_signal(input, &test, q),
+        )
+    }));
+    tested
 }
 
-pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
-    let funnel_tests = tests(input);
-    let trust_tests = method_trust_tests(input);
-    // One false-discovery family: every trust and region tested in the year.
-    let p_values: Vec<f64> = funnel_tests
-        .iter()
-        .map(|t| t.point.p_value)
-        .chain(trust_tests.iter().map(|t| t.p_value))
-        .collect();
-    let q_values = with_q_values(&p_values);
-    let (funnel_q, trust_q) = q_values.split_at(funnel_tests.len());
-    let fdr = input.settings.false_discovery_rate;
-    let mut signals: Vec<Signal> = funnel_tests
-        .iter()
-        .zip(funnel_q)
-        .filter(|(t, q)| t.point.outside_998 && **q < fdr)
-        .map(|(test, q)| funnel_signal(input, test, *q))
-        .collect();
-    signals.extend(method_trust_signals(input, &trust_tests, trust_q));
-    signals.extend(heterogeneity_signals(input));
-    signals
-}
-
-/// One trust's decisions on one method against what the rest of the country grants for
-/// that method (an exact binomial test: few trusts decide enough of one method for a funnel
-/// of their own). The rest of the country often decides only a dozen such cases, so its
-/// rate is shrunk towards the scheme's national rate, as if the scheme's rate had been seen
-/// in `PRIOR_DECISIONS` more decisions: a method refused everywhere, with enough decisions
-/// to show it, is not one trust's doing.
+/// One trust's decisions on one method against the rest of the country's decisions on
+/// it (Fisher's exact test on the 2 x 2 table): a method refused everywhere is nobody's
+/// doing, and the rest of the country is observed, not known, so its own uncertainty
+/// counts.
 struct MethodTrustTest {
     scheme: String,
     method_id: String,
     org: String,
     own: GrantCounts,
     rest: GrantCounts,
-    national: f64,
-    reference: f64,
     p_value: f64,
-}
-
-/// The weight, in decisions, of the scheme's national rate in a method's reference rate.
-const PRIOR_DECISIONS: f64 = 20.0;
-
-fn reference_rate(rest: &GrantCounts, national: f64) -> f64 {
-    let decided = (rest.granted + rest.refused) as f64;
-    (rest.granted as f64 + PRIOR_DECISIONS * national) / (decided + PRIOR_DECISIONS)
 }
 
 fn method_trust_tests(input: &AnalysisInput) -> Vec<MethodTrustTest> {
     let mut tables: BTreeMap<(String, String), BTreeMap<String, GrantCounts>> = BTreeMap::new();
-    let mut schemes: BTreeMap<String, GrantCounts> = BTreeMap::new();
     for cell in &input.tallies.decisions {
         let own = tables
             .entry((cell.scheme.clone(), cell.method_id.clone()))
@@ -248,15 +229,9 @@ fn method_trust_tests(input: &AnalysisInput) -> Vec<MethodTrustTest> {
                 refused: 0,
             });
         add_decisions(own, cell);
-        let scheme = schemes.entry(cell.scheme.clone()).or_insert(GrantCounts {
-            granted: 0,
-            refused: 0,
-        });
-        add_decisions(scheme, cell);
     }
     let mut tests = Vec::new();
     for ((scheme, method_id), orgs) in tables {
-        let national = grant_rate(&schemes[&scheme]);
         let all = orgs.values().fold(
             GrantCounts {
                 granted: 0,
@@ -272,22 +247,19 @@ fn method_trust_tests(input: &AnalysisInput) -> Vec<MethodTrustTest> {
                 granted: all.granted - own.granted,
                 refused: all.refused - own.refused,
             };
-            if own.granted + own.refused < MIN_DECISIONS
-                || rest.granted + rest.refused < MIN_DECISIONS
-            {
+            if own.total() < MIN_DECISIONS || rest.total() < MIN_DECISIONS {
                 continue;
             }
-            let reference = reference_rate(&rest, national);
-            let p_value = exact_binomial_p(own.granted, own.granted + own.refused, reference);
             tests.push(MethodTrustTest {
                 scheme: scheme.clone(),
                 method_id: method_id.clone(),
                 org: org.clone(),
                 own: *own,
                 rest,
-                national,
-                reference,
-                p_value,
+                p_value: fisher_exact_2x2([
+                    [own.granted, own.refused],
+                    [rest.granted, rest.refused],
+                ]),
             });
         }
     }
@@ -295,7 +267,7 @@ fn method_trust_tests(input: &AnalysisInput) -> Vec<MethodTrustTest> {
 }
 
 /// Two-sided exact binomial p-value (doubling the smaller tail).
-fn exact_binomial_p(successes: u64, trials: u64, p: f64) -> f64 {
+pub(super) fn exact_binomial_p(successes: u64, trials: u64, p: f64) -> f64 {
     use statrs::distribution::{Binomial, DiscreteCDF};
     if p <= 0.0 || p >= 1.0 {
         return 1.0;
@@ -310,54 +282,50 @@ fn exact_binomial_p(successes: u64, trials: u64, p: f64) -> f64 {
     (2.0 * lower.min(upper)).min(1.0)
 }
 
-fn method_trust_signals(
-    input: &AnalysisInput,
-    tests: &[MethodTrustTest],
-    q_values: &[f64],
-) -> Vec<Signal> {
-    tests
-        .iter()
-        .zip(q_values.iter().copied())
-        .filter(|(_, q)| *q < input.settings.false_discovery_rate)
-        .map(|(test, q)| {
-            let (own, rest) = (grant_rate(&test.own), grant_rate(&test.rest));
-            Signal {
-                kind: SignalKind::GrantRateVariation,
-                unit_type: "organisation".into(),
-                unit: Some(test.org.clone()),
-                unit_name: Some(input.name_of(&test.org)),
-                scheme: Some(test.scheme.clone()),
-                method_id: Some(test.method_id.clone()),
-                indication: None,
-                effect_measure: "grant_rate_difference".into(),
-                effect_size: Some(own - test.reference),
-                counts: BTreeMap::from([
-                    ("decided".into(), (test.own.granted + test.own.refused) as f64),
-                    ("granted".into(), test.own.granted as f64),
-                    ("decided_elsewhere".into(), (test.rest.granted + test.rest.refused) as f64),
-                    ("granted_elsewhere".into(), test.rest.granted as f64),
-                    ("reference_rate".into(), test.reference),
-                ]),
-                p_value: Some(test.p_value),
-                q_value: Some(q),
-                message: format!(
-                    "{} innvilget {} % av {} saker om {} i {}, mot {} % av {} saker om metoden ellers i landet \
-                     og {} % for ordningen samlet. Forskjellen er større enn tilfeldigheter tilsier (eksakt binomialtest \
-                     mot forventet {} %, q {}).",
-                    input.name_of(&test.org),
-                    nb(own * 100.0, 0),
-                    test.own.granted + test.own.refused,
-                    test.method_id,
-                    input.year,
-                    nb(rest * 100.0, 0),
-                    test.rest.granted + test.rest.refused,
-                    nb(test.national * 100.0, 0),
-                    nb(test.reference * 100.0, 0),
-                    nb_p(q),
-                ),
-            }
-        })
-        .collect()
+fn method_trust_signal(input: &AnalysisInput, test: &MethodTrustTest, q: f64) -> Signal {
+    let (own, rest) = (grant_rate(&test.own), grant_rate(&test.rest));
+    let direction = if own < rest { "sjeldnere" } else { "oftere" };
+    Signal {
+        kind: SignalKind::GrantRateVariation,
+        unit_type: "organisation".into(),
+        unit: Some(test.org.clone()),
+        unit_name: Some(input.name_of(&test.org)),
+        scheme: Some(test.scheme.clone()),
+        method_id: Some(test.method_id.clone()),
+        indication: None,
+        effect_measure: "grant_rate_difference".into(),
+        effect_size: Some(own - rest),
+        counts: BTreeMap::from([
+            ("decided".into(), test.own.total() as f64),
+            ("granted".into(), test.own.granted as f64),
+            ("decided_elsewhere".into(), test.rest.total() as f64),
+            ("granted_elsewhere".into(), test.rest.granted as f64),
+        ]),
+        p_value: Some(test.p_value),
+        q_value: Some(q),
+        group: grant_rate_group(&test.scheme, Some(&test.method_id)),
+        message: format!(
+            "{} innvilget {} % av {} saker om {} i {}, {direction} enn resten av landet, som innvilget \
+             {} % av {} saker om metoden. Forskjellen er større enn tilfeldigheter tilsier (Fishers eksakte test, q {}).",
+            input.name_of(&test.org),
+            nb(own * 100.0, 0),
+            test.own.total(),
+            test.method_id,
+            input.year,
+            nb(rest * 100.0, 0),
+            test.rest.total(),
+            nb_p(q),
+        ),
+    }
+}
+
+/// The group of grant-rate findings: one method's (or, without one, the scheme's) grant
+/// rates, whichever test found the difference.
+pub(super) fn grant_rate_group(scheme: &str, method: Option<&str>) -> String {
+    match method {
+        Some(method) => format!("grant_rate/{method}"),
+        None => format!("grant_rate/{scheme}"),
+    }
 }
 
 fn funnel_signal(input: &AnalysisInput, test: &Test, q: f64) -> Signal {
@@ -388,6 +356,7 @@ fn funnel_signal(input: &AnalysisInput, test: &Test, q: f64) -> Signal {
         ]),
         p_value: Some(p.p_value),
         q_value: Some(q),
+        group: grant_rate_group(&test.scheme, test.method_id.as_deref()),
         message: format!(
             "{} innvilget {} % av {} saker om {about} i {}, {direction} enn {} % samlet. \
              Avviket ligger utenfor 99,8 %-grensen i traktplottet{} (q {}).",
@@ -434,41 +403,33 @@ fn heterogeneity_tests(input: &AnalysisInput) -> Vec<Heterogeneity> {
     .collect()
 }
 
-fn heterogeneity_signals(input: &AnalysisInput) -> Vec<Signal> {
-    let tests = heterogeneity_tests(input);
-    let q_values = with_q_values(&tests.iter().map(|t| t.p_value).collect::<Vec<_>>());
-    tests
-        .iter()
-        .zip(q_values)
-        .filter(|(_, q)| *q < input.settings.false_discovery_rate)
-        .map(|(test, q)| {
-            let rate = grant_rate;
-            let (lowest, highest) = lowest_and_highest(&test.regions);
-            Signal {
-                kind: SignalKind::GrantRateVariation,
-                unit_type: "region".into(),
-                unit: Some(lowest.0.clone()),
-                unit_name: Some(input.name_of(&lowest.0)),
-                scheme: Some(test.scheme.clone()),
-                method_id: Some(test.method_id.clone()),
-                indication: None,
-                effect_measure: "grant_rate_range".into(),
-                effect_size: Some(rate(&highest.1) - rate(&lowest.1)),
-                counts: region_counts(&test.regions),
-                p_value: Some(test.p_value),
-                q_value: Some(q),
-                message: format!(
-                    "Innvilgelsesandelen for {} varierer mellom regionene i {}: fra {} % i {} til {} % i {}. \
-                     Forskjellen er større enn tilfeldigheter tilsier (q {}).",
-                    test.method_id,
-                    input.year,
-                    nb(rate(&lowest.1) * 100.0, 0),
-                    input.name_of(&lowest.0),
-                    nb(rate(&highest.1) * 100.0, 0),
-                    input.name_of(&highest.0),
-                    nb_p(q),
-                ),
-            }
-        })
-        .collect()
+fn heterogeneity_signal(input: &AnalysisInput, test: &Heterogeneity, q: f64) -> Signal {
+    let rate = grant_rate;
+    let (lowest, highest) = lowest_and_highest(&test.regions);
+    Signal {
+        kind: SignalKind::GrantRateVariation,
+        unit_type: "region".into(),
+        unit: Some(lowest.0.clone()),
+        unit_name: Some(input.name_of(&lowest.0)),
+        scheme: Some(test.scheme.clone()),
+        method_id: Some(test.method_id.clone()),
+        indication: None,
+        effect_measure: "grant_rate_range".into(),
+        effect_size: Some(rate(&highest.1) - rate(&lowest.1)),
+        counts: region_counts(&test.regions),
+        p_value: Some(test.p_value),
+        q_value: Some(q),
+        group: grant_rate_group(&test.scheme, Some(&test.method_id)),
+        message: format!(
+            "Innvilgelsesandelen for {} varierer mellom regionene i {}: fra {} % i {} til {} % i {}. \
+             Forskjellen er større enn tilfeldigheter tilsier (q {}).",
+            test.method_id,
+            input.year,
+            nb(rate(&lowest.1) * 100.0, 0),
+            input.name_of(&lowest.0),
+            nb(rate(&highest.1) * 100.0, 0),
+            input.name_of(&highest.0),
+            nb_p(q),
+        ),
+    }
 }

@@ -85,42 +85,100 @@ pub struct Signal {
     /// The counts behind the signal, by name.
     pub counts: BTreeMap<String, f64>,
     pub p_value: Option<f64>,
-    /// Benjamini-Hochberg adjusted, over every test of the same kind.
+    /// Benjamini-Hochberg adjusted over every test of the year, of every kind: one
+    /// false-discovery budget.
     pub q_value: Option<f64>,
+    /// Signals that say the same thing share a group: one difference in grant rates can
+    /// show in a funnel, in a test across regions and in a subgroup.
+    pub group: String,
     /// What was found and how sure it is, in bokmål.
     pub message: String,
 }
 
-/// Every signal of the year, kinds in their fixed order.
+/// One hypothesis tested for the year: its p-value, whether the data also clear the
+/// kind's own bar (a funnel point outside its 99.8 % limits), and the signal it makes once
+/// the year's budget has given it a q-value.
+pub(crate) struct Tested<'a> {
+    pub kind: SignalKind,
+    pub p_value: f64,
+    pub eligible: bool,
+    pub signal: Box<dyn FnOnce(f64) -> Signal + 'a>,
+}
+
+impl<'a> Tested<'a> {
+    pub(crate) fn new(
+        kind: SignalKind,
+        p_value: f64,
+        eligible: bool,
+        signal: impl FnOnce(f64) -> Signal + 'a,
+    ) -> Tested<'a> {
+        Tested {
+            kind,
+            p_value,
+            eligible,
+            signal: Box::new(signal),
+        }
+    }
+}
+
+/// Every hypothesis the year's statistical signals test, in a fixed order.
+fn every_test(input: &AnalysisInput) -> Vec<Tested<'_>> {
+    let mut tests = grant_rate::tests(input);
+    tests.extend(application_rate::tests(input));
+    tests.extend(processing_time::tests(input));
+    tests.extend(subgroups::unequal_tests(input));
+    tests.extend(trend::tests(input));
+    tests
+}
+
+/// The signals that are rules, not tests: a count or an interval against a set limit.
+fn rule_signals(input: &AnalysisInput) -> Vec<Signal> {
+    let mut signals = processing_time::slow_regions(input);
+    signals.extend(subgroups::recurring(input));
+    signals.extend(compliance::signals(input));
+    signals
+}
+
+/// Every signal of the year, kinds in their fixed order. All statistical signals share one
+/// false-discovery budget: Benjamini-Hochberg over every test of every kind.
 pub fn all_signals(input: &AnalysisInput) -> Vec<Signal> {
-    SignalKind::ALL
+    let tests = every_test(input);
+    let p_values: Vec<f64> = tests.iter().map(|t| t.p_value).collect();
+    let q_values = crate::exact::benjamini_hochberg(&p_values);
+    let fdr = input.settings.false_discovery_rate;
+    let mut signals: Vec<Signal> = tests
         .into_iter()
-        .flat_map(|kind| signals_of_kind(input, kind))
-        .collect()
+        .zip(q_values)
+        .filter(|(test, q)| test.eligible && *q < fdr)
+        .map(|(test, q)| (test.signal)(q))
+        .collect();
+    signals.extend(rule_signals(input));
+    signals.sort_by_key(|signal| SignalKind::ALL.iter().position(|k| *k == signal.kind));
+    signals
 }
 
 pub fn signals_of_kind(input: &AnalysisInput, kind: SignalKind) -> Vec<Signal> {
-    match kind {
-        SignalKind::GrantRateVariation => grant_rate::signals(input),
-        SignalKind::ApplicationRateVariation => application_rate::signals(input),
-        SignalKind::ProcessingTimeVariation => processing_time::signals(input),
-        SignalKind::RecurringSubgroup => subgroups::recurring(input),
-        SignalKind::UnequalTreatment => subgroups::unequal(input),
-        SignalKind::Compliance => compliance::signals(input),
-        SignalKind::Trend => trend::signals(input),
-    }
+    all_signals(input)
+        .into_iter()
+        .filter(|signal| signal.kind == kind)
+        .collect()
 }
 
-/// How many units or tests a kind examined, for false-positive rates.
+/// The p-value of every test of the year, with its kind, in the order the budget takes
+/// them: what the q-values of `all_signals` are computed over.
+pub fn tests_of_year(input: &AnalysisInput) -> Vec<(SignalKind, f64)> {
+    every_test(input)
+        .into_iter()
+        .map(|test| (test.kind, test.p_value))
+        .collect()
+}
+
+/// How many tests a kind made, for false-positive rates (rules make none).
 pub fn units_tested(input: &AnalysisInput, kind: SignalKind) -> usize {
-    match kind {
-        SignalKind::GrantRateVariation => grant_rate::units_tested(input),
-        SignalKind::ApplicationRateVariation => application_rate::units_tested(input),
-        SignalKind::ProcessingTimeVariation => processing_time::units_tested(input),
-        SignalKind::UnequalTreatment => subgroups::subgroups_tested(input),
-        SignalKind::Trend => trend::units_tested(input),
-        SignalKind::RecurringSubgroup | SignalKind::Compliance => 0,
-    }
+    tests_of_year(input)
+        .into_iter()
+        .filter(|(tested, _)| *tested == kind)
+        .count()
 }
 
 /// A number the Norwegian way: decimal comma.
@@ -226,9 +284,4 @@ pub(crate) fn region_counts(
             ]
         })
         .collect()
-}
-
-/// Attaches Benjamini-Hochberg q-values to signals in the order of `p_values`.
-pub(crate) fn with_q_values(p_values: &[f64]) -> Vec<f64> {
-    crate::exact::benjamini_hochberg(p_values)
 }

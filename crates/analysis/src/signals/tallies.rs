@@ -188,6 +188,9 @@ pub struct Tallies {
     /// The last day the data knows of (days since 1970-01-01): pending cases are censored
     /// there.
     pub as_of: i64,
+    /// The days on which each method entered or left assessment: its volume of individual
+    /// exemptions changes then for a reason that is no trend.
+    pub assessment_changes: BTreeMap<String, Vec<i64>>,
 }
 
 /// What a case is counted under: a kind, a period (a year, quarter, month or day, as the
@@ -388,6 +391,13 @@ impl Tallies {
         tallies.subgroup_windows = subgroups.busiest_windows(year);
         tallies.outside_assessment =
             outside_assessment(year, &tallies.decisions, exemption_days, assessment_periods);
+        for period in assessment_periods {
+            let changes = tallies
+                .assessment_changes
+                .entry(period.method_id.clone())
+                .or_default();
+            changes.extend([Some(period.from), period.until].into_iter().flatten());
+        }
         tallies.sorted()
     }
 

@@ -1,13 +1,19 @@
 //! Unintended developments: a method, scheme or applying trust whose application volume in a
-//! quarter of the year departs from its own earlier quarters more than Poisson chance
-//! allows; and refusal reasons whose share of refusals changed from the earlier years
-//! (Fisher's exact test). Benjamini-Hochberg over every test.
+//! quarter of the year departs from its own eight earlier quarters more than chance allows;
+//! and refusal reasons whose share of refusals changed from the earlier years (Fisher's
+//! exact test).
+//!
+//! The baseline is estimated, not known: given the quarter's count O and the baseline's B,
+//! O is binomial on O + B trials with probability 1/9 when the rate held (the conditional
+//! test of two Poisson rates), so the baseline's own noise counts. A method whose status
+//! changed in the baseline or the quarter (it entered or left assessment) is not tested:
+//! its volume changed for a known reason.
 
 use std::collections::BTreeMap;
 
-use super::application_rate::two_sided_poisson;
-use super::{nb, nb_p, with_q_values, AnalysisInput, Signal, SignalKind};
-use crate::calendar::quarter_index;
+use super::grant_rate::exact_binomial_p;
+use super::{nb, nb_p, AnalysisInput, Signal, SignalKind, Tested};
+use crate::calendar::{date_of, quarter_index, quarter_of};
 use crate::exact::fisher_exact_2x2;
 
 /// Earlier quarters a quarter is compared with.
@@ -37,6 +43,9 @@ fn volume_tests(input: &AnalysisInput) -> Vec<VolumeTest> {
     for ((unit_type, unit), by_quarter) in counts {
         for quarter in 1..=4u8 {
             let index = quarter_index(input.year, quarter);
+            if unit_type == "method" && status_changed(input, unit, index) {
+                continue;
+            }
             let baseline: u64 = (index - BASELINE_QUARTERS..index)
                 .map(|q| by_quarter.get(&q).copied().unwrap_or(0))
                 .sum();
@@ -51,11 +60,33 @@ fn volume_tests(input: &AnalysisInput) -> Vec<VolumeTest> {
                 quarter,
                 observed,
                 expected,
-                p_value: two_sided_poisson(observed, expected),
+                p_value: exact_binomial_p(
+                    observed,
+                    observed + baseline,
+                    1.0 / f64::from(BASELINE_QUARTERS + 1),
+                ),
             });
         }
     }
     tests
+}
+
+/// Whether the method entered or left assessment in the baseline before the quarter at
+/// `index`, or in the quarter itself.
+fn status_changed(input: &AnalysisInput, method: &str, index: i32) -> bool {
+    let quarter_of_day = |day: i64| {
+        let date = date_of(day);
+        quarter_index(chrono::Datelike::year(&date), quarter_of(date))
+    };
+    input
+        .tallies
+        .assessment_changes
+        .get(method)
+        .is_some_and(|days| {
+            days.iter()
+                .map(|&day| quarter_of_day(day))
+                .any(|q| (index - BASELINE_QUARTERS..=index).contains(&q))
+        })
 }
 
 struct ReasonTest {
@@ -90,34 +121,21 @@ fn reason_tests(input: &AnalysisInput) -> Vec<ReasonTest> {
         .collect()
 }
 
-pub(super) fn units_tested(input: &AnalysisInput) -> usize {
-    volume_tests(input).len() + reason_tests(input).len()
-}
-
-pub(super) fn signals(input: &AnalysisInput) -> Vec<Signal> {
-    let volumes = volume_tests(input);
-    let reasons = reason_tests(input);
-    let p_values: Vec<f64> = volumes
-        .iter()
-        .map(|t| t.p_value)
-        .chain(reasons.iter().map(|t| t.p_value))
+pub(super) fn tests(input: &AnalysisInput) -> Vec<Tested<'_>> {
+    let mut tested: Vec<Tested<'_>> = volume_tests(input)
+        .into_iter()
+        .map(|test| {
+            Tested::new(SignalKind::Trend, test.p_value, true, move |q| {
+                volume_signal(input, &test, q)
+            })
+        })
         .collect();
-    let q_values = with_q_values(&p_values);
-    let fdr = input.settings.false_discovery_rate;
-    let mut signals: Vec<Signal> = volumes
-        .iter()
-        .zip(&q_values)
-        .filter(|(_, q)| **q < fdr)
-        .map(|(test, q)| volume_signal(input, test, *q))
-        .collect();
-    signals.extend(
-        reasons
-            .iter()
-            .zip(&q_values[volumes.len()..])
-            .filter(|(_, q)| **q < fdr)
-            .map(|(test, q)| reason_signal(input, test, *q)),
-    );
-    signals
+    tested.extend(reason_tests(input).into_iter().map(|test| {
+        Tested::new(SignalKind::Trend, test.p_value, true, move |q| {
+            reason_signal(input, &test, q)
+        })
+    }));
+    tested
 }
 
 fn volume_signal(input: &AnalysisInput, test: &VolumeTest, q: f64) -> Signal {
@@ -143,6 +161,7 @@ fn volume_signal(input: &AnalysisInput, test: &VolumeTest, q: f64) -> Signal {
         counts: BTreeMap::from([("observed".into(), test.observed as f64), ("expected".into(), test.expected), ("quarter".into(), f64::from(test.quarter))]),
         p_value: Some(test.p_value),
         q_value: Some(q),
+        group: format!("trend/{}/{}", test.unit_type, test.unit),
         message: format!(
             "{name}: {} søknader i {}. kvartal {}, {direction} enn snittet på {} per kvartal de to foregående årene (q {}).",
             test.observed,
@@ -174,6 +193,7 @@ fn reason_signal(input: &AnalysisInput, test: &ReasonTest, q: f64) -> Signal {
         ]),
         p_value: Some(test.p_value),
         q_value: Some(q),
+        group: format!("trend/refusal_reason/{}", test.reason),
         message: format!(
             "Avslagsgrunnen «{}» ble brukt i {} % av avslagene i {}, mot {} % tidligere år (eksakt test, q {}).",
             test.reason,

@@ -183,6 +183,18 @@ pub async fn processing(
         .collect())
 }
 
+/// The last day the cases know of (the latest day a case was received or decided): pending
+/// cases are censored there, in the published processing times as in the signals, so late
+/// reporting does not count as waiting. None while there are no cases.
+pub async fn last_day_known(pool: &PgPool) -> Result<Option<NaiveDate>, ProjectionError> {
+    Ok(sqlx::query_scalar(
+        "select max(greatest(received_date, coalesce(decided_date, received_date)))
+           from case_facts where not retracted",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 /// One appeal, with the groups of its case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppealRow {

@@ -1,10 +1,11 @@
 //! Applications received per group; with region_basis=residence also per 100 000
-//! residents, with a Poisson interval.
+//! residents per year (person-time: each year's residents times the share of that year the
+//! period covers), with a Poisson interval. Crude rates, not standardised for age or sex.
 
 use std::collections::HashMap;
 
 use analysis::poisson::rate_per_100k_interval;
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 use projections::queries::{self, Dimension, RegionBasis};
 use serde::Serialize;
 
@@ -23,9 +24,11 @@ pub struct ApplicationRow {
     #[serde(skip)]
     keys: Vec<Option<String>>,
     pub applications: Option<u64>,
-    /// Residents behind the row (person-years over the period): only by residence.
+    /// Residents behind the row, as person-years over the period (a year's residents
+    /// count in full for a whole year, a quarter of them for a quarter): only by residence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub residents: Option<Option<i64>>,
+    /// Applications per 100 000 residents per year (per 100 000 person-years).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_100k: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,15 +77,17 @@ pub fn application_table(
                 suppressed: false,
             };
             if let Some(population) = population {
-                let residents = residents(population, request, keys);
-                let rate = residents
-                    .filter(|r| *r > 0)
-                    .map(|r| count as f64 / r as f64 * 100_000.0);
-                row.residents = Some(residents);
+                let person_years = person_years(population, request, keys);
+                let rate = person_years
+                    .filter(|r| *r > 0.0)
+                    .map(|r| count as f64 / r * 100_000.0);
+                row.residents = Some(person_years.map(|r| r.round() as i64));
                 row.per_100k = Some(rate);
                 row.per_100k_ci95 = Some(
-                    residents
-                        .and_then(|r| rate_per_100k_interval(count, r.max(0) as u64, 0.95))
+                    person_years
+                        .and_then(|r| {
+                            rate_per_100k_interval(count, r.round().max(0.0) as u64, 0.95)
+                        })
                         .into(),
                 );
             }
@@ -92,14 +97,28 @@ pub fn application_table(
     Table::publish(request, as_of_position, rows)
 }
 
-/// Person-years of residents behind a row: its region (or the whole country) over its
-/// year, or over the years of the period. None when the population import lacks a year,
-/// or when the row is grouped by something residents cannot be split by.
-fn residents(
+/// The days of `year` from `from` to `to` (inclusive), as a share of the year.
+fn share_of_year(year: i32, from: NaiveDate, to: NaiveDate) -> f64 {
+    let (first, last) = (
+        NaiveDate::from_ymd_opt(year, 1, 1).expect("a year's first day"),
+        NaiveDate::from_ymd_opt(year, 12, 31).expect("a year's last day"),
+    );
+    let (start, end) = (from.max(first), to.min(last));
+    if end < start {
+        return 0.0;
+    }
+    ((end - start).num_days() + 1) as f64 / ((last - first).num_days() + 1) as f64
+}
+
+/// Person-years of residents behind a row: its region's (or the whole country's) residents
+/// of each year, times the share of that year the row's period covers (its year, or the
+/// request's period). None when the population import lacks a year, or when the row is
+/// grouped by something residents cannot be split by.
+fn person_years(
     population: &Population,
     request: &StatisticsRequest,
     keys: &[Option<String>],
-) -> Option<i64> {
+) -> Option<f64> {
     let splittable = [
         Dimension::Year,
         Dimension::Region,
@@ -111,13 +130,23 @@ fn residents(
         return None;
     }
     let key_of = |dimension| request.position_of(dimension).and_then(|i| keys[i].clone());
-    let years: Vec<i32> = match key_of(Dimension::Year) {
-        Some(year) => vec![year.parse().ok()?],
-        None => (request.filter.from?.year()..=request.filter.to?.year()).collect(),
+    let (from, to) = match key_of(Dimension::Year) {
+        Some(year) => {
+            let year: i32 = year.parse().ok()?;
+            let (first, last) = (
+                NaiveDate::from_ymd_opt(year, 1, 1)?,
+                NaiveDate::from_ymd_opt(year, 12, 31)?,
+            );
+            (
+                request.filter.from.map_or(first, |from| from.max(first)),
+                request.filter.to.map_or(last, |to| to.min(last)),
+            )
+        }
+        None => (request.filter.from?, request.filter.to?),
     };
     let region = key_of(Dimension::Region);
-    let mut total = 0;
-    for year in years {
+    let mut total = 0.0;
+    for year in from.year()..=to.year() {
         let of_year: Vec<i64> = population
             .iter()
             .filter(|((y, r), _)| *y == year && region.as_ref().is_none_or(|region| region == r))
@@ -126,7 +155,7 @@ fn residents(
         if of_year.is_empty() {
             return None;
         }
-        total += of_year.iter().sum::<i64>();
+        total += of_year.iter().sum::<i64>() as f64 * share_of_year(year, from, to);
     }
     Some(total)
 }

@@ -1,5 +1,6 @@
 //! Processing times per group: Kaplan-Meier from received to decided, pending cases
-//! censored at today; medians and quartiles with intervals, and the share decided within
+//! censored at the last day the cases know of (as the signals do: a decision reported late
+//! does not count as waiting); medians and quartiles with intervals, and the share decided within
 //! 14 and 30 days.
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +28,7 @@ pub struct ProcessingTimeRow {
     keys: Vec<Option<String>>,
     pub n: Option<u64>,
     pub decided: Option<u64>,
-    /// Cases still pending, censored at today.
+    /// Cases still pending, censored at the last day the cases know of.
     pub censored: Option<u64>,
     pub median_days: Quantile,
     pub quartile_1_days: Quantile,
@@ -223,13 +224,15 @@ impl Registry {
         let as_of_position = self.as_of(request.min_position).await?;
         let cases = queries::processing(self.pool(), &request.filter, &request.dimensions).await?;
         let names = queries::organisation_names(self.pool()).await?;
-        let today = Utc::now().date_naive();
+        let censored_at = queries::last_day_known(self.pool())
+            .await?
+            .unwrap_or_else(|| Utc::now().date_naive());
         Ok(processing_table(
             &request,
             as_of_position,
             cases,
             &names,
-            today,
+            censored_at,
         ))
     }
 }
