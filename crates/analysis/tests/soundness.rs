@@ -202,6 +202,7 @@ fn a_method_refused_everywhere_does_not_blame_the_trust_that_decides_most_of_it(
                 && s.method_id.as_deref() == Some("M")
         }));
     }
+    println!("the largest trust blamed in {blamed} of {YEARS} years");
     assert!(
         blamed * 100 <= YEARS * 5,
         "the largest trust was blamed in {blamed} of {YEARS} years"
@@ -255,6 +256,7 @@ fn ordinary_spread_between_trusts_does_not_flag_the_large_ones() {
             }));
         }
     }
+    println!("{flagged_large} of {large} large trust-years flagged");
     assert!(
         flagged_large * 100 <= large * 3,
         "{flagged_large} of {large} large trust-years flagged"
