@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use statrs::distribution::{DiscreteCDF, Poisson};
 
-use super::{nb, nb_p, AnalysisInput, Signal, SignalKind, Tested};
+use super::{nb, nb_p, scheme_name, AnalysisInput, Signal, SignalKind, Tested};
 use crate::poisson::poisson_funnel_limits;
 use crate::proportion::FUNNEL_OUTER;
 use crate::random_effects::{two_sided_p, RandomEffectsFunnel};
@@ -168,7 +168,7 @@ fn rate_signal(input: &AnalysisInput, rate: &RegionRate, q: f64) -> Signal {
              systematisk variasjonskomponent (SCV) {}. Ujusterte rater (ikke standardisert for alder og kjønn).",
             input.name_of(&rate.region),
             rate.observed,
-            rate.scheme,
+            scheme_name(&rate.scheme),
             input.year,
             nb(per_100k(rate.observed as f64), 1),
             nb(per_100k(rate.expected), 1),

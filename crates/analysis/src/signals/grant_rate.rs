@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     add_decisions, grant_rate, lowest_and_highest, nb, nb_p, region_counts, region_tables,
-    AnalysisInput, DecisionCell, Signal, SignalKind, Tested,
+    scheme_name, AnalysisInput, DecisionCell, Signal, SignalKind, Tested,
 };
 use crate::exact::{fisher_exact_2x2, homogeneity_test, GrantCounts};
 use crate::overdispersion::UnitCounts;
@@ -331,8 +331,8 @@ pub(super) fn grant_rate_group(scheme: &str, method: Option<&str>) -> String {
 fn funnel_signal(input: &AnalysisInput, test: &Test, q: f64) -> Signal {
     let p = &test.point;
     let about = match &test.method_id {
-        Some(method) => format!("{method} ({})", test.scheme),
-        None => test.scheme.clone(),
+        Some(method) => format!("{method} ({})", scheme_name(&test.scheme)),
+        None => scheme_name(&test.scheme).to_string(),
     };
     let direction = if p.grant_rate < p.target {
         "lavere"

@@ -181,6 +181,19 @@ pub fn units_tested(input: &AnalysisInput, kind: SignalKind) -> usize {
         .count()
 }
 
+/// A scheme's name in bokmål, for sentences (the code itself where it is unknown).
+pub(crate) fn scheme_name(code: &str) -> &str {
+    match code {
+        "individual_exemption" => "individuelle unntak",
+        "group_exemption" => "gruppeunntak",
+        "individual_access" => "individuell tilgang",
+        "reassessment_access" => "tilgang under revurdering",
+        "helfo_individual" => "individuell stønad fra Helfo",
+        "early_access" => "tidlig tilgang",
+        other => other,
+    }
+}
+
 /// A number the Norwegian way: decimal comma.
 pub(crate) fn nb(value: f64, decimals: usize) -> String {
     format!("{value:.decimals$}").replace('.', ",")

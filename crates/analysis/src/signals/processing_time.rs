@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{nb, nb_p, AnalysisInput, Signal, SignalKind, Tested, Wait};
+use super::{nb, nb_p, scheme_name, AnalysisInput, Signal, SignalKind, Tested, Wait};
 use crate::survival::{log_rank_test, KaplanMeier, Observation};
 
 /// Regions with fewer cases than this are left out of a scheme's comparison.
@@ -197,7 +197,7 @@ fn variation_signal(input: &AnalysisInput, test: &RegionTest, q: f64) -> Signal 
         message: format!(
             "Saksbehandlingstiden for {} i {} er {} i {} enn i de andre regionene: {} av {} saker ble avgjort, \
              mot {} forventet om ventetiden var som ellers (log-rank, q {}). Median {} mot {}.",
-            test.scheme,
+            scheme_name(&test.scheme),
             input.year,
             if longer { "lengre" } else { "kortere" },
             input.name_of(&test.region),
@@ -278,8 +278,9 @@ fn slow_region_signal(
         q_value: None,
         group: format!("processing_time/{scheme}/{region}"),
         message: format!(
-            "Median saksbehandlingstid for {scheme} i {} var {} i {}, over grensen på {} dager \
+            "Median saksbehandlingstid for {} i {} var {} i {}, over grensen på {} dager \
              også med 95 % sikkerhet ({n} saker).",
+            scheme_name(scheme),
             input.name_of(region),
             median_text(median),
             input.year,
