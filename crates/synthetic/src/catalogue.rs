@@ -4,6 +4,11 @@
 //! individual exemptions), methods not introduced (for individual access) and methods in
 //! re-assessment throughout. The histories are invented; only the substances are real.
 //!
+//! A register comes in two histories ([`History`]): a changing one, where methods enter
+//! assessment, are introduced or refused and re-assessed during the years, and a steady
+//! one, where every status was decided before the years begin and holds throughout. A
+//! method has the same id in both.
+//!
 //! The register depends on the years alone, never on the seed, so a scenario file can
 //! name its methods by id; `methods_register` lists them.
 
@@ -121,6 +126,19 @@ const TEMPLATES: &[Template] = &[
     t("Sotorasib (Lumykras)", "L01XX73", "KRAS G12C-mutert avansert ikke-småcellet lungekreft", &["C34.1", "C34.9"], Cancer, 0.5, (40.0, 68.0, 85.0), false, Reassessed),
 ];
 
+/// How the methods' statuses move during the scenario's years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum History {
+    /// Methods enter assessment, are introduced or refused, and are re-assessed during
+    /// the years, as Nye metoder's register does.
+    Changing,
+    /// Every status in force on the first day of the years holds to the last: methods
+    /// that rotate through assessment in the changing history are under assessment (or,
+    /// every third, not introduced) since before the years begin, and re-assessments
+    /// began before them and do not end.
+    Steady,
+}
+
 /// One method of the register, with what the generator needs to know about it.
 pub(crate) struct CatalogueMethod {
     pub template: &'static Template,
@@ -146,10 +164,14 @@ impl CatalogueMethod {
 
 /// The register as it stands on `today`: status changes decided after it are not known
 /// yet, and a method with no status yet is left out.
-pub(crate) fn catalogue(years: &RangeInclusive<i32>, today: NaiveDate) -> Vec<CatalogueMethod> {
+pub(crate) fn catalogue(
+    years: &RangeInclusive<i32>,
+    history: History,
+    today: NaiveDate,
+) -> Vec<CatalogueMethod> {
     TEMPLATES
         .iter()
-        .zip(full_register(years))
+        .zip(full_register(years, history))
         .filter_map(|(template, mut method)| {
             method.statuses.retain(|(_, decided, _)| *decided <= today);
             (!method.statuses.is_empty()).then(|| CatalogueMethod {
@@ -161,13 +183,14 @@ pub(crate) fn catalogue(years: &RangeInclusive<i32>, today: NaiveDate) -> Vec<Ca
         .collect()
 }
 
-/// The methods register for a range of years, with every status change it will have
-/// (some may lie after the day the data is generated for; `generate` leaves those out).
+/// The methods register for a range of years, in its changing history, with every status
+/// change it will have (some may lie after the day the data is generated for; `generate`
+/// leaves those out). The steady history's methods have the same ids.
 pub fn methods_register(years: &RangeInclusive<i32>) -> Vec<SyntheticMethod> {
-    full_register(years)
+    full_register(years, History::Changing)
 }
 
-fn full_register(years: &RangeInclusive<i32>) -> Vec<SyntheticMethod> {
+fn full_register(years: &RangeInclusive<i32>, history: History) -> Vec<SyntheticMethod> {
     let first = *years.start();
     let span_months = 12 * (years.end() - first + 1).max(1);
     let rotating = TEMPLATES.iter().filter(|t| t.role == Rotating).count() as i32;
@@ -184,40 +207,13 @@ fn full_register(years: &RangeInclusive<i32>) -> Vec<SyntheticMethod> {
             };
             let k = counters[role_index];
             counters[role_index] += 1;
-            let statuses = match template.role {
-                LongRunning => vec![under_assessment(first, -11 + k, k)],
-                NotIntroducedEarly => vec![
-                    under_assessment(first, -33 + k, k),
-                    not_introduced(first, -22 + k, k),
-                ],
-                Rotating => {
-                    let start = -6 + k * (span_months + 6) / rotating;
-                    let duration = 10 + (k * 7) % 15;
-                    let assessed = under_assessment(first, start, k);
-                    if k % 3 == 2 {
-                        vec![assessed, not_introduced(first, start + duration, k)]
-                    } else {
-                        vec![assessed, introduced(first, start + duration, k)]
-                    }
-                }
-                Reassessed if k == 0 => {
-                    let mut statuses = vec![
-                        under_assessment(first, -46, k),
-                        not_introduced(first, -31, k),
-                        reassessment(first, -3, k),
-                    ];
-                    if span_months >= 24 {
-                        statuses.push(introduced(first, span_months - 6, k));
-                    }
-                    statuses
-                }
-                Reassessed => vec![
-                    under_assessment(first, -23, k),
-                    not_introduced(first, -9, k),
-                    reassessment(first, span_months / 2, k),
-                ],
+            let changing = changing_statuses(template.role, first, span_months, rotating, k);
+            // The id comes from the changing history, so that it is the same in both.
+            let id_year = changing[0].1.year().clamp(2013, 2099);
+            let statuses = match history {
+                History::Changing => changing,
+                History::Steady => steady_statuses(template.role, first, k),
             };
-            let id_year = statuses[0].1.year().clamp(2013, 2099);
             SyntheticMethod {
                 method_id: format!("ID{id_year}_{:03}", (index * 53) % 197 + 1),
                 name: template.name.to_string(),
@@ -229,7 +225,91 @@ fn full_register(years: &RangeInclusive<i32>) -> Vec<SyntheticMethod> {
         .collect()
 }
 
+/// The statuses of the `k`th method of a role in the changing history.
+fn changing_statuses(
+    role: Role,
+    first: i32,
+    span_months: i32,
+    rotating: i32,
+    k: i32,
+) -> Vec<Status> {
+    match role {
+        LongRunning => vec![under_assessment(first, -11 + k, k)],
+        NotIntroducedEarly => vec![
+            under_assessment(first, -33 + k, k),
+            not_introduced(first, -22 + k, k),
+        ],
+        Rotating => {
+            // The templates are listed by kind of patient; started in that order,
+            // every cancer method would be assessed in the first half of the years
+            // and the psychiatric ones at the end, and each kind's volume would
+            // follow. A stride coprime to the count interleaves the kinds.
+            let slot = k * stride(rotating) % rotating;
+            let start = -6 + slot * (span_months + 6) / rotating;
+            let duration = 10 + (k * 7) % 15;
+            let assessed = under_assessment(first, start, k);
+            if k % 3 == 2 {
+                vec![assessed, not_introduced(first, start + duration, k)]
+            } else {
+                vec![assessed, introduced(first, start + duration, k)]
+            }
+        }
+        Reassessed if k == 0 => {
+            let mut statuses = vec![
+                under_assessment(first, -46, k),
+                not_introduced(first, -31, k),
+                reassessment(first, -3, k),
+            ];
+            if span_months >= 24 {
+                statuses.push(introduced(first, span_months - 6, k));
+            }
+            statuses
+        }
+        Reassessed => vec![
+            under_assessment(first, -23, k),
+            not_introduced(first, -9, k),
+            reassessment(first, span_months / 2, k),
+        ],
+    }
+}
+
+/// The statuses of the `k`th method of a role in the steady history: all decided before
+/// the years begin. Rotating methods are under assessment, every third one not introduced
+/// (as in the changing history); both re-assessed methods are in re-assessment.
+fn steady_statuses(role: Role, first: i32, k: i32) -> Vec<Status> {
+    match role {
+        LongRunning => vec![under_assessment(first, -11 + k, k)],
+        NotIntroducedEarly => vec![
+            under_assessment(first, -33 + k, k),
+            not_introduced(first, -22 + k, k),
+        ],
+        Rotating if k % 3 == 2 => vec![
+            under_assessment(first, -40 + k, k),
+            not_introduced(first, -26 + k, k),
+        ],
+        Rotating => vec![under_assessment(first, -24 + k, k)],
+        Reassessed => vec![
+            under_assessment(first, -46 + 23 * k, k),
+            not_introduced(first, -31 + 22 * k, k),
+            reassessment(first, -3 + k, k),
+        ],
+    }
+}
+
 type Status = (String, NaiveDate, Option<NaiveDate>);
+
+/// The smallest step of at least a third of `count` that visits every slot of `count`.
+fn stride(count: i32) -> i32 {
+    let gcd = |mut a: i32, mut b: i32| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    (count / 3..count)
+        .find(|&step| step > 1 && gcd(step, count) == 1)
+        .unwrap_or(1)
+}
 
 /// A meeting date: the Monday on or after a day in the month `month` months after
 /// January of `first` (the day varies with `k` so meetings do not all fall together).
@@ -333,7 +413,7 @@ mod tests {
     #[test]
     fn every_day_of_the_range_has_methods_for_every_scheme() {
         let years = 2020..=2025;
-        let methods = catalogue(&years, day(2026, 3, 1));
+        let methods = catalogue(&years, History::Changing, day(2026, 3, 1));
         let mut date = day(2020, 1, 1);
         while date <= day(2025, 12, 31) {
             let status = |m: &&CatalogueMethod| m.status_on(date);
@@ -361,8 +441,37 @@ mod tests {
     #[test]
     fn status_changes_after_today_are_not_known_yet() {
         let today = day(2022, 6, 30);
-        for method in catalogue(&(2020..=2025), today) {
+        for method in catalogue(&(2020..=2025), History::Changing, today) {
             assert!(method.method.statuses.iter().all(|s| s.1 <= today));
+        }
+    }
+
+    #[test]
+    fn the_steady_history_holds_every_status_through_the_years_with_the_same_ids() {
+        for years in [2017..=2017, 2023..=2025, 2020..=2025] {
+            let (first, last) = (day(*years.start(), 1, 1), day(*years.end(), 12, 31));
+            let steady = catalogue(&years, History::Steady, day(2099, 1, 1));
+            let changing = methods_register(&years);
+            for (method, other) in steady.iter().zip(&changing) {
+                assert_eq!(method.id(), other.method_id);
+                assert!(method.method.statuses.windows(2).all(|w| w[0].1 < w[1].1));
+                let status = method.status_on(first);
+                assert!(status.is_some(), "{}", method.id());
+                let mut date = first;
+                while date <= last {
+                    assert_eq!(method.status_on(date), status, "{} on {date}", method.id());
+                    date += Duration::days(7);
+                }
+            }
+            let count = |status| {
+                steady
+                    .iter()
+                    .filter(|m| m.status_on(first) == Some(status))
+                    .count()
+            };
+            assert!(count(MethodStatus::UnderAssessment) >= 10, "{years:?}");
+            assert!(count(MethodStatus::NotIntroduced) >= 3, "{years:?}");
+            assert!(count(MethodStatus::Reassessment) >= 1, "{years:?}");
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The generator: ordinary cases scheme by scheme and year by year, then each planted
 //! effect's own cases, then case references in order of arrival.
 
+use std::collections::HashMap;
+
 use chrono::{Datelike, Duration, Months, NaiveDate};
 use domain::case::{DecidingBody, Scheme};
 use domain::methods::MethodStatus;
@@ -13,6 +15,10 @@ use crate::catalogue::{catalogue, CatalogueMethod, Class};
 use crate::reference::{self, HELSEDIREKTORATET, OSLO_UNIVERSITETSSYKEHUS};
 use crate::sample::{self, chance, child, next_working_day};
 use crate::scenario::{
+    NullWorld, RANDOM_EFFECTS_APPLICATION_SD, RANDOM_EFFECTS_GRANT_LOGIT_SD,
+    RANDOM_EFFECTS_PROCESSING_SD,
+};
+use crate::scenario::{
     PlantedEffect, Scenario, CLUSTER_MIN_TRUSTS, CLUSTER_MONTHS, LOW_GRANT_RATE_CASES_PER_YEAR,
     UNEQUAL_CASES_PER_REGION_AND_YEAR, UNEQUAL_GRANTING_RATE, UNEQUAL_REFUSING_RATE,
 };
@@ -22,7 +28,8 @@ use crate::{Generated, SyntheticAppeal, SyntheticCase, SyntheticDecision};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SchemeProfile {
     pub scheme: Scheme,
-    /// Ordinary applications a year at scale 1.0.
+    /// Ordinary applications a year at scale 1.0, over the scenario's years on average:
+    /// shared among the scheme's methods as rates of their own (see [`NullWorld`]).
     pub per_year: f64,
     /// Probability that a decision grants (for Helfo: the drugs other than for obesity).
     pub grant_rate: f64,
@@ -102,17 +109,22 @@ pub fn generate(scenario: &Scenario, today: NaiveDate) -> Generated {
         .filter(|effect| effect.is_valid(&scenario.years))
         .cloned()
         .collect();
-    let world = World {
+    let mut world = World {
         seed: scenario.seed,
         years: scenario.years.clone(),
         effects: &effects,
         today,
-        methods: catalogue(&scenario.years, today),
+        methods: catalogue(&scenario.years, scenario.world.history(), today),
+        open_days: Vec::new(),
+        rates: Vec::new(),
+        spread: Spread::of(scenario.world, scenario.seed),
     };
+    world.open_days = world.open_days();
+    world.rates = world.rates();
     let mut cases = Vec::new();
-    for year in scenario.years.clone() {
-        for profile in &PROFILES {
-            world.ordinary_cases(year, profile, scenario.scale, &mut cases);
+    for (y, year) in scenario.years.clone().enumerate() {
+        for (s, profile) in PROFILES.iter().enumerate() {
+            world.ordinary_cases(y, year, s, profile, scenario.scale, &mut cases);
         }
     }
     let ordinary = cases.len();
@@ -140,6 +152,64 @@ struct World<'a> {
     effects: &'a [PlantedEffect],
     today: NaiveDate,
     methods: Vec<CatalogueMethod>,
+    /// `open_days[year][scheme][method]`: the working days of the year (an index into the
+    /// scenario's years) on which the method's status allows an application under the
+    /// scheme (an index into `PROFILES`).
+    open_days: Vec<Vec<Vec<Vec<NaiveDate>>>>,
+    /// `rates[scheme][method]`: the method's expected ordinary applications a year under
+    /// the scheme, at scale 1.0, while its status allows them.
+    rates: Vec<Vec<f64>>,
+    spread: Spread,
+}
+
+/// The ordinary spread between units of a `RandomEffects` world; empty (no offset, every
+/// factor 1) in the others.
+#[derive(Debug, Default)]
+struct Spread {
+    /// Logit offset of each deciding organisation's grant rate.
+    grant_logit: HashMap<&'static str, f64>,
+    /// Factor on each region's applications per resident.
+    application: HashMap<&'static str, f64>,
+    /// Factor on the processing times of each region's decisions.
+    processing: HashMap<&'static str, f64>,
+}
+
+impl Spread {
+    fn of(world: NullWorld, seed: u64) -> Spread {
+        if world != NullWorld::RandomEffects {
+            return Spread::default();
+        }
+        let mut rng = sample::stream(seed, "random_effects");
+        let (low, high) = (
+            *RANDOM_EFFECTS_GRANT_LOGIT_SD.start(),
+            *RANDOM_EFFECTS_GRANT_LOGIT_SD.end(),
+        );
+        let sigma = low + (high - low) * rng.gen::<f64>();
+        let grant_logit = reference::organisations()
+            .iter()
+            .filter(|o| {
+                o.kind.is_treating()
+                    || o.kind == domain::organisation_register::OrganisationKind::Rhf
+            })
+            .map(|o| (o.org_number, sigma * sample::normal(&mut rng)))
+            .collect();
+        let mut factors = |sd: f64| {
+            reference::regions()
+                .map(|r| (r.org_number, sample::lognormal(&mut rng, 1.0, sd)))
+                .collect()
+        };
+        let application = factors(RANDOM_EFFECTS_APPLICATION_SD);
+        let processing = factors(RANDOM_EFFECTS_PROCESSING_SD);
+        Spread {
+            grant_logit,
+            application,
+            processing,
+        }
+    }
+
+    fn application_factor(&self, region: &str) -> f64 {
+        self.application.get(region).copied().unwrap_or(1.0)
+    }
 }
 
 /// What one case must satisfy.
@@ -149,6 +219,9 @@ struct Request<'r> {
     /// The window the application is received in.
     from: NaiveDate,
     to: NaiveDate,
+    /// The days the application may be received on, when not every working day of the
+    /// window: an ordinary case's method is open on them.
+    days: Option<&'r [NaiveDate]>,
     /// The treating trust: it decides, or applies where an RHF decides.
     trust: Option<&'static str>,
     /// The region the patient lives and is treated in.
@@ -180,6 +253,7 @@ impl<'r> Request<'r> {
             scheme,
             from,
             to,
+            days: None,
             trust: None,
             region: None,
             method: None,
@@ -208,9 +282,14 @@ enum Attempt {
 }
 
 impl World<'_> {
+    /// The ordinary cases of one scheme and year: each method's own Poisson number of
+    /// applications, at its rate times the share of the year's working days it is open,
+    /// received on those days.
     fn ordinary_cases(
         &self,
+        year_index: usize,
         year: i32,
+        scheme_index: usize,
         profile: &SchemeProfile,
         scale: f64,
         cases: &mut Vec<SyntheticCase>,
@@ -219,19 +298,127 @@ impl World<'_> {
         if from > self.today {
             return;
         }
-        let label = format!("ordinary/{}/{year}", profile.scheme.as_str());
-        let mut rng = sample::stream(self.seed, &label);
-        let count = sample::poisson(&mut rng, profile.per_year * scale);
-        for _ in 0..count {
-            let mut case_rng = child(&mut rng);
-            let request = Request::ordinary(profile.scheme, from, to);
-            cases.extend(self.build(&mut case_rng, &request));
+        let working = working_days(year).len() as f64;
+        for (index, method) in self.methods.iter().enumerate() {
+            let days = &self.open_days[year_index][scheme_index][index];
+            let rate = self.rates[scheme_index][index];
+            if days.is_empty() || rate <= 0.0 {
+                continue;
+            }
+            let label = format!(
+                "ordinary/{}/{}/{year}",
+                profile.scheme.as_str(),
+                method.id()
+            );
+            let mut rng = sample::stream(self.seed, &label);
+            let mean = rate * scale * days.len() as f64 / working;
+            for _ in 0..sample::poisson(&mut rng, mean) {
+                let mut case_rng = child(&mut rng);
+                let request = Request {
+                    method: Some(index),
+                    days: Some(days),
+                    ..Request::ordinary(profile.scheme, from, to)
+                };
+                cases.extend(self.build(&mut case_rng, &request));
+            }
         }
     }
 
+    /// Each year's, scheme's and method's open days (see `World::open_days`).
+    fn open_days(&self) -> Vec<Vec<Vec<Vec<NaiveDate>>>> {
+        self.years
+            .clone()
+            .map(|year| {
+                let days = working_days(year);
+                PROFILES
+                    .iter()
+                    .map(|profile| {
+                        (0..self.methods.len())
+                            .map(|index| {
+                                days.iter()
+                                    .copied()
+                                    .filter(|&day| self.eligible(index, profile.scheme, day, None))
+                                    .collect()
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Each scheme's and method's rate (see `World::rates`): the scheme's volume, shared
+    /// among its pools of methods (individual exemptions and early access by kind of
+    /// patient, Helfo's obesity drugs and the rest), then within a pool divided by the
+    /// mean number of its methods open over the years. A pool with no method open gives
+    /// its share to the others.
+    fn rates(&self) -> Vec<Vec<f64>> {
+        let working: usize = self.years.clone().map(|y| working_days(y).len()).sum();
+        PROFILES
+            .iter()
+            .enumerate()
+            .map(|(s, profile)| {
+                let open = |index: usize| -> f64 {
+                    self.open_days
+                        .iter()
+                        .map(|year| year[s][index].len())
+                        .sum::<usize>() as f64
+                };
+                let pools: Vec<(f64, Vec<usize>, f64)> = self
+                    .pools(profile.scheme)
+                    .into_iter()
+                    .map(|(share, pool)| {
+                        let mean_open = pool.iter().map(|&i| open(i)).sum::<f64>() / working as f64;
+                        (share, pool, mean_open)
+                    })
+                    .filter(|(_, _, mean_open)| *mean_open > 0.0)
+                    .collect();
+                let shares: f64 = pools.iter().map(|(share, _, _)| share).sum();
+                let mut rates = vec![0.0; self.methods.len()];
+                for (share, pool, mean_open) in &pools {
+                    for &index in pool {
+                        rates[index] = profile.per_year * share / shares / mean_open;
+                    }
+                }
+                rates
+            })
+            .collect()
+    }
+
+    /// The methods a scheme's volume is shared among, in pools with their shares.
+    fn pools(&self, scheme: Scheme) -> Vec<(f64, Vec<usize>)> {
+        let of = |keep: &dyn Fn(&CatalogueMethod) -> bool| -> Vec<usize> {
+            (0..self.methods.len())
+                .filter(|&i| keep(&self.methods[i]))
+                .collect()
+        };
+        match scheme {
+            Scheme::IndividualExemption | Scheme::EarlyAccess => CLASS_WEIGHTS
+                .iter()
+                .map(|(class, weight)| (*weight, of(&|m| m.template.class == *class)))
+                .collect(),
+            Scheme::HelfoIndividual => vec![
+                (
+                    HELFO_OBESITY_SHARE,
+                    of(&|m| m.template.class == Class::Obesity),
+                ),
+                (
+                    1.0 - HELFO_OBESITY_SHARE,
+                    of(&|m| m.template.class != Class::Obesity),
+                ),
+            ],
+            _ => vec![(1.0, of(&|_| true))],
+        }
+    }
+
+    /// Draws a case until it fits. Where the patient lives and who decides come from a
+    /// stream of their own, the same in every attempt: a retry caused by an effect (a slow
+    /// region's decision falling after the method's assessment ended) then redraws the
+    /// dates in the same place, and moves no case out of the effect's reach.
     fn build(&self, rng: &mut StdRng, request: &Request<'_>) -> Option<SyntheticCase> {
+        let place = child(rng);
         for _ in 0..ATTEMPTS {
-            match self.attempt(rng, request) {
+            match self.attempt(rng, &place, request) {
                 Attempt::Done(case) => return Some(*case),
                 Attempt::Drop => return None,
                 Attempt::Retry => {}
@@ -240,8 +427,12 @@ impl World<'_> {
         None
     }
 
-    fn attempt(&self, rng: &mut StdRng, request: &Request<'_>) -> Attempt {
-        let Some(received) = sample::working_day(rng, request.from, request.to) else {
+    fn attempt(&self, rng: &mut StdRng, place: &StdRng, request: &Request<'_>) -> Attempt {
+        let received = match request.days {
+            Some(days) => sample::pick(rng, days).copied(),
+            None => sample::working_day(rng, request.from, request.to),
+        };
+        let Some(received) = received else {
             return Attempt::Drop;
         };
         if received > self.today {
@@ -262,7 +453,8 @@ impl World<'_> {
             (Follow::Regional, Some(MethodStatus::Reassessment)) => Scheme::ReassessmentAccess,
             _ => return Attempt::Retry,
         };
-        let Some((county, deciding, applying)) = self.place(rng, scheme, request) else {
+        let Some((county, deciding, applying)) = self.place(&mut place.clone(), scheme, request)
+        else {
             return Attempt::Retry;
         };
         let profile = profile(scheme);
@@ -344,14 +536,14 @@ impl World<'_> {
     ) -> Option<(Option<&'static str>, &'static str, &'static str)> {
         if scheme.deciding_body() == DecidingBody::Helfo {
             return Some((
-                Some(county_in(rng, None)?),
+                Some(county_in(rng, None, |r| self.spread.application_factor(r))?),
                 HELSEDIREKTORATET,
                 HELSEDIREKTORATET,
             ));
         }
         let county = match request.trust {
             Some(trust) => county_for_trust(rng, trust)?,
-            None => county_in(rng, request.region)?,
+            None => county_in(rng, request.region, |r| self.spread.application_factor(r))?,
         };
         let trust = match request.trust {
             Some(trust) => trust,
@@ -398,6 +590,8 @@ impl World<'_> {
         }
     }
 
+    /// A method for a case that names none (a volume jump's extra applications): one of
+    /// those open on its dates, by their rates, so the extra cases have the usual mix.
     fn choose_method(
         &self,
         rng: &mut StdRng,
@@ -405,41 +599,12 @@ impl World<'_> {
         received: NaiveDate,
         decided: Option<NaiveDate>,
     ) -> Option<usize> {
+        let rates = &self.rates[scheme_index(scheme)];
         let eligible: Vec<usize> = (0..self.methods.len())
-            .filter(|&i| self.eligible(i, scheme, received, decided))
+            .filter(|&i| rates[i] > 0.0 && self.eligible(i, scheme, received, decided))
             .collect();
-        let of_class = |class: Class| -> Vec<usize> {
-            eligible
-                .iter()
-                .copied()
-                .filter(|&i| self.methods[i].template.class == class)
-                .collect()
-        };
-        let pool = match scheme {
-            Scheme::IndividualExemption | Scheme::EarlyAccess => {
-                let classes: Vec<(Vec<usize>, f64)> = CLASS_WEIGHTS
-                    .iter()
-                    .map(|(class, weight)| (of_class(*class), *weight))
-                    .filter(|(pool, _)| !pool.is_empty())
-                    .collect();
-                let chosen = sample::weighted(rng, &classes, |(_, w)| *w)?;
-                classes[chosen].0.clone()
-            }
-            Scheme::HelfoIndividual => {
-                let obesity = of_class(Class::Obesity);
-                if !obesity.is_empty() && chance(rng, HELFO_OBESITY_SHARE) {
-                    obesity
-                } else {
-                    eligible
-                        .iter()
-                        .copied()
-                        .filter(|&i| self.methods[i].template.class != Class::Obesity)
-                        .collect()
-                }
-            }
-            _ => eligible,
-        };
-        sample::pick(rng, &pool).copied()
+        let chosen = sample::weighted(rng, &eligible, |&i| rates[i])?;
+        Some(eligible[chosen])
     }
 
     /// The grant probability of a case: the scheme's, unless an effect says otherwise.
@@ -449,6 +614,9 @@ impl World<'_> {
             Scheme::HelfoIndividual if class == Class::Obesity => HELFO_OBESITY_GRANT_RATE,
             _ => profile(scheme).grant_rate,
         };
+        if let Some(offset) = self.spread.grant_logit.get(case.deciding_org.as_str()) {
+            rate = 1.0 / (1.0 + (-((rate / (1.0 - rate)).ln() + offset)).exp());
+        }
         let region = reference::region_of(&case.deciding_org);
         for effect in self.effects {
             match effect {
@@ -499,7 +667,11 @@ impl World<'_> {
                 }
                 _ => 1.0,
             })
-            .product()
+            .product::<f64>()
+            * region
+                .and_then(|r| self.spread.processing.get(r))
+                .copied()
+                .unwrap_or(1.0)
     }
 
     fn appeal(&self, rng: &mut StdRng, decided: NaiveDate) -> Option<SyntheticAppeal> {
@@ -678,20 +850,27 @@ fn cluster_trusts(rng: &mut StdRng) -> Vec<&'static str> {
         .into_iter()
         .take(wanted)
         .filter_map(|region| {
-            let county = county_in(rng, Some(region))?;
+            let county = county_in(rng, Some(region), |_| 1.0)?;
             let trusts = reference::catchment(county);
             Some(trusts[sample::weighted(rng, trusts, |(_, w)| *w)?].0)
         })
         .collect()
 }
 
-/// A county drawn by population, within a region when one is given.
-fn county_in(rng: &mut StdRng, region: Option<&str>) -> Option<&'static str> {
+/// A county drawn by population times its region's factor, within a region when one is
+/// given.
+fn county_in(
+    rng: &mut StdRng,
+    region: Option<&str>,
+    factor: impl Fn(&str) -> f64,
+) -> Option<&'static str> {
     let counties: Vec<_> = reference::counties()
         .iter()
         .filter(|c| region.is_none_or(|r| c.region == r))
         .collect();
-    let index = sample::weighted(rng, &counties, |c| f64::from(c.population))?;
+    let index = sample::weighted(rng, &counties, |c| {
+        f64::from(c.population) * factor(c.region)
+    })?;
     Some(counties[index].number)
 }
 
@@ -712,7 +891,7 @@ fn county_for_trust(rng: &mut StdRng, trust: &str) -> Option<&'static str> {
     let all: Vec<_> = counties.iter().collect();
     match sample::weighted(rng, &all, weight) {
         Some(index) => Some(all[index].number),
-        None => county_in(rng, Some(reference::region_of(trust)?)),
+        None => county_in(rng, Some(reference::region_of(trust)?), |_| 1.0),
     }
 }
 
@@ -844,6 +1023,22 @@ fn assign_case_refs(cases: &mut [SyntheticCase]) {
             _ => format!("{year}/{counter:05}"),
         };
     }
+}
+
+/// The working days of a year, in order.
+fn working_days(year: i32) -> Vec<NaiveDate> {
+    ymd(year, 1, 1)
+        .iter_days()
+        .take_while(|day| day.year() == year)
+        .filter(|&day| sample::is_working_day(day))
+        .collect()
+}
+
+fn scheme_index(scheme: Scheme) -> usize {
+    PROFILES
+        .iter()
+        .position(|p| p.scheme == scheme)
+        .expect("every scheme has a profile")
 }
 
 fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {

@@ -6,13 +6,19 @@
 //! Architecture invariant: this crate does no I/O and reads no clock. The reference lists
 //! are compiled in, "today" is a parameter, and the same scenario gives the same data.
 //!
-//! The baseline is deliberately homogeneous: a case's grant probability depends on its
-//! scheme alone (and for Helfo on whether the drug is for obesity), processing times on
-//! the scheme alone, applications come from every county in proportion to its
-//! population, and volumes do not drift from year to year or season to season. Whatever a signal finds beyond chance is
-//! therefore planted, which is what makes the planted-pattern tests of the analysis fair.
-//! Each case draws from a random stream of its own, so a planted effect changes the cases
-//! it touches and adds its own, and leaves every other case exactly as it was.
+//! The baseline is one of several null worlds ([`NullWorld`]), none with anything worth
+//! a signal. In the homogeneous ones a case's grant probability depends on its scheme
+//! alone (and for Helfo on whether the drug is for obesity), processing times on the
+//! scheme alone, and applications come from every county in proportion to its
+//! population; the random-effects world adds the ordinary spread between trusts and
+//! regions. Volumes are stationary: each method has its own rate of applications while
+//! its status allows them, so they do not drift from year to year or season to season,
+//! and a new method adds to the others instead of diluting them. Whatever a signal finds
+//! beyond chance and ordinary spread is therefore planted, which is what makes the
+//! planted-pattern tests of the analysis fair, and the null worlds measure how often a
+//! signal fires on nothing (`unntak calibrate`). Each case draws from a random stream of
+//! its own, so a planted effect changes the cases it touches and adds its own, and leaves
+//! every other case exactly as it was.
 
 mod body;
 mod catalogue;
@@ -30,8 +36,9 @@ pub use generate::{
     REFERRAL_TO_NATIONAL_CENTRE,
 };
 pub use scenario::{
-    PlantedEffect, Scenario, ScenarioError, CLUSTER_MIN_TRUSTS, CLUSTER_MONTHS,
-    LOW_GRANT_RATE_CASES_PER_YEAR, SUPPORTED_YEARS, UNEQUAL_CASES_PER_REGION_AND_YEAR,
+    NullWorld, PlantedEffect, Scenario, ScenarioError, CLUSTER_MIN_TRUSTS, CLUSTER_MONTHS,
+    LOW_GRANT_RATE_CASES_PER_YEAR, RANDOM_EFFECTS_APPLICATION_SD, RANDOM_EFFECTS_GRANT_LOGIT_SD,
+    RANDOM_EFFECTS_PROCESSING_SD, SUPPORTED_YEARS, UNEQUAL_CASES_PER_REGION_AND_YEAR,
     UNEQUAL_GRANTING_RATE, UNEQUAL_REFUSING_RATE,
 };
 

@@ -5,7 +5,9 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{methods_register, OLAPARIB, PEMBROLIZUMAB, TRASTUZUMAB_DERUXTECAN};
+use crate::catalogue::{
+    methods_register, History, OLAPARIB, PEMBROLIZUMAB, TRASTUZUMAB_DERUXTECAN,
+};
 use crate::reference::{self, OSLO_UNIVERSITETSSYKEHUS};
 
 /// The years a scenario may cover: Nye metoder ids start in 2013 and the register
@@ -19,13 +21,98 @@ pub struct Scenario {
     /// Multiplies every ordinary volume (1.0 is Norway as the seeds describe it). Planted
     /// effects keep their absolute sizes.
     pub scale: f64,
+    /// What the data is like where nothing is planted.
+    pub world: NullWorld,
     pub effects: Vec<PlantedEffect>,
+}
+
+/// What the ordinary data (everything not planted) is like: the null worlds a signal
+/// should stay quiet in. Nothing in any of them is a signal-worthy outlier.
+///
+/// Common to all: volumes are stationary. Each method has its own expected number of
+/// applications a year in each scheme it may be applied for under (individual exemptions
+/// while it is under assessment or re-assessment, individual access while it is not
+/// introduced, and so on), received evenly over the days its status allows; a new method
+/// adds its own applications and takes none from the others. The rate is the scheme's
+/// volume ([`SchemeProfile::per_year`](crate::SchemeProfile)), shared among its methods
+/// (for individual exemptions first by kind of patient: half cancer) and divided by the
+/// mean number of them open over the scenario's years, so the years together have the
+/// scheme's usual volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NullWorld {
+    /// The same grant rate (the scheme's), the same processing times (the scheme's
+    /// lognormal) and the same application rate per resident everywhere, and a steady
+    /// methods register: every status was decided before the years begin and holds
+    /// throughout, so each method's volume is the same in every quarter.
+    Homogeneous,
+    /// Ordinary spread between units, on the steady register of `Homogeneous`:
+    ///
+    /// - each deciding organisation's grant rate (every trust and RHF; not Helfo, which
+    ///   is national) is the scheme's rate moved by a logit offset drawn from N(0, σ²),
+    ///   with σ drawn once per world uniformly from [`RANDOM_EFFECTS_GRANT_LOGIT_SD`]
+    ///   (0.35 to 0.5, a typical between-hospital spread);
+    /// - each region's applications per resident are multiplied by a lognormal factor
+    ///   with median 1 and log-scale SD [`RANDOM_EFFECTS_APPLICATION_SD`] (0.1: about
+    ///   10 % between regions, a systematic component of variation of about 1 in
+    ///   McPherson's SCV × 100, low by the variation atlases' conventions);
+    /// - each region's processing times (of the cases its organisations decide) are
+    ///   multiplied by a lognormal factor with median 1 and log-scale SD
+    ///   [`RANDOM_EFFECTS_PROCESSING_SD`] (0.1).
+    ///
+    /// Offsets and factors hold for every year, scheme and method of the world. A planted
+    /// grant rate (`LowGrantRate`, `UnequalSubgroup`) replaces the offset one where it
+    /// applies; a `SlowRegion` factor multiplies the region's own.
+    RandomEffects,
+    /// The homogeneous rates of `Homogeneous` on the changing methods register: during
+    /// the years methods enter assessment, are introduced or not introduced, and are
+    /// re-assessed (about 14 rotating methods, each under assessment for 10 to 24
+    /// months). Volumes change only as a method's life explains: its individual
+    /// exemptions start when it enters assessment and stop when it can be used or is
+    /// refused, when individual access begins instead. This is the default and what
+    /// [`Scenario::realistic`] gives.
+    #[default]
+    MethodLifecycle,
+}
+
+/// The range σ of `RandomEffects`' grant-rate logit offsets is drawn from, per world.
+pub const RANDOM_EFFECTS_GRANT_LOGIT_SD: RangeInclusive<f64> = 0.35..=0.5;
+/// Log-scale SD of `RandomEffects`' regional application-rate factors.
+pub const RANDOM_EFFECTS_APPLICATION_SD: f64 = 0.1;
+/// Log-scale SD of `RandomEffects`' regional processing-time factors.
+pub const RANDOM_EFFECTS_PROCESSING_SD: f64 = 0.1;
+
+impl NullWorld {
+    pub const ALL: [NullWorld; 3] = [
+        NullWorld::Homogeneous,
+        NullWorld::RandomEffects,
+        NullWorld::MethodLifecycle,
+    ];
+
+    /// The name as written in a scenario file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NullWorld::Homogeneous => "homogeneous",
+            NullWorld::RandomEffects => "random_effects",
+            NullWorld::MethodLifecycle => "method_lifecycle",
+        }
+    }
+
+    pub(crate) fn history(self) -> History {
+        match self {
+            NullWorld::Homogeneous | NullWorld::RandomEffects => History::Steady,
+            NullWorld::MethodLifecycle => History::Changing,
+        }
+    }
 }
 
 /// An effect planted in the data, with the size that makes it detectable. Regions are
 /// named by their RHF's organisation number; organisations by organisation number.
-/// Grant rates, volumes and processing times outside an effect are the same everywhere,
-/// so that what a signal finds is either planted or chance.
+/// Outside an effect, grant rates, volumes and processing times are those of the
+/// scenario's [`NullWorld`] (the same everywhere but in `RandomEffects`), so that what a
+/// signal finds is planted, chance or ordinary spread. The documented sizes are measured
+/// on the default world, one effect at a time (`unntak calibrate`): effects planted
+/// together may touch the same cases (a volume jump at a trust adds to its decisions).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PlantedEffect {
@@ -138,6 +225,8 @@ struct ScenarioFile {
     #[serde(default = "default_scale")]
     scale: f64,
     #[serde(default)]
+    world: NullWorld,
+    #[serde(default)]
     effects: Vec<PlantedEffect>,
 }
 
@@ -157,12 +246,18 @@ fn default_scale() -> f64 {
 }
 
 impl Scenario {
-    /// Realistic data with nothing planted.
+    /// Realistic data with nothing planted: the `MethodLifecycle` null world.
     pub fn realistic(years: RangeInclusive<i32>, seed: u64, scale: f64) -> Scenario {
+        Scenario::null(NullWorld::MethodLifecycle, years, seed, scale)
+    }
+
+    /// A null world of the given kind, with nothing planted.
+    pub fn null(world: NullWorld, years: RangeInclusive<i32>, seed: u64, scale: f64) -> Scenario {
         Scenario {
             years,
             seed,
             scale,
+            world,
             effects: Vec::new(),
         }
     }
@@ -223,6 +318,7 @@ impl Scenario {
             years,
             seed: file.seed,
             scale: file.scale,
+            world: file.world,
             effects: file.effects,
         };
         scenario.normalise_regions();

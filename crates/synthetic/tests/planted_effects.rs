@@ -72,8 +72,11 @@ fn the_low_grant_rate_trust_grants_its_method_at_the_planted_rate() {
             (at_org_rate - grant_rate).abs() < 0.1,
             "seed {seed}: {at_org_rate}"
         );
+        // About 80 decisions elsewhere over the six years: the binomial SD of their rate
+        // is about 0.05, so ±0.1 is two of them (±0.07 failed by chance on one seed once
+        // the volumes became stationary and the random streams changed with them).
         assert!(
-            (0.68..=0.82).contains(&elsewhere),
+            (0.65..=0.85).contains(&elsewhere),
             "seed {seed}: {elsewhere}"
         );
         let last_year = at_org.iter().copied().filter(|c| in_year(c, 2025));
@@ -95,7 +98,9 @@ fn the_slow_region_takes_about_twice_as_long() {
         let others =
             processing_days(individual().filter(|c| region_of(&c.deciding_org) != HELSE_VEST));
         let ratio = median(&slow) / median(&others);
-        assert!(slow.len() >= 20, "seed {seed}: {} cases", slow.len());
+        // Helse Vest decides about 30 of a year's individual exemptions (Poisson: 20 is
+        // two SDs below, and one seed drew 19), so 15 is the floor the medians need.
+        assert!(slow.len() >= 15, "seed {seed}: {} cases", slow.len());
         assert!(
             (1.4..=3.0).contains(&ratio),
             "seed {seed}: ratio of medians {ratio}"
