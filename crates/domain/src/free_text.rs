@@ -16,15 +16,16 @@ const IDENTITY_DIGITS: usize = 11;
 /// identity number has eleven digits, an organisation number nine.
 const MASKED_RUN: usize = 10;
 
-/// Zero of each run of ten decimal digits in Unicode (general category Nd) that
-/// compatibility normalisation (NFKC) does not already turn into ASCII digits.
+/// Zero of each run of ten decimal digits in Unicode (general category Nd, to Unicode 17)
+/// that compatibility normalisation (NFKC) does not already turn into ASCII digits.
 const DIGIT_ZEROS: &[u32] = &[
     0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
     0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
     0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
-    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
-    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
-    0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+    0x104A0, 0x10D30, 0x10D40, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0,
+    0x11650, 0x116C0, 0x116D0, 0x116DA, 0x11730, 0x118E0, 0x11950, 0x11BF0, 0x11C50, 0x11D50,
+    0x11DA0, 0x11DE0, 0x11F50, 0x16130, 0x16A60, 0x16AC0, 0x16B50, 0x16D70, 0x1E140, 0x1E2F0,
+    0x1E4F0, 0x1E5F1, 0x1E950, 0x1FBF0,
 ];
 
 /// The value of `c` as a decimal digit in any script or width (`٣`, `３`, `𝟑`), if it
@@ -33,11 +34,8 @@ pub fn digit_value(c: char) -> Option<u8> {
     if let Some(value) = c.to_digit(10) {
         return Some(value as u8);
     }
-    let mut normalised = std::iter::once(c).nfkc();
-    if let (Some(first), None) = (normalised.next(), normalised.next()) {
-        if let Some(value) = first.to_digit(10) {
-            return Some(value as u8);
-        }
+    if let Some(value) = compatibility_char(c).and_then(|plain| plain.to_digit(10)) {
+        return Some(value as u8);
     }
     let code = u32::from(c);
     DIGIT_ZEROS
@@ -46,20 +44,63 @@ pub fn digit_value(c: char) -> Option<u8> {
         .map(|zero| (code - zero) as u8)
 }
 
+/// The one character compatibility normalisation (NFKC) makes of `c`, if it makes one
+/// (`３` is `3`, `－` is `-`).
+fn compatibility_char(c: char) -> Option<char> {
+    let mut normalised = std::iter::once(c).nfkc();
+    match (normalised.next(), normalised.next()) {
+        (Some(plain), None) => Some(plain),
+        _ => None,
+    }
+}
+
 /// A space, dot or dash that may stand between the digits of one number
-/// (`041161 01292`, `041161.01292`, `041161-01292`), in any of their common spellings.
+/// (`041161 01292`, `041161.01292`, `041161-01292`), in any of their common spellings,
+/// full-width and small forms (`－`, `．`, `﹣`) included.
 fn is_digit_separator(c: char) -> bool {
     c.is_whitespace()
         || matches!(
             c,
             '.' | '-' | '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2212}'
         )
+        || matches!(compatibility_char(c), Some('.' | '-'))
+}
+
+/// A character a reader does not see (Unicode's Default_Ignorable_Code_Point: zero-width
+/// space and joiners, the soft hyphen, word joiner, bidirectional marks, variation
+/// selectors, tags). Runs of digits are read past them, as a reader reads past them.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 /// Each run of digits in `text` whose digits are separated by at most one space, dot or
-/// dash, with its digit values and the char range it spans.
+/// dash (invisible characters aside), with its digit values and the char range it spans.
 fn digit_runs(text: &str) -> Vec<(Vec<u8>, std::ops::Range<usize>)> {
-    let chars: Vec<char> = text.chars().collect();
+    // The visible characters, each with its place in `text`.
+    let (places, chars): (Vec<usize>, Vec<char>) = text
+        .chars()
+        .enumerate()
+        .filter(|(_, c)| !is_invisible(*c))
+        .unzip();
     let mut runs = Vec::new();
     let mut index = 0;
     while index < chars.len() {
@@ -83,7 +124,7 @@ fn digit_runs(text: &str) -> Vec<(Vec<u8>, std::ops::Range<usize>)> {
                 _ => break,
             }
         }
-        runs.push((digits, start..end));
+        runs.push((digits, places[start]..places[end - 1] + 1));
         index = end;
     }
     runs
@@ -200,6 +241,11 @@ mod tests {
             "0 4 1 1 6 1 0 1 2 9 2",
             "041161\u{00A0}01292",
             "٠٤١١٦١٠١٢٩٢",
+            "０４１１６１－０１２９２",
+            "041161\u{FF0E}01292",
+            "041161\u{200B}01292",
+            "0411\u{2060}61 \u{00AD}01292",
+            "\u{11F50}\u{11F54}\u{11F51}\u{11F51}\u{11F56}\u{11F51}\u{11F50}\u{11F51}\u{11F52}\u{11F59}\u{11F52}",
         ] {
             assert!(contains_identity_number(text, today()), "{text}");
         }
@@ -222,6 +268,10 @@ mod tests {
     fn long_digit_runs_are_masked_and_short_ones_kept() {
         assert_eq!(mask_digit_runs(FNR), "###########");
         assert_eq!(mask_digit_runs("x 041161-01292 y"), "x ######-##### y");
+        assert_eq!(
+            mask_digit_runs("04\u{200B}116101292"),
+            "##\u{200B}#########"
+        );
         assert_eq!(
             mask_digit_runs("line 12, org 993467049"),
             "line 12, org 993467049"
