@@ -5,29 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use analysis::signals::{
-    all_signals, units_tested, AnalysisInput, CaseRecord, Day, MethodRecord, Signal, SignalKind,
-    Tallies,
-};
-use chrono::{Datelike, NaiveDate};
-use domain::case::Scheme;
-use domain::codes::{CountyNumber, Icd10Code};
+use analysis::signals::{all_signals, units_tested, AnalysisInput, Signal, SignalKind};
+use chrono::NaiveDate;
 use synthetic::{generate, Generated, PlantedEffect, Scenario};
 
 const SEEDS: u64 = 20;
 const YEAR: i32 = 2025;
-
-fn day(date: NaiveDate) -> Day {
-    Day {
-        days: (date - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days(),
-        year: date.year(),
-        quarter: (date.month0() / 3 + 1) as u8,
-    }
-}
-
-fn region_of_org(org: &str) -> Option<String> {
-    synthetic::reference::region_of(org).map(str::to_string)
-}
 
 fn region_number(region: &str) -> String {
     synthetic::reference::region_number(region)
@@ -37,79 +20,7 @@ fn region_number(region: &str) -> String {
 
 /// The analysis input the read models would give for the generated registry.
 fn input(generated: &Generated) -> AnalysisInput {
-    let cases = generated.cases.iter().map(|case| {
-        let scheme = Scheme::parse(&case.scheme).expect("a known scheme");
-        let decision = case.decision.as_ref();
-        let criteria: BTreeMap<String, bool> = decision
-            .map(|d| {
-                d.criteria
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_bool()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        CaseRecord {
-            scheme: case.scheme.clone(),
-            method_id: case.method_id.clone(),
-            icd10_category: Icd10Code::parse(&case.indication_icd10)
-                .expect("valid")
-                .category()
-                .to_string(),
-            deciding_org: case.deciding_org.clone(),
-            deciding_region: region_of_org(&case.deciding_org),
-            applying_org: case.applying_org.clone(),
-            residence_region: case.residence_county.as_ref().map(|c| {
-                CountyNumber::parse(c)
-                    .expect("valid")
-                    .county()
-                    .health_authority_org_number
-                    .to_string()
-            }),
-            received: day(case.received_date),
-            decided: decision.map(|d| day(d.decided_date)),
-            granted: decision.map(|d| d.granted),
-            criteria_complete: scheme
-                .criteria()
-                .iter()
-                .all(|c| criteria.contains_key(c.as_str())),
-            refusal_reasons: decision
-                .map(|d| d.refusal_reasons.clone())
-                .unwrap_or_default(),
-        }
-    });
-    let methods: Vec<MethodRecord> = generated
-        .methods
-        .iter()
-        .map(|m| MethodRecord {
-            method_id: m.method_id.clone(),
-            statuses: m
-                .statuses
-                .iter()
-                .map(|(status, decided, effective)| {
-                    (day(effective.unwrap_or(*decided)), status.clone())
-                })
-                .collect(),
-        })
-        .collect();
-    let mut population = BTreeMap::new();
-    for county in synthetic::reference::counties() {
-        let region = CountyNumber::parse(county.number)
-            .expect("valid")
-            .county()
-            .health_authority_org_number
-            .to_string();
-        for year in YEAR - 2..=YEAR {
-            *population.entry((year, region.clone())).or_insert(0) += u64::from(county.population);
-        }
-    }
-    let cases: Vec<CaseRecord> = cases.collect();
-    AnalysisInput {
-        year: YEAR,
-        tallies: Tallies::count(YEAR, &cases, &methods),
-        population,
-        names: BTreeMap::new(),
-        settings: Default::default(),
-    }
+    synthetic::analysis_input(generated, YEAR)
 }
 
 /// Whether a signal reports the planted effect.

@@ -20,6 +20,7 @@
 //! its own, so a planted effect changes the cases it touches and adds its own, and leaves
 //! every other case exactly as it was.
 
+mod analysis_input;
 mod body;
 mod catalogue;
 mod generate;
@@ -30,6 +31,7 @@ mod scenario;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use analysis_input::{analysis_input, case_record, method_record};
 pub use catalogue::methods_register;
 pub use generate::{
     generate, profile, SchemeProfile, HELFO_OBESITY_GRANT_RATE, HELFO_OBESITY_SHARE, PROFILES,
