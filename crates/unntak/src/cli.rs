@@ -170,6 +170,12 @@ pub enum Command {
         #[arg(long)]
         kind: Option<String>,
     },
+    /// Write a report: `report annual` is the year's summary for the medical directors'
+    /// meeting.
+    Report {
+        #[command(subcommand)]
+        report: ReportCommand,
+    },
     /// Recompute every event hash chain and the event tree, and check them against the
     /// checkpoints; exit code 1 names the first mismatch.
     Verify(VerifyArgs),
@@ -277,6 +283,29 @@ pub struct SeedArgs {
     /// Where to write the ground truth (what was planted), as JSON.
     #[arg(long, default_value = "synthetic-ground-truth.json")]
     pub ground_truth: std::path::PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The annual summary in bokmål: rapport-YEAR.html (self-contained) and each of its
+    /// tables as CSV in --out, suppressed as the statistics API suppresses them for a
+    /// supervisor; with --pdf also rapport-YEAR.pdf, printed by headless Chromium.
+    Annual(AnnualReportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AnnualReportArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The year; the last complete year by default.
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// The directory to write the report and its tables into (created if missing).
+    #[arg(long, default_value = ".")]
+    pub out: std::path::PathBuf,
+    /// Also print the report to PDF with headless Chromium (Debian's `chromium`).
+    #[arg(long)]
+    pub pdf: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -47,6 +47,16 @@ impl GroupKeys {
         GroupKeys(fields)
     }
 
+    /// A field's value as text (a number written out), or None when the field is absent
+    /// or null.
+    pub fn text(&self, field: &str) -> Option<String> {
+        match self.0.get(field)? {
+            Value::String(text) => Some(text.clone()),
+            Value::Number(number) => Some(number.to_string()),
+            _ => None,
+        }
+    }
+
     /// One named field, for rows grouped by a fixed unit (an organisation).
     pub fn of(fields: impl IntoIterator<Item = (&'static str, Option<String>)>) -> GroupKeys {
         GroupKeys(

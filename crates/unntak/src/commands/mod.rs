@@ -4,6 +4,7 @@ mod analyse;
 mod bench;
 mod demo;
 mod project;
+mod report;
 mod seed;
 mod serve;
 mod store_admin;
@@ -18,7 +19,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use store::EventStore;
 
-use crate::cli::{BenchTarget, Cli, Command, DatabaseArgs};
+use crate::cli::{BenchTarget, Cli, Command, DatabaseArgs, ReportCommand};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -32,6 +33,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             kind,
         } => analyse::run(&database, year, kind).await,
         Command::Project { database, rebuild } => project::run(&database, rebuild).await,
+        Command::Report {
+            report: ReportCommand::Annual(args),
+        } => report::annual(args).await,
         Command::Verify(args) => store_admin::verify(args).await,
         Command::Seal(args) => store_admin::seal(args).await,
         Command::Prove(args) => store_admin::prove(args).await,
