@@ -221,9 +221,10 @@ fn a_region_much_slower_than_the_others_is_signalled() {
     assert!(
         signals
             .iter()
-            .any(|s| s.effect_measure == "median_days_difference"
+            .any(|s| s.effect_measure == "decided_over_expected"
                 && s.unit.as_deref() == Some("r3")
-                && s.effect_size.unwrap() > 0.0),
+                && s.effect_size.unwrap() < 1.0
+                && s.message.contains("lengre")),
         "{signals:?}"
     );
     assert!(

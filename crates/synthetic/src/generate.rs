@@ -20,7 +20,8 @@ use crate::scenario::{
 };
 use crate::scenario::{
     PlantedEffect, Scenario, CLUSTER_MIN_TRUSTS, CLUSTER_MONTHS, LOW_GRANT_RATE_CASES_PER_YEAR,
-    UNEQUAL_CASES_PER_REGION_AND_YEAR, UNEQUAL_GRANTING_RATE, UNEQUAL_REFUSING_RATE,
+    LOW_GRANT_RATE_REFERENCE_CASES_PER_YEAR, UNEQUAL_CASES_PER_REGION_AND_YEAR,
+    UNEQUAL_GRANTING_RATE, UNEQUAL_REFUSING_RATE,
 };
 use crate::{Generated, SyntheticAppeal, SyntheticCase, SyntheticDecision};
 
@@ -720,6 +721,16 @@ impl World<'_> {
                             request.follow = Follow::Fixed;
                         } else {
                             request.region = Some(org.org_number);
+                            request.follow = Follow::Regional;
+                        }
+                        cases.extend(self.build(&mut child(&mut rng), &request));
+                    }
+                    // The rest of the country decides the method too, at the usual rate:
+                    // a difference needs two sides to be seen.
+                    for _ in 0..LOW_GRANT_RATE_REFERENCE_CASES_PER_YEAR {
+                        let mut request =
+                            Request::planted(ymd(year, 1, 1), ymd(year, 12, 31), method);
+                        if !org.kind.is_treating() {
                             request.follow = Follow::Regional;
                         }
                         cases.extend(self.build(&mut child(&mut rng), &request));

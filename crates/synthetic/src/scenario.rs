@@ -123,7 +123,11 @@ pub enum PlantedEffect {
     /// exemptions). So that the difference is measurable, the generator routes
     /// [`LOW_GRANT_RATE_CASES_PER_YEAR`] extra applications of the method a year to the
     /// org (its patients live in the org's region), on days when the method is under
-    /// assessment. Documented size: `grant_rate` 0.25 against 0.75, 30+ cases a year.
+    /// assessment, and [`LOW_GRANT_RATE_REFERENCE_CASES_PER_YEAR`] to other deciders at
+    /// the usual rate: the org is compared with the rest of the country's decisions on the
+    /// method, which must be seen too. Documented size: `grant_rate` 0.25 against 0.75,
+    /// 50 cases a year at the org and 50 elsewhere (with 30 and 30, Fisher's test against
+    /// the rest under the year's one false-discovery budget found it in 17 of 20 runs).
     /// `org` may be a trust (individual exemptions, while the method is under assessment)
     /// or an RHF (individual access while the method is not introduced, re-assessment
     /// access while it is re-assessed).
@@ -185,7 +189,10 @@ pub enum PlantedEffect {
 }
 
 /// Extra applications a year that `LowGrantRate` routes to its org.
-pub const LOW_GRANT_RATE_CASES_PER_YEAR: usize = 30;
+pub const LOW_GRANT_RATE_CASES_PER_YEAR: usize = 50;
+/// Extra applications of a `LowGrantRate` method a year decided elsewhere at the usual
+/// rate, so that the rest of the country's rate for the method is seen in enough cases.
+pub const LOW_GRANT_RATE_REFERENCE_CASES_PER_YEAR: usize = 50;
 /// Extra applications a year that `UnequalSubgroup` adds in each of its two regions.
 pub const UNEQUAL_CASES_PER_REGION_AND_YEAR: usize = 30;
 pub const UNEQUAL_GRANTING_RATE: f64 = 0.85;
