@@ -329,7 +329,10 @@ pub enum TokenAction {
     Create {
         #[command(flatten)]
         database: DatabaseArgs,
-        #[arg(long)]
+        /// What the token may do: reporter (reports its organisation's decisions; needs
+        /// --org), reviewer and supervisor (statistics, signals, the report), researcher
+        /// (extracts of one project; needs --project), admin (registers, tokens, metrics).
+        #[arg(long, value_parser = ["reporter", "reviewer", "supervisor", "researcher", "admin"])]
         role: String,
         /// Organisation number a reporter reports for.
         #[arg(long)]
@@ -337,6 +340,8 @@ pub enum TokenAction {
         /// Research project a researcher's extracts are for.
         #[arg(long)]
         project: Option<String>,
+        /// Who or what holds the token, for `token list` (e.g. "OUS case system"); one line,
+        /// no personal data about patients.
         #[arg(long)]
         label: String,
         /// The last day the token works (YYYY-MM-DD, UTC).

@@ -19,8 +19,24 @@ async fn main() -> std::process::ExitCode {
     match commands::run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", explained(&error));
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// The error as an operator can act on it: a database without the registry's tables says
+/// to migrate it; anything else is its chain of causes.
+fn explained(error: &anyhow::Error) -> String {
+    let undefined_table = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .and_then(|e| e.as_database_error())
+            .and_then(|e| e.code())
+            .is_some_and(|code| code == "42P01")
+    });
+    if undefined_table {
+        return "the database has no registry tables yet: run `unntak migrate` first (with the same DATABASE_URL)".to_string();
+    }
+    format!("{error:#}")
 }

@@ -305,3 +305,74 @@ async fn migrate_names_a_malformed_organisation_row_and_its_reason() {
     assert!(said.contains("sykehus"), "{said}");
     assert!(!said.contains("internal error"), "{said}");
 }
+
+/// Runs `unntak` with DATABASE_URL set to `url`, timing it.
+fn unntak_at(url: &str, args: &[&str]) -> (Output, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_unntak"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("UNNTAK_LOG", "warn")
+        .output()
+        .expect("run unntak");
+    (output, started.elapsed())
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_database_port_with_nothing_listening_is_named_at_once_with_the_fix() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (output, took) = unntak_at(
+        &format!("postgres://postgres@127.0.0.1:{port}/x"),
+        &["migrate"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let said = stderr(&output);
+    assert!(
+        said.contains(&format!("nothing answers at 127.0.0.1:{port}")),
+        "{said}"
+    );
+    assert!(
+        said.contains("is PostgreSQL running") && said.contains("DATABASE_URL"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "said once: {said}");
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_database_and_an_unmigrated_one_say_what_to_do() {
+    let db = TestDatabase::new().await;
+    let missing = db
+        .url()
+        .replace(db.name(), &format!("{}_missing", db.name()));
+    let (output, _) = unntak_at(&missing, &["migrate"]);
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        said.contains("has no database") && said.contains("createdb"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "said once: {said}");
+
+    let bare = format!("{}_bare", db.name());
+    db.pool
+        .execute(format!("create database {bare}").as_str())
+        .await
+        .unwrap();
+    let (output, _) = unntak_at(&db.url().replace(db.name(), &bare), &["token", "list"]);
+    db.pool
+        .execute(format!("drop database {bare}").as_str())
+        .await
+        .unwrap();
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(said.contains("run `unntak migrate`"), "{said}");
+}

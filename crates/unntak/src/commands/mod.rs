@@ -15,7 +15,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use domain::pseudonym::PseudonymKey;
 use registry::{Registry, RegistrySettings};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::ConnectOptions;
 use sqlx::PgPool;
 use store::EventStore;
 
@@ -72,19 +73,82 @@ pub async fn connect_with(database: &DatabaseArgs, pool_size: u32) -> anyhow::Re
 /// How long a tool waits for a database connection.
 const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a tool gives PostgreSQL to answer its first connection before saying why not.
+const FIRST_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A pool whose requests wait at most `acquire_timeout` for a connection: a server answers
-/// 503 after that instead of holding its callers while the database is away.
+/// 503 after that instead of holding its callers while the database is away. One connection
+/// is made first, within a few seconds, so that a wrong URL, a server that is not running
+/// or a database that does not exist is named at once, with what to do about it.
 pub async fn connect_waiting(
     database: &DatabaseArgs,
     pool_size: u32,
     acquire_timeout: std::time::Duration,
 ) -> anyhow::Result<PgPool> {
-    PgPoolOptions::new()
+    let options: PgConnectOptions = database.url.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "DATABASE_URL is not a PostgreSQL URL; it looks like postgres://user@host:5432/database"
+        )
+    })?;
+    let first = tokio::time::timeout(FIRST_CONNECTION_TIMEOUT, options.connect()).await;
+    match first {
+        Ok(Ok(connection)) => drop(connection),
+        Ok(Err(error)) => return Err(cannot_connect(&options, error)),
+        Err(_) => {
+            return Err(anyhow::anyhow!(
+                "PostgreSQL at {} did not answer within {} s: is the host right, and is a firewall in the way?",
+                place(&options),
+                FIRST_CONNECTION_TIMEOUT.as_secs()
+            ))
+        }
+    }
+    Ok(PgPoolOptions::new()
         .max_connections(pool_size)
         .acquire_timeout(acquire_timeout)
-        .connect(&database.url)
-        .await
-        .context("could not connect to the database named by DATABASE_URL")
+        .connect_lazy_with(options))
+}
+
+fn place(options: &PgConnectOptions) -> String {
+    format!("{}:{}", options.get_host(), options.get_port())
+}
+
+/// Why the first connection failed, in words an operator can act on.
+fn cannot_connect(options: &PgConnectOptions, error: sqlx::Error) -> anyhow::Error {
+    let database = options.get_database().unwrap_or("(the user's own)");
+    match &error {
+        sqlx::Error::Io(_) => anyhow::anyhow!(
+            "nothing answers at {} ({}): is PostgreSQL running there? \
+             DATABASE_URL says where it is; `bash scripts/with-postgres.sh COMMAND` runs a command \
+             with a PostgreSQL it finds or starts",
+            place(options),
+            error_kind(&error)
+        ),
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000") => anyhow::anyhow!(
+            "PostgreSQL at {} has no database {database}: create it (`createdb {database}`) \
+             or point DATABASE_URL at one that exists",
+            place(options)
+        ),
+        sqlx::Error::Database(db)
+            if db.code().as_deref() == Some("28000") || db.code().as_deref() == Some("28P01") =>
+        {
+            anyhow::anyhow!(
+                "PostgreSQL at {} refused the user in DATABASE_URL: {}",
+                place(options),
+                db.message()
+            )
+        }
+        _ => anyhow::anyhow!(
+            "cannot connect to PostgreSQL at {}: {error}",
+            place(options)
+        ),
+    }
+}
+
+fn error_kind(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Io(io) => io.kind().to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// The organisation register's seed, shipped with the binary.
