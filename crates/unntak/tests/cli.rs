@@ -376,3 +376,31 @@ async fn an_unknown_database_and_an_unmigrated_one_say_what_to_do() {
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     assert!(said.contains("run `unntak migrate`"), "{said}");
 }
+
+#[tokio::test]
+async fn the_demo_checks_its_port_before_it_touches_the_database() {
+    let db = TestDatabase::new().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let demo_database = format!("{}_demo", db.name());
+    let output = Command::new(env!("CARGO_BIN_EXE_unntak"))
+        .args(["demo", "--database-name", &demo_database])
+        .env("DATABASE_URL", db.url())
+        .env("UNNTAK_BIND", &address)
+        .env("UNNTAK_LOG", "warn")
+        .output()
+        .expect("run unntak demo");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let said = stderr(&output);
+    assert!(
+        said.contains(&format!("cannot listen on {address}")),
+        "{said}"
+    );
+    assert!(said.contains("UNNTAK_BIND"), "{said}");
+    let created: i64 = sqlx::query_scalar("select count(*) from pg_database where datname = $1")
+        .bind(&demo_database)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(created, 0, "no demo database was made");
+}

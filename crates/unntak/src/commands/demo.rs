@@ -41,6 +41,12 @@ const HELSE_VEST_RHF: &str = "983658725";
 const HELSEDIREKTORATET: &str = "983544622";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    // The public port first: a taken port is said before anything is created, and nothing
+    // is served on it until the demo's data is in.
+    let public = match args.no_serve {
+        true => None,
+        false => Some(bind_public(&args.bind)?),
+    };
     let pool = demo_database(&args).await?;
     let key = PseudonymKey::new("demo", DEMO_PSEUDONYM_KEY).map_err(|e| anyhow!("{e}"))?;
     let mut settings = RegistrySettings::new(key);
@@ -49,24 +55,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     prepare_database(&registry).await?;
     seed_demo_methods(&registry).await?;
     let tokens = create_demo_tokens(&pool).await?;
-    let listener =
-        TcpListener::bind(&args.bind).with_context(|| format!("binding {}", args.bind))?;
-    let address = listener.local_addr()?;
     // The demo's own key, thrown away with the demo database.
     let key = store::SealingKey::generate();
-    let sealer = Sealer {
+    let sealer = || Sealer {
         key: key.clone(),
         interval: store::DEFAULT_SEAL_INTERVAL,
     };
-    let server = tokio::spawn(serve(
+    // A handful of decisions go over HTTP, to show that path: through a server on a
+    // private port of its own, stopped once they are in.
+    let private = TcpListener::bind("127.0.0.1:0").context("binding a private port")?;
+    let private_base = format!("http://{}", private.local_addr()?);
+    let private_server = tokio::spawn(serve(
         registry.clone(),
         ApiConfig::default(),
-        listener,
-        sealer,
+        private,
+        sealer(),
     ));
-    let base = format!("http://{address}");
-    wait_until_ready(&base).await?;
-    report_demo_decisions(&base, &tokens).await?;
+    wait_until_ready(&private_base).await?;
+    report_demo_decisions(&private_base, &tokens).await?;
+    private_server.abort();
     import_demo_population(&registry).await?;
     seed_synthetic_registry(&registry).await?;
     let store = registry.store();
@@ -78,13 +85,31 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         kept_checkpoint: sealed.latest.as_ref().map(|c| c.note()),
     };
     let verified = print_verify_report(&store.verify_with(&trust).await?);
-    print_tokens(&base, &tokens);
-    if args.no_serve {
+    let Some(listener) = public else {
+        print_tokens(&private_base, &tokens);
         return Ok(verified);
-    }
+    };
+    let base = format!("http://{}", listener.local_addr()?);
+    print_tokens(&base, &tokens);
+    let server = tokio::spawn(serve(
+        registry.clone(),
+        ApiConfig::default(),
+        listener,
+        sealer(),
+    ));
     println!("serving on {base}; stop with Ctrl-C");
     server.await??;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Binds the demo's public address, or says how to choose another.
+fn bind_public(address: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).map_err(|error| {
+        anyhow!(
+            "cannot listen on {address} ({error}): another program uses it; \
+             choose another address with UNNTAK_BIND, e.g. UNNTAK_BIND=127.0.0.1:8081"
+        )
+    })
 }
 
 /// Creates the demo's own database afresh on the server and connects to it.
