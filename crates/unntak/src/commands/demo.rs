@@ -48,6 +48,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         false => Some(bind_public(&args.bind)?),
     };
     let pool = demo_database(&args).await?;
+    let database_url = demo_database_url(&args.database.url, &args.database_name);
     let key = PseudonymKey::new("demo", DEMO_PSEUDONYM_KEY).map_err(|e| anyhow!("{e}"))?;
     let mut settings = RegistrySettings::new(key);
     settings.accept_synthetic_identity_numbers = true;
@@ -86,11 +87,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let verified = print_verify_report(&store.verify_with(&trust).await?);
     let Some(listener) = public else {
-        print_tokens(&private_base, &tokens);
+        print_tokens(&private_base, &tokens, &database_url);
         return Ok(verified);
     };
     let base = format!("http://{}", listener.local_addr()?);
-    print_tokens(&base, &tokens);
+    print_tokens(&base, &tokens, &database_url);
     let server = tokio::spawn(serve(
         registry.clone(),
         ApiConfig::default(),
@@ -462,7 +463,7 @@ async fn import_demo_population(registry: &Registry) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_tokens(base: &str, tokens: &[DemoToken]) {
+fn print_tokens(base: &str, tokens: &[DemoToken], database_url: &str) {
     println!("\nDemo tokens (shown once; only their hashes are stored):");
     for token in tokens {
         println!(
@@ -483,5 +484,26 @@ fn print_tokens(base: &str, tokens: &[DemoToken]) {
         );
     }
     println!("API description: {base}/api/v1/openapi.json, interactive docs: {base}/api/docs");
-    println!("Signals of 2025 (planted effects among them): unntak analyse --year 2025, or GET {base}/api/v1/signals?year=2025 with the reviewer token");
+    let unntak = std::env::current_exe()
+        .map(|exe| exe.display().to_string())
+        .unwrap_or_else(|_| "unntak".to_string());
+    println!("\nSignals of 2025 (planted effects among them), or GET {base}/api/v1/signals?year=2025 with the reviewer token:\n");
+    println!("  DATABASE_URL='{database_url}' {unntak} analyse --year 2025\n");
+    println!("The annual report of 2025 as HTML and CSV, in target/rapport:\n");
+    println!(
+        "  DATABASE_URL='{database_url}' {unntak} report annual --year 2025 --out target/rapport\n"
+    );
+}
+
+/// The URL of the demo's own database: DATABASE_URL with its database name replaced.
+fn demo_database_url(server_url: &str, database: &str) -> String {
+    let (address, query) = match server_url.split_once('?') {
+        Some((address, query)) => (address, format!("?{query}")),
+        None => (server_url, String::new()),
+    };
+    let after_scheme = address.find("://").map_or(0, |at| at + 3);
+    let host_end = address[after_scheme..]
+        .find('/')
+        .map_or(address.len(), |at| after_scheme + at);
+    format!("{}/{database}{query}", &address[..host_end])
 }
