@@ -559,3 +559,28 @@ async fn the_funnel_withholds_units_with_small_counts_as_the_decisions_statistic
     let bergen = points.iter().find(|p| p["unit"] == json!(BERGEN)).unwrap();
     assert_eq!(bergen["decided"], json!(2), "a reviewer may ask to see it");
 }
+
+#[tokio::test]
+async fn reporting_quality_refuses_a_grouping_it_cannot_give() {
+    let app = spawn_app().await;
+    let answer = app
+        .get(
+            "/api/v1/stats/reporting-quality?group_by=region",
+            Some(&app.tokens.reviewer),
+        )
+        .await;
+    let problems = answer.assert_problem(422);
+    assert_eq!(problems[0]["field"], json!("group_by"), "{problems:?}");
+    assert_eq!(
+        problems[0]["code"],
+        json!("unsupported_grouping"),
+        "{problems:?}"
+    );
+    let by_org = app
+        .get(
+            "/api/v1/stats/reporting-quality?group_by=org",
+            Some(&app.tokens.reviewer),
+        )
+        .await;
+    assert_eq!(by_org.status, 200, "{}", by_org.text);
+}

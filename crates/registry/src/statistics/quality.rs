@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use projections::queries::{self, ReportingQuality};
+use projections::queries::{self, Dimension, ReportingQuality};
 use serde::Serialize;
 
 use super::{GroupKeys, Publishable, StatisticsQuery, StatisticsRequest, Table};
@@ -101,6 +101,7 @@ impl Registry {
         query: &StatisticsQuery,
     ) -> Result<Table<ReportingQualityRow>, ServiceError> {
         let request = StatisticsRequest::parse(actor, query)?;
+        refuse_other_groupings(&request)?;
         let as_of_position = self.as_of(request.min_position).await?;
         let names = queries::organisation_names(self.pool()).await?;
         let qualities = queries::reporting_quality(self.pool(), &request.filter).await?;
@@ -110,5 +111,18 @@ impl Registry {
             qualities,
             &names,
         ))
+    }
+}
+
+/// Reporting quality is per deciding organisation, always: a request for another grouping
+/// is refused rather than silently answered per organisation.
+fn refuse_other_groupings(request: &StatisticsRequest) -> Result<(), ServiceError> {
+    match request.dimensions.as_slice() {
+        [] | [Dimension::Org] => Ok(()),
+        _ => Err(ServiceError::invalid(
+            "group_by",
+            "unsupported_grouping",
+            "reporting quality is given per deciding organisation only: leave out group_by, or use group_by=org",
+        )),
     }
 }
