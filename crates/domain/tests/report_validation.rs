@@ -787,13 +787,14 @@ fn birth_year_and_sex_take_only_their_values() {
         patient("patient.birth_year", json!(2026)),
         "patient.birth_year birth_year_range",
     );
+    // A year written as text or as a fraction is the wrong type, not out of range.
     check(
         patient("patient.birth_year", json!("1961")),
-        "patient.birth_year birth_year_range",
+        "patient.birth_year invalid_type",
     );
     check(
         patient("patient.birth_year", json!(1961.5)),
-        "patient.birth_year birth_year_range",
+        "patient.birth_year invalid_type",
     );
     check(
         patient("patient.sex", json!("other")),

@@ -165,6 +165,14 @@ fn anonymous_patient(
 }
 
 fn birth_year(value: &Value, today: NaiveDate, problems: &mut Problems) -> Option<i32> {
+    if !value.is_i64() && !value.is_u64() {
+        problems.add(
+            "patient.birth_year",
+            "invalid_type",
+            "birth_year must be a whole number (e.g. 1966), not text or a fraction",
+        );
+        return None;
+    }
     let year = value
         .as_i64()
         .filter(|y| (1890..=i64::from(today.year())).contains(y));
