@@ -584,3 +584,18 @@ async fn reporting_quality_refuses_a_grouping_it_cannot_give() {
         .await;
     assert_eq!(by_org.status, 200, "{}", by_org.text);
 }
+
+#[tokio::test]
+async fn a_table_says_it_is_suppressed_only_when_a_row_was_withheld() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 5, 5)]).await;
+    let path = |last: i64| format!("/api/v1/stats/decisions?group_by=org&min_position={last}");
+    let whole = app.get(&path(last), Some(&app.tokens.reviewer)).await;
+    let whole: Value = serde_json::from_str(&whole.text).unwrap();
+    assert_eq!(whole["suppressed"], json!(false), "{whole}");
+    let last = report_outcomes(&app, &[(BERGEN, 2, 0)]).await;
+    let withheld = app.get(&path(last), Some(&app.tokens.reviewer)).await;
+    let withheld: Value = serde_json::from_str(&withheld.text).unwrap();
+    assert_eq!(withheld["suppressed"], json!(true), "{withheld}");
+}

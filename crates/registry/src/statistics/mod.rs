@@ -59,7 +59,8 @@ pub struct Table<R> {
     as_of_position: i64,
     generated_at: DateTime<Utc>,
     group_by: Vec<&'static str>,
-    /// Whether small counts were withheld.
+    /// Whether any row was withheld (small counts, or their complements); false when
+    /// nothing had to be, or when the reader asked for unsuppressed figures and may.
     suppressed: bool,
     rows: Vec<R>,
 }
@@ -69,6 +70,7 @@ impl<R: Publishable> Table<R> {
     /// the complementary rows that would let one be worked out, unless the request may
     /// and did ask for unsuppressed figures.
     fn publish(request: &StatisticsRequest, as_of_position: i64, mut rows: Vec<R>) -> Table<R> {
+        let mut withheld_any = false;
         if request.suppress {
             let groups: Vec<Vec<Option<String>>> =
                 rows.iter().map(|r| r.group().to_vec()).collect();
@@ -79,13 +81,14 @@ impl<R: Publishable> Table<R> {
                     true => row.withhold(),
                     false => row.withhold_small_details(),
                 }
+                withheld_any |= status.is_suppressed();
             }
         }
         Table {
             as_of_position,
             generated_at: Utc::now(),
             group_by: request.dimensions.iter().map(|d| d.name()).collect(),
-            suppressed: request.suppress,
+            suppressed: withheld_any,
             rows,
         }
     }
