@@ -87,6 +87,12 @@ pub async fn annual_report(
         appeals: registry
             .appeal_statistics(actor, &of_year(year, "scheme"))
             .await?,
+        refusal_reasons: registry
+            .decision_statistics(actor, &of_year(year, "scheme,refusal_reason"))
+            .await?,
+        criteria: registry
+            .decision_statistics(actor, &of_year(year, "scheme,criterion"))
+            .await?,
         quality: registry
             .reporting_quality_statistics(actor, &of_year(year, ""))
             .await?,

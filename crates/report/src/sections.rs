@@ -32,6 +32,10 @@ pub struct Figures {
     pub processing: Published<ProcessingTimeRow>,
     pub processing_national: Published<ProcessingTimeRow>,
     pub appeals: Published<AppealRow>,
+    /// Decisions by scheme and each refusal reason they cite.
+    pub refusal_reasons: Published<DecisionRow>,
+    /// Decisions by scheme and each criterion as documented (`key=value`).
+    pub criteria: Published<DecisionRow>,
     pub quality: Published<ReportingQualityRow>,
     pub signals: Vec<Signal>,
 }
@@ -162,6 +166,7 @@ pub fn all(figures: &Figures) -> Vec<Section> {
         methods(figures),
         processing_times(figures),
         appeals(figures),
+        grounds(figures),
         signals(figures),
         reporting_quality(figures),
         definitions(),
@@ -539,6 +544,83 @@ fn appeals(figures: &Figures) -> Section {
         paragraphs: vec!["Klager på vedtak, etter året klagen kom inn.".into()],
         charts: vec![],
         tables: vec![table],
+    }
+}
+
+/// A refusal reason's or criterion's code in words, where the registry knows it.
+fn ground_name(code: &str) -> String {
+    match code {
+        "criteria_not_met" => "Kriteriene ikke oppfylt".into(),
+        "no_expected_added_effect" => "Ingen forventet merverdi".into(),
+        "not_under_assessment" => "Metoden er ikke til metodevurdering".into(),
+        "insufficient_documentation" => "Mangelfull dokumentasjon".into(),
+        "other" => "Annet".into(),
+        "marketing_authorisation" => "Markedsføringstillatelse".into(),
+        "standard_treatment_unsuitable" => "Standardbehandling egner seg ikke".into(),
+        "substantially_larger_effect" => "Vesentlig større effekt".into(),
+        "benefit" => "Nytte".into(),
+        "resource_use" => "Ressursbruk".into(),
+        "severity" => "Alvorlighet".into(),
+        "differs_clearly_from_group" => "Skiller seg klart fra gruppen".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+fn grounds(figures: &Figures) -> Section {
+    let mut reasons = Table::new(
+        "avslagsgrunner",
+        format!("Avslag etter ordning og avslagsgrunn, {}", figures.year),
+        &["Ordning", "Avslagsgrunn", "Avslag"],
+    );
+    for row in figures.refusal_reasons.rows() {
+        let Some(reason) = row.group.text("refusal_reason") else {
+            continue;
+        };
+        reasons.push(vec![
+            Cell::Text(scheme_name(
+                row.group.text("scheme").as_deref().unwrap_or(""),
+            )),
+            Cell::Text(ground_name(&reason)),
+            Cell::Count(row.refused),
+        ]);
+    }
+    let mut criteria = Table::new(
+        "kriterier",
+        format!("Vedtak etter dokumenterte kriterier, {}", figures.year),
+        &[
+            "Ordning",
+            "Kriterium",
+            "Vedtak",
+            "Innvilget",
+            "Andel innvilget",
+        ],
+    );
+    for row in figures.criteria.rows() {
+        let Some(criterion) = row.group.text("criterion") else {
+            continue;
+        };
+        let (key, value) = criterion.split_once('=').unwrap_or((&criterion, ""));
+        let met = match value {
+            "true" => "oppfylt",
+            "false" => "ikke oppfylt",
+            other => other,
+        };
+        criteria.push(vec![
+            Cell::Text(scheme_name(
+                row.group.text("scheme").as_deref().unwrap_or(""),
+            )),
+            Cell::Text(format!("{}: {met}", ground_name(key))),
+            Cell::Count(row.decided),
+            Cell::Count(row.granted),
+            Cell::Share(row.grant_rate),
+        ]);
+    }
+    Section {
+        id: "begrunnelser",
+        title: "Begrunnelser".into(),
+        paragraphs: vec!["Et vedtak kan vise til flere avslagsgrunner og dokumentere flere kriterier, så radene summerer ikke til antall vedtak.".into()],
+        charts: vec![],
+        tables: vec![reasons, criteria],
     }
 }
 

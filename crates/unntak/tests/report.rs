@@ -119,11 +119,12 @@ fn label(row: &Value, field: &str, national: &str) -> String {
 }
 
 /// The columns of the report's CSV files that hold counts.
-const COUNT_COLUMNS: [&str; 14] = [
+const COUNT_COLUMNS: [&str; 15] = [
     "Søknader",
     "Vedtak",
     "Innvilget",
     "Avslått",
+    "Avslag",
     "Saker",
     "Avgjort",
     "Til behandling",
