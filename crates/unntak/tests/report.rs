@@ -228,7 +228,7 @@ async fn the_annual_report_shows_the_statistics_apis_figures_and_no_small_count(
         );
         let rate = number(&shown["Andel innvilget"]);
         match row["grant_rate"].as_f64() {
-            Some(api_rate) => assert!((rate.unwrap() - api_rate).abs() < 1e-4, "{region}"),
+            Some(api_rate) => assert!((rate.unwrap() - api_rate).abs() <= 1.5e-4, "{region}"),
             None => assert_eq!(rate, None),
         }
     }
@@ -255,7 +255,7 @@ async fn the_annual_report_shows_the_statistics_apis_figures_and_no_small_count(
         );
         let rate = number(&shown["Per 100 000 per år"]);
         match row["per_100k"].as_f64() {
-            Some(api_rate) => assert!((rate.unwrap() - api_rate).abs() < 1e-3, "{region}"),
+            Some(api_rate) => assert!((rate.unwrap() - api_rate).abs() <= 0.05, "{region}"),
             None => assert_eq!(rate, None),
         }
     }

@@ -29,7 +29,10 @@ pub struct ApplicationRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub residents: Option<Option<i64>>,
     /// Applications per 100 000 residents per year (per 100 000 person-years).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::groups::rounded::nested_one_decimal"
+    )]
     pub per_100k: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_100k_ci95: Option<Bounds>,

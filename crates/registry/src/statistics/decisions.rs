@@ -20,6 +20,7 @@ pub struct DecisionRow {
     pub decided: Option<u64>,
     pub granted: Option<u64>,
     pub refused: Option<u64>,
+    #[serde(serialize_with = "super::groups::rounded::share")]
     pub grant_rate: Option<f64>,
     pub grant_rate_ci95: Bounds,
     /// Whether the row's figures are withheld.

@@ -33,8 +33,10 @@ pub struct FunnelRow {
     pub unit_name: String,
     pub decided: Option<u64>,
     pub granted: Option<u64>,
+    #[serde(serialize_with = "super::groups::rounded::share")]
     pub grant_rate: Option<f64>,
     /// The national grant rate the units are compared with.
+    #[serde(serialize_with = "super::groups::rounded::share_always")]
     pub target: f64,
     pub limits_95: Bounds,
     pub limits_998: Bounds,

@@ -72,7 +72,9 @@ impl GroupKeys {
 /// the same shape (and its CSV the same columns).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Bounds {
+    #[serde(serialize_with = "rounded::share")]
     pub lower: Option<f64>,
+    #[serde(serialize_with = "rounded::share")]
     pub upper: Option<f64>,
 }
 
@@ -92,8 +94,11 @@ impl From<Option<Interval>> for Bounds {
 /// curve does not reach it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Quantile {
+    #[serde(serialize_with = "rounded::one_decimal")]
     pub estimate: Option<f64>,
+    #[serde(serialize_with = "rounded::one_decimal")]
     pub lower: Option<f64>,
+    #[serde(serialize_with = "rounded::one_decimal")]
     pub upper: Option<f64>,
 }
 
@@ -103,6 +108,63 @@ impl From<&QuantileEstimate> for Quantile {
             estimate: q.estimate,
             lower: q.lower,
             upper: q.upper,
+        }
+    }
+}
+
+/// Figures rounded at output to what their uncertainty supports: shares to 0.01 percentage
+/// point (4 decimals, so interval bounds near 0 or 1 keep their meaning), days and rates per
+/// 100 000 to one decimal. The figures are computed
+/// unrounded; only what is written is rounded.
+pub(crate) mod rounded {
+    use serde::Serializer;
+
+    fn to(value: f64, decimals: i32) -> f64 {
+        let scale = 10f64.powi(decimals);
+        (value * scale).round() / scale
+    }
+
+    fn optional<S: Serializer>(
+        value: &Option<f64>,
+        decimals: i32,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => serializer.serialize_f64(to(*v, decimals)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn share<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
+        optional(value, 4, serializer)
+    }
+
+    pub fn one_decimal<S: Serializer>(
+        value: &Option<f64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        optional(value, 1, serializer)
+    }
+
+    pub fn share_always<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(to(*value, 4))
+    }
+
+    pub fn one_decimal_always<S: Serializer>(
+        value: &f64,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(to(*value, 1))
+    }
+
+    /// A rate that is absent (not by residence) or withheld/unavailable (null).
+    pub fn nested_one_decimal<S: Serializer>(
+        value: &Option<Option<f64>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => optional(inner, 1, serializer),
+            None => serializer.serialize_none(),
         }
     }
 }

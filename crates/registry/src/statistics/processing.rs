@@ -33,7 +33,9 @@ pub struct ProcessingTimeRow {
     pub median_days: Quantile,
     pub quartile_1_days: Quantile,
     pub quartile_3_days: Quantile,
+    #[serde(serialize_with = "super::groups::rounded::share")]
     pub share_within_14_days: Option<f64>,
+    #[serde(serialize_with = "super::groups::rounded::share")]
     pub share_within_30_days: Option<f64>,
     /// The step function, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,8 +49,10 @@ pub struct ProcessingTimeRow {
 /// One step of a processing-time curve.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CurveStep {
+    #[serde(serialize_with = "super::groups::rounded::one_decimal_always")]
     pub day: f64,
     /// The share of cases still pending after `day`.
+    #[serde(serialize_with = "super::groups::rounded::share_always")]
     pub still_pending: f64,
     /// Cases still pending just before `day`: only in unsuppressed answers, as it falls to
     /// single cases at the tail.

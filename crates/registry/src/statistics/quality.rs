@@ -21,10 +21,12 @@ pub struct ReportingQualityRow {
     pub cases: Option<u64>,
     pub decisions: Option<u64>,
     /// Median days from the decision to its report reaching the registry.
+    #[serde(serialize_with = "super::groups::rounded::one_decimal")]
     pub median_report_delay_days: Option<f64>,
     pub corrections: Option<u64>,
     pub retractions: Option<u64>,
     /// Share of decisions that document every criterion of their scheme.
+    #[serde(serialize_with = "super::groups::rounded::share")]
     pub share_complete_criteria: Option<f64>,
     pub suppressed: bool,
 }
