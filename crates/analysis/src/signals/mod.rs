@@ -82,7 +82,8 @@ pub struct Signal {
     /// What `effect_size` measures, e.g. `grant_rate_difference`.
     pub effect_measure: String,
     pub effect_size: Option<f64>,
-    /// The counts behind the signal, by name.
+    /// The counts behind the signal, by name (whole numbers are written as integers).
+    #[serde(serialize_with = "whole_numbers_as_integers")]
     pub counts: BTreeMap<String, f64>,
     pub p_value: Option<f64>,
     /// Benjamini-Hochberg adjusted over every test of the year, of every kind: one
@@ -93,6 +94,23 @@ pub struct Signal {
     pub group: String,
     /// What was found and how sure it is, in bokmål.
     pub message: String,
+}
+
+/// Writes a count of 5 as `5`, not `5.0`; other values (rates, NaN as null) as they are.
+fn whole_numbers_as_integers<S: serde::Serializer>(
+    counts: &BTreeMap<String, f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(counts.len()))?;
+    for (name, value) in counts {
+        if value.is_finite() && value.fract() == 0.0 && value.abs() < 9.0e15 {
+            map.serialize_entry(name, &(*value as i64))?;
+        } else {
+            map.serialize_entry(name, value)?;
+        }
+    }
+    map.end()
 }
 
 /// One hypothesis tested for the year: its p-value, whether the data also clear the
