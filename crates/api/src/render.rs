@@ -64,15 +64,50 @@ pub fn table<R: Serialize>(http: &HttpRequest, table: &Table<R>) -> Result<HttpR
         .content_type("text/csv; charset=utf-8")
         .insert_header(("X-As-Of-Position", table.as_of_position().to_string()))
         .insert_header(("X-Generated-At", table.generated_at().to_rfc3339()))
-        .body(to_csv(table.rows())?))
+        .body(to_csv(table.rows(), table.group_by())?))
 }
 
-/// Flat CSV: nested values (intervals) become `<field>_<part>` columns.
-fn to_csv<R: Serialize>(rows: &[R]) -> Result<String, ApiError> {
+/// Where a column goes in a CSV: the group keys first (each with its name beside it), in
+/// the order asked for, then the counts, then rates, intervals and other estimates, and
+/// whether the row was withheld last.
+fn column_rank(name: &str, group_by: &[&str]) -> (usize, usize) {
+    const ESTIMATES: [&str; 11] = [
+        "rate",
+        "ci95",
+        "share",
+        "per_100k",
+        "median",
+        "quartile",
+        "limits",
+        "p_value",
+        "target",
+        "days",
+        "residents",
+    ];
+    if let Some(at) = group_by
+        .iter()
+        .position(|key| name == *key || name == format!("{key}_name"))
+    {
+        return (0, at);
+    }
+    match name {
+        "suppressed" => (3, 0),
+        _ if ESTIMATES.iter().any(|part| name.contains(part)) => (2, 0),
+        _ => (1, 0),
+    }
+}
+
+/// Flat CSV: nested values (intervals) become `<field>_<part>` columns, ordered by
+/// `column_rank`.
+fn to_csv<R: Serialize>(rows: &[R], group_by: &[&str]) -> Result<String, ApiError> {
     let flat: Vec<Vec<(String, String)>> = rows
         .iter()
         .map(|row| match serde_json::to_value(row) {
-            Ok(Value::Object(fields)) => flatten(&fields, ""),
+            Ok(Value::Object(fields)) => {
+                let mut cells = flatten(&fields, "");
+                cells.sort_by_key(|(name, _)| column_rank(name, group_by));
+                cells
+            }
             _ => Vec::new(),
         })
         .collect();

@@ -106,6 +106,11 @@ impl<R> Table<R> {
     pub fn generated_at(&self) -> DateTime<Utc> {
         self.generated_at
     }
+
+    /// The dimensions the rows are grouped by, in the order asked for.
+    pub fn group_by(&self) -> &[&'static str] {
+        &self.group_by
+    }
 }
 
 /// Whether a count is one that is never published: from 1 to 4.
