@@ -14,3 +14,4 @@ mod api_stats;
 mod event_store;
 mod poison;
 mod projections;
+mod web;

@@ -11,6 +11,7 @@ pub mod body;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+mod pages;
 mod render;
 mod request_span;
 mod routes;
@@ -114,6 +115,10 @@ pub fn build(
         config,
         metrics: metrics::Metrics::new(),
     });
+    // Cookies go only over HTTPS, unless the server is bound to loopback (a demo, a test).
+    let cookies = pages::CookiePolicy {
+        secure: !listener.local_addr()?.ip().is_loopback(),
+    };
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(security_headers::add))
@@ -121,6 +126,7 @@ pub fn build(
             .wrap(TracingLogger::<request_span::RouteOnlySpan>::new())
             .app_data(state.clone())
             .app_data(authenticator.clone())
+            .configure(|config| pages::configure(config, cookies))
             .configure(routes::configure)
     })
     .shutdown_timeout(shutdown_timeout)

@@ -1,5 +1,5 @@
-//! Security headers on every response: the API serves data only, so its pages may load
-//! nothing and be framed by nobody; nothing it answers may be cached (cases and
+//! Security headers on every response: the API serves data only, so its answers may load
+//! nothing and be framed by nobody (the pages for people load their one stylesheet); nothing it answers may be cached (cases and
 //! statistics are for the token that asked).
 
 use actix_web::dev::ServiceResponse;
@@ -10,6 +10,11 @@ use actix_web::{body::MessageBody, dev::ServiceRequest, Error};
 /// The policy of every answer but the interactive documentation.
 const API_POLICY: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The pages for people: their one stylesheet and icon from this server, forms only to
+/// this server, no script at all.
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The documentation page loads its viewer; it still runs no inline script.
 const DOCS_POLICY: &str = "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net; \
@@ -32,6 +37,7 @@ pub async fn add(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let docs = request.path().starts_with("/api/docs");
+    let page = crate::pages::is_page(request.path());
     let mut response = next.call(request).await?;
     let headers = response.headers_mut();
     for (name, value) in FIXED {
@@ -40,7 +46,11 @@ pub async fn add(
             HeaderValue::from_static(value),
         );
     }
-    let policy = if docs { DOCS_POLICY } else { API_POLICY };
+    let policy = match (docs, page) {
+        (true, _) => DOCS_POLICY,
+        (_, true) => PAGE_POLICY,
+        _ => API_POLICY,
+    };
     headers.insert(
         HeaderName::from_static("content-security-policy"),
         HeaderValue::from_static(policy),
