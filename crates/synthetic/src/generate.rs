@@ -518,7 +518,7 @@ impl World<'_> {
             case.group_expected_patients = Some(rng.gen_range(5..=60));
         }
         if let Some(decided) = decided {
-            let grant_rate = self.grant_rate(&case, template.class);
+            let grant_rate = self.grant_rate(&case, scheme, template.class);
             let decision = decide(rng, scheme, decided, grant_rate);
             if !decision.granted && chance(rng, profile.appeal_rate) {
                 case.appeals.extend(self.appeal(rng, decided));
@@ -609,8 +609,7 @@ impl World<'_> {
     }
 
     /// The grant probability of a case: the scheme's, unless an effect says otherwise.
-    fn grant_rate(&self, case: &SyntheticCase, class: Class) -> f64 {
-        let scheme = Scheme::parse(&case.scheme).expect("a scheme");
+    fn grant_rate(&self, case: &SyntheticCase, scheme: Scheme, class: Class) -> f64 {
         let mut rate = match scheme {
             Scheme::HelfoIndividual if class == Class::Obesity => HELFO_OBESITY_GRANT_RATE,
             _ => profile(scheme).grant_rate,

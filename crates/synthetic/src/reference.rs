@@ -95,7 +95,13 @@ fn rows(csv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
 }
 
 pub fn organisation(org_number: &str) -> Option<&'static ReferenceOrganisation> {
-    organisations().iter().find(|o| o.org_number == org_number)
+    // Looked up for every case generated and analysed: an index, not a scan.
+    static BY_NUMBER: OnceLock<HashMap<&'static str, &'static ReferenceOrganisation>> =
+        OnceLock::new();
+    BY_NUMBER
+        .get_or_init(|| organisations().iter().map(|o| (o.org_number, o)).collect())
+        .get(org_number)
+        .copied()
 }
 
 /// The RHFs, in the order of the reference list.
