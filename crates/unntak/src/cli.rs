@@ -176,6 +176,10 @@ pub enum Command {
         #[command(subcommand)]
         report: ReportCommand,
     },
+    /// Measure the signals on synthetic worlds: how often they fire with nothing planted
+    /// (per year, per kind of null world and signal) and how often they find each planted
+    /// effect. Prints markdown tables; exit code 0 whatever they show.
+    Calibrate(CalibrateArgs),
     /// Recompute every event hash chain and the event tree, and check them against the
     /// checkpoints; exit code 1 names the first mismatch.
     Verify(VerifyArgs),
@@ -194,6 +198,19 @@ pub enum Command {
         #[command(subcommand)]
         target: BenchTarget,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CalibrateArgs {
+    /// Worlds of each kind: of each null world, and of each planted effect.
+    #[arg(long, default_value_t = 200)]
+    pub worlds: usize,
+    /// The year analysed; each world covers it and the two years before.
+    #[arg(long, default_value_t = 2025)]
+    pub year: i32,
+    /// Threads to run the worlds on.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -2,6 +2,7 @@
 
 mod analyse;
 mod bench;
+mod calibrate;
 mod demo;
 mod project;
 mod report;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             kind,
         } => analyse::run(&database, year, kind).await,
         Command::Project { database, rebuild } => project::run(&database, rebuild).await,
+        Command::Calibrate(args) => calibrate::run(&args),
         Command::Report {
             report: ReportCommand::Annual(args),
         } => report::annual(args).await,
