@@ -49,6 +49,15 @@ impl Registry {
         year: i32,
         settings: Settings,
     ) -> Result<AnalysisInput, ServiceError> {
+        // The tallies count back from the year (two years, twelve months): a year far
+        // outside the registry's would overflow them.
+        if !crate::population::YEARS.contains(&year) {
+            return Err(ServiceError::invalid(
+                "year",
+                "year_range",
+                "year must be from 1990 to 2100",
+            ));
+        }
         let pool = self.pool();
         let methods = self.method_records().await?;
         let counts = queries::signal_counts(pool, year).await?;

@@ -4,7 +4,7 @@
 
 use domain::commands::CommandError;
 use domain::events::UnreadableEvent;
-use domain::problems::FieldError;
+use domain::problems::{FieldError, Problems};
 use projections::ProjectionError;
 use store::StoreError;
 
@@ -41,12 +41,12 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// One problem, its long digit runs masked as `Problems` masks them (a message may
+    /// repeat what the client sent).
     pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> ServiceError {
-        ServiceError::Invalid(vec![FieldError {
-            field: field.to_string(),
-            code: code.to_string(),
-            message: message.into(),
-        }])
+        let mut problems = Problems::new();
+        problems.add(field, code, message);
+        ServiceError::Invalid(problems.into_vec())
     }
 
     /// A stable machine-readable code for the kind of failure.

@@ -13,8 +13,8 @@ use crate::codec::new_event;
 use crate::error::ServiceError;
 use crate::Registry;
 
-/// Years a population import may be for.
-const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
+/// Years a population import may be for, and the signals may be asked of.
+pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
 /// Residents a county may plausibly have: Norway has about 5.6 million in all, so a
 /// larger figure is a typing or unit error, and would overflow no read model either.

@@ -34,10 +34,12 @@ fn yes() -> bool {
 /// same summary; a dry run answers 200, as it writes nothing by request.
 #[utoipa::path(post, tag = "reporting", params(BatchQuery),
     request_body = Vec<DecisionReport>, security(("bearer" = [])), responses(
+    (status = 403, description = "not a reporter", body = Problem, content_type = "application/problem+json"),
     (status = 200, description = "the import summary", body = ImportSummary),
     (status = 400, description = "not a JSON array", body = Problem, content_type = "application/problem+json"),
     (status = 413, description = "too large or too many rows", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "atomic, and rows were rejected: nothing written", body = ImportSummary)))]
+    (status = 422, description = "atomic, and rows were rejected: nothing written (the summary); or a query parameter unknown or malformed (a problem)",
+        content((ImportSummary = "application/json"), (Problem = "application/problem+json")))))]
 #[post("/decisions/batch")]
 pub async fn report_batch(
     state: web::Data<AppState>,

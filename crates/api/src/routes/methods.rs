@@ -23,6 +23,7 @@ pub async fn list_methods(
 /// One method, with its statuses over time.
 #[utoipa::path(get, tag = "methods", security(("bearer" = [])),
     params(("method_id" = String, Path, description = "Nye metoder id, e.g. ID2021_047")), responses(
+    (status = 422, description = "not a Nye metoder id", body = Problem, content_type = "application/problem+json"),
     (status = 200, description = "the method"),
     (status = 404, description = "unknown method", body = Problem, content_type = "application/problem+json")))]
 #[get("/methods/{method_id}")]
@@ -61,6 +62,7 @@ pub async fn describe_method(
 #[utoipa::path(post, tag = "methods", security(("bearer" = [])),
     request_body = MethodStatusRequest,
     params(("method_id" = String, Path, description = "Nye metoder id")), responses(
+    (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 201, description = "recorded; the method as it now stands"),
     (status = 200, description = "this change was already recorded"),
     (status = 404, description = "unknown method: describe it first", body = Problem, content_type = "application/problem+json"),

@@ -73,15 +73,16 @@ fn path_matches(template: &str, path: &str) -> bool {
 }
 
 /// The API description: the frame of `ApiDoc` with the paths and schemas of every
-/// service `services` registers.
+/// service `services` registers, and the answers the shared layers give.
 pub fn api_description() -> &'static utoipa::openapi::OpenApi {
     static DESCRIPTION: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     DESCRIPTION.get_or_init(|| {
-        let (_, description) = App::new()
+        let (_, mut description) = App::new()
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
             .configure(services)
             .split_for_parts();
+        crate::openapi::document_shared_answers(&mut description);
         description
     })
 }
@@ -169,6 +170,41 @@ mod tests {
         }
         assert!(paths.keys().all(|p| !p.starts_with("/api/v1/api/v1")));
         assert_eq!(paths.len(), 28, "{:?}", paths.keys());
+    }
+
+    #[test]
+    fn every_operation_documents_the_answers_of_the_shared_layers() {
+        let description = serde_json::to_value(api_description()).expect("a document");
+        for (path, item) in description["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("operations") {
+                let answers = &operation["responses"];
+                let documents = |status: &str| answers.get(status).is_some();
+                let secured = operation["security"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty());
+                let parameters = operation["parameters"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let has = |place: &str| parameters.iter().any(|p| p["in"] == place);
+                let name = format!("{method} {path}");
+                if secured {
+                    assert!(
+                        documents("401") && documents("429") && documents("503"),
+                        "{name}"
+                    );
+                }
+                if has("path") {
+                    assert!(documents("404"), "{name}");
+                }
+                if has("query") {
+                    assert!(documents("422"), "{name}");
+                }
+                if operation.get("requestBody").is_some() {
+                    assert!(documents("413"), "{name}");
+                }
+            }
+        }
     }
 
     #[test]

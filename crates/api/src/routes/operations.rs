@@ -32,6 +32,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 /// Prometheus metrics in the text exposition format, for the metrics token
 /// (`UNNTAK_METRICS_TOKEN`, given to the scraper) or an admin token.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])), responses(
+    (status = 403, description = "a token other than the metrics token or an admin token", body = crate::error::Problem, content_type = "application/problem+json"),
     (status = 200, description = "metrics", content_type = "text/plain"),
     (status = 401, description = "no metrics or admin token", body = crate::error::Problem, content_type = "application/problem+json")))]
 #[get("/metrics")]

@@ -23,6 +23,7 @@ pub async fn list_organisations(
 /// Add an organisation (admin).
 #[utoipa::path(post, tag = "organisations", security(("bearer" = [])),
     request_body = OrganisationRequest, responses(
+    (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 201, description = "added"),
     (status = 409, description = "already in the register: use PUT", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "invalid", body = Problem, content_type = "application/problem+json")))]
@@ -42,6 +43,7 @@ pub async fn add_organisation(
 #[utoipa::path(put, tag = "organisations", security(("bearer" = [])),
     request_body = OrganisationRequest,
     params(("org_number" = String, Path, description = "9-digit organisation number")), responses(
+    (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 200, description = "changed"),
     (status = 404, description = "not in the register", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "invalid", body = Problem, content_type = "application/problem+json")))]

@@ -25,6 +25,7 @@ pub async fn list_projections(
     request_body(content = String, content_type = "text/csv", description = "county_number,population"),
     params(("year" = i32, Path, description = "the year the figures are for")),
     responses((status = 200, description = "imported", body = PopulationImported),
+    (status = 403, description = "not an admin", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "every problem in the file", body = Problem, content_type = "application/problem+json")))]
 #[put("/population/{year}")]
 pub async fn import_population(

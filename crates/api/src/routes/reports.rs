@@ -40,6 +40,7 @@ pub async fn report_decision(
 /// Report an application alone; its decision follows later.
 #[utoipa::path(post, tag = "reporting", request_body = CaseReport,
     security(("bearer" = [])), responses(
+    (status = 403, description = "not a reporter for deciding_org", body = Problem, content_type = "application/problem+json"),
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
     (status = 409, description = "conflict", body = Problem, content_type = "application/problem+json"),
@@ -72,6 +73,7 @@ async fn read_typed<T: serde::de::DeserializeOwned + utoipa::ToSchema>(
 /// Report the decision on a case reported without one.
 #[utoipa::path(post, tag = "reporting", request_body = DecisionOnCase,
     security(("bearer" = [])), params(("case_id" = Uuid, Path, description = "the case")), responses(
+    (status = 403, description = "not a reporter", body = Problem, content_type = "application/problem+json"),
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
     (status = 404, description = "no such case", body = Problem, content_type = "application/problem+json"),
@@ -107,6 +109,7 @@ pub struct CorrectionRequest {
 /// Correct a case; the case is validated again as it would stand.
 #[utoipa::path(post, tag = "reporting", request_body = CorrectionRequest,
     security(("bearer" = [])), params(("case_id" = Uuid, Path, description = "the case")), responses(
+    (status = 403, description = "not a reporter", body = Problem, content_type = "application/problem+json"),
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
     (status = 404, description = "no such case", body = Problem, content_type = "application/problem+json"),
@@ -140,6 +143,7 @@ pub struct RetractionRequest {
 /// Retract a case reported in error: it leaves every statistic.
 #[utoipa::path(post, tag = "reporting", request_body = RetractionRequest,
     security(("bearer" = [])), params(("case_id" = Uuid, Path, description = "the case")), responses(
+    (status = 403, description = "not a reporter", body = Problem, content_type = "application/problem+json"),
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
     (status = 404, description = "no such case", body = Problem, content_type = "application/problem+json"),
@@ -169,6 +173,7 @@ pub struct AppealRequest {
 /// Report that a decision was appealed. Answers the new appeal's `appeal_id`.
 #[utoipa::path(post, tag = "reporting", request_body = AppealRequest,
     security(("bearer" = [])), params(("case_id" = Uuid, Path, description = "the case")), responses(
+    (status = 403, description = "not a reporter", body = Problem, content_type = "application/problem+json"),
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
     (status = 404, description = "no such case", body = Problem, content_type = "application/problem+json"),
@@ -203,6 +208,7 @@ pub struct AppealDecisionRequest {
     request_body = AppealDecisionRequest, security(("bearer" = [])),
     params(("case_id" = Uuid, Path, description = "the case"), ("appeal_id" = Uuid, Path, description = "the appeal")),
     responses(
+    (status = 403, description = "not a reporter", body = Problem, content_type = "application/problem+json"),
     (status = 201, description = "stored", body = ReportAccepted),
     (status = 200, description = "already stored", body = ReportAccepted),
     (status = 404, description = "no such case or appeal", body = Problem, content_type = "application/problem+json"),

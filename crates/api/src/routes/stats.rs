@@ -33,6 +33,7 @@ pub async fn decisions(
 /// Applications received per group; with region_basis=residence also per 100 000 residents.
 #[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
+    (status = 403, description = "role may not read statistics, or may not turn suppression off", body = Problem, content_type = "application/problem+json"),
     (status = 200, description = "rows per group", body = Table<ApplicationRow>),
     (status = 422, description = "bad parameters", body = Problem, content_type = "application/problem+json")))]
 #[get("/stats/applications")]
@@ -52,6 +53,7 @@ pub async fn applications(
 /// Kaplan-Meier processing times per group; pending cases are censored at today.
 #[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
+    (status = 403, description = "role may not read statistics, or may not turn suppression off", body = Problem, content_type = "application/problem+json"),
     (status = 200, description = "rows per group", body = Table<ProcessingTimeRow>),
     (status = 422, description = "bad parameters", body = Problem, content_type = "application/problem+json")))]
 #[get("/stats/processing-times")]
@@ -72,6 +74,7 @@ pub async fn processing_times(
 /// pending appeals censored at today).
 #[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
+    (status = 403, description = "role may not read statistics, or may not turn suppression off", body = Problem, content_type = "application/problem+json"),
     (status = 200, description = "rows per group", body = Table<AppealRow>),
     (status = 422, description = "bad parameters", body = Problem, content_type = "application/problem+json")))]
 #[get("/stats/appeals")]
