@@ -156,8 +156,6 @@ pub fn validate_identity_number(
     })
 }
 
-pub use crate::free_text::contains_identity_number;
-
 impl IdentityNumber {
     pub fn birth_year(&self) -> i32 {
         self.birth_date.year()

@@ -9,6 +9,7 @@ pub mod case;
 mod checksum;
 pub mod codes;
 pub mod commands;
+mod digits;
 pub mod events;
 mod folds;
 pub mod free_text;

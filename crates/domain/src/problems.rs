@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::free_text::mask_digit_runs;
+use crate::digits::mask_digit_runs;
 
 /// One problem with one field. `field` is a dotted path into the request body
 /// (`patient.residence_county`, `criteria.benefit`); `code` is stable and machine-readable.
