@@ -8,3 +8,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/with-postgres.sh cargo test --workspace --all-targets "$@"
 bash scripts/resilience.sh
 bash scripts/schemathesis.sh
+bash scripts/browser-test.sh

@@ -2,12 +2,20 @@
 //! to everyone, as forskrift om universell utforming av IKT-løsninger asks of every
 //! Norwegian public web page.
 
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use maud::html;
 
-use super::layout;
+use super::dashboard::report_year;
+use super::error::PageError;
+use super::layout::{self, SignedIn};
+use super::session::Person;
+use crate::AppState;
 
-pub async fn statement() -> HttpResponse {
+/// Open to everyone; someone signed in gets the site's menu with it.
+pub async fn statement(
+    person: Option<Person>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let content = html! {
         h1 { "Tilgjengelighetserklæring" }
         p {
@@ -43,7 +51,18 @@ pub async fn statement() -> HttpResponse {
         }
         p { a href="/" { "Til oversikten" } }
     };
-    HttpResponse::Ok()
+    let signed_in = match &person {
+        Some(person) => Some(SignedIn {
+            csrf: &person.csrf,
+            report_year: report_year(&state.registry, &person.actor).await?,
+        }),
+        None => None,
+    };
+    Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(layout::page("Tilgjengelighetserklæring", None, content))
+        .body(layout::page(
+            "Tilgjengelighetserklæring",
+            signed_in,
+            content,
+        )))
 }

@@ -289,7 +289,10 @@ fn key_figures(figures: &Figures, filter: &Filter) -> Markup {
             div {
                 dt { "Median saksbehandlingstid" }
                 dd {
-                    (Cell::Days(processing.and_then(|r| r.median_days.estimate)).shown()) " dager"
+                    @match processing.and_then(|r| r.median_days.estimate) {
+                        Some(days) => { (Cell::Days(Some(days)).shown()) " dager" },
+                        None => (Cell::Days(None).shown()),
+                    }
                 }
             }
         }
@@ -367,7 +370,11 @@ impl Figures {
         );
         for row in &self.by_region {
             decisions.push(decision_cells(
-                region(row.group.text("region_name"), row.group.text("region")),
+                region(
+                    row.group.text("region_name"),
+                    row.group.text("region"),
+                    filter.residence,
+                ),
                 row,
             ));
         }
@@ -385,7 +392,11 @@ impl Figures {
         };
         for row in &self.applications {
             let mut cells = vec![
-                region(row.group.text("region_name"), row.group.text("region")),
+                region(
+                    row.group.text("region_name"),
+                    row.group.text("region"),
+                    filter.residence,
+                ),
                 Cell::Count(row.applications),
             ];
             if filter.residence {
@@ -417,7 +428,11 @@ impl Figures {
         );
         for row in &self.processing {
             processing.push(vec![
-                region(row.group.text("region_name"), row.group.text("region")),
+                region(
+                    row.group.text("region_name"),
+                    row.group.text("region"),
+                    filter.residence,
+                ),
                 Cell::Count(row.n),
                 Cell::Count(row.decided),
                 Cell::Days(row.median_days.estimate),
@@ -460,8 +475,13 @@ fn with_first(first: &'static str) -> [&'static str; 6] {
     columns
 }
 
-fn region(name: Option<String>, number: Option<String>) -> Cell {
-    Cell::Text(name.or(number).unwrap_or_else(|| "Uten region".into()))
+/// A row's region, or what a row without one stands for (as the report names it).
+fn region(name: Option<String>, number: Option<String>, residence: bool) -> Cell {
+    let without = match residence {
+        true => "Uten bostedsregion (gruppeunntak)",
+        false => "Nasjonalt (Helfo og Helsedirektoratet)",
+    };
+    Cell::Text(name.or(number).unwrap_or_else(|| without.into()))
 }
 
 fn decision_cells(first: Cell, row: &DecisionRow) -> Vec<Cell> {
