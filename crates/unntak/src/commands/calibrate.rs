@@ -337,7 +337,8 @@ fn percent(part: usize, whole: usize) -> String {
 fn size(effect: &PlantedEffect) -> String {
     match effect {
         PlantedEffect::LowGrantRate { grant_rate, .. } => format!(
-            "grant rate {grant_rate} at one trust for one method, {} extra cases a year there              and {} elsewhere",
+            "grant rate {grant_rate} at one trust for one method, {} cases a year there, \
+             {} elsewhere",
             synthetic::LOW_GRANT_RATE_CASES_PER_YEAR,
             synthetic::LOW_GRANT_RATE_REFERENCE_CASES_PER_YEAR
         ),
