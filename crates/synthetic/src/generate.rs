@@ -153,10 +153,10 @@ struct World<'a> {
     effects: &'a [PlantedEffect],
     today: NaiveDate,
     methods: Vec<CatalogueMethod>,
-    /// `open_days[year][scheme][method]`: the working days of the year (an index into the
-    /// scenario's years) on which the method's status allows an application under the
-    /// scheme (an index into `PROFILES`).
-    open_days: Vec<Vec<Vec<Vec<NaiveDate>>>>,
+    /// `open_days[year][scheme][method][quarter]`: the working days of the quarter of the
+    /// year (an index into the scenario's years) on which the method's status allows an
+    /// application under the scheme (an index into `PROFILES`).
+    open_days: Vec<Vec<Vec<[Vec<NaiveDate>; 4]>>>,
     /// `rates[scheme][method]`: the method's expected ordinary applications a year under
     /// the scheme, at scale 1.0, while its status allows them.
     rates: Vec<Vec<f64>>,
@@ -284,8 +284,10 @@ enum Attempt {
 
 impl World<'_> {
     /// The ordinary cases of one scheme and year: each method's own Poisson number of
-    /// applications, at its rate times the share of the year's working days it is open,
-    /// received on those days.
+    /// applications a quarter, at a quarter of its rate times the share of the quarter's
+    /// working days it is open, received on those days. Every quarter expects the same
+    /// number, whatever its holidays: a quarter with Easter in it has as many applications
+    /// as one without, so that nothing in the calendar looks like a trend.
     fn ordinary_cases(
         &self,
         year_index: usize,
@@ -299,11 +301,11 @@ impl World<'_> {
         if from > self.today {
             return;
         }
-        let working = working_days(year).len() as f64;
+        let working = working_days_by_quarter(year);
         for (index, method) in self.methods.iter().enumerate() {
-            let days = &self.open_days[year_index][scheme_index][index];
+            let quarters = &self.open_days[year_index][scheme_index][index];
             let rate = self.rates[scheme_index][index];
-            if days.is_empty() || rate <= 0.0 {
+            if quarters.iter().all(Vec::is_empty) || rate <= 0.0 {
                 continue;
             }
             let label = format!(
@@ -312,34 +314,39 @@ impl World<'_> {
                 method.id()
             );
             let mut rng = sample::stream(self.seed, &label);
-            let mean = rate * scale * days.len() as f64 / working;
-            for _ in 0..sample::poisson(&mut rng, mean) {
-                let mut case_rng = child(&mut rng);
-                let request = Request {
-                    method: Some(index),
-                    days: Some(days),
-                    ..Request::ordinary(profile.scheme, from, to)
-                };
-                cases.extend(self.build(&mut case_rng, &request));
+            for (days, working) in quarters.iter().zip(&working) {
+                let mean = rate / 4.0 * scale * days.len() as f64 / working.len() as f64;
+                for _ in 0..sample::poisson(&mut rng, mean) {
+                    let mut case_rng = child(&mut rng);
+                    let request = Request {
+                        method: Some(index),
+                        days: Some(days),
+                        ..Request::ordinary(profile.scheme, from, to)
+                    };
+                    cases.extend(self.build(&mut case_rng, &request));
+                }
             }
         }
     }
 
-    /// Each year's, scheme's and method's open days (see `World::open_days`).
-    fn open_days(&self) -> Vec<Vec<Vec<Vec<NaiveDate>>>> {
+    /// Each year's, scheme's, method's and quarter's open days (see `World::open_days`).
+    fn open_days(&self) -> Vec<Vec<Vec<[Vec<NaiveDate>; 4]>>> {
         self.years
             .clone()
             .map(|year| {
-                let days = working_days(year);
+                let quarters = working_days_by_quarter(year);
                 PROFILES
                     .iter()
                     .map(|profile| {
                         (0..self.methods.len())
                             .map(|index| {
-                                days.iter()
-                                    .copied()
-                                    .filter(|&day| self.eligible(index, profile.scheme, day, None))
-                                    .collect()
+                                quarters.clone().map(|days| {
+                                    days.into_iter()
+                                        .filter(|&day| {
+                                            self.eligible(index, profile.scheme, day, None)
+                                        })
+                                        .collect()
+                                })
                             })
                             .collect()
                     })
@@ -351,25 +358,38 @@ impl World<'_> {
     /// Each scheme's and method's rate (see `World::rates`): the scheme's volume, shared
     /// among its pools of methods (individual exemptions and early access by kind of
     /// patient, Helfo's obesity drugs and the rest), then within a pool divided by the
-    /// mean number of its methods open over the years. A pool with no method open gives
-    /// its share to the others.
+    /// mean number of its methods open over the years' quarters. A pool with no method
+    /// open gives its share to the others.
     fn rates(&self) -> Vec<Vec<f64>> {
-        let working: usize = self.years.clone().map(|y| working_days(y).len()).sum();
+        let working: Vec<[usize; 4]> = self
+            .years
+            .clone()
+            .map(|year| working_days_by_quarter(year).map(|days| days.len()))
+            .collect();
+        let quarters = (4 * working.len()) as f64;
         PROFILES
             .iter()
             .enumerate()
             .map(|(s, profile)| {
+                // The mean share of a quarter's working days the method is open.
                 let open = |index: usize| -> f64 {
                     self.open_days
                         .iter()
-                        .map(|year| year[s][index].len())
-                        .sum::<usize>() as f64
+                        .zip(&working)
+                        .flat_map(|(year, working)| {
+                            year[s][index]
+                                .iter()
+                                .zip(working)
+                                .map(|(days, all)| days.len() as f64 / *all as f64)
+                        })
+                        .sum::<f64>()
+                        / quarters
                 };
                 let pools: Vec<(f64, Vec<usize>, f64)> = self
                     .pools(profile.scheme)
                     .into_iter()
                     .map(|(share, pool)| {
-                        let mean_open = pool.iter().map(|&i| open(i)).sum::<f64>() / working as f64;
+                        let mean_open = pool.iter().map(|&i| open(i)).sum::<f64>();
                         (share, pool, mean_open)
                     })
                     .filter(|(_, _, mean_open)| *mean_open > 0.0)
@@ -1035,13 +1055,17 @@ fn assign_case_refs(cases: &mut [SyntheticCase]) {
     }
 }
 
-/// The working days of a year, in order.
-fn working_days(year: i32) -> Vec<NaiveDate> {
-    ymd(year, 1, 1)
+/// The working days of each quarter of a year, in order.
+fn working_days_by_quarter(year: i32) -> [Vec<NaiveDate>; 4] {
+    let mut quarters: [Vec<NaiveDate>; 4] = Default::default();
+    for day in ymd(year, 1, 1)
         .iter_days()
         .take_while(|day| day.year() == year)
         .filter(|&day| sample::is_working_day(day))
-        .collect()
+    {
+        quarters[day.month0() as usize / 3].push(day);
+    }
+    quarters
 }
 
 fn scheme_index(scheme: Scheme) -> usize {

@@ -30,10 +30,12 @@ pub struct Scenario {
 /// should stay quiet in. Nothing in any of them is a signal-worthy outlier.
 ///
 /// Common to all: volumes are stationary. Each method has its own expected number of
-/// applications a year in each scheme it may be applied for under (individual exemptions
-/// while it is under assessment or re-assessment, individual access while it is not
-/// introduced, and so on), received evenly over the days its status allows; a new method
-/// adds its own applications and takes none from the others. The rate is the scheme's
+/// applications a quarter in each scheme it may be applied for under (individual
+/// exemptions while it is under assessment or re-assessment, individual access while it
+/// is not introduced, and so on), the same in every quarter its status allows them
+/// throughout (a quarter with Easter expects as many as one without), received on the
+/// quarter's working days; a new method adds its own applications and takes none from
+/// the others. The rate is the scheme's
 /// volume ([`SchemeProfile::per_year`](crate::SchemeProfile)), shared among its methods
 /// (for individual exemptions first by kind of patient: half cancer) and divided by the
 /// mean number of them open over the scenario's years, so the years together have the

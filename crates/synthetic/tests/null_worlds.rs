@@ -69,6 +69,28 @@ fn in_the_homogeneous_world_each_method_has_the_same_volume_every_year() {
 }
 
 #[test]
+fn every_quarter_expects_as_many_applications_whatever_its_holidays() {
+    // Helfo's 2 500 a year, received on working days: the second quarter (Easter, May)
+    // has about 10 % fewer working days than the third. Its volume must not follow.
+    let mut per_quarter = [0usize; 4];
+    for seed in 1..=4 {
+        for case in of_scheme(&world(NullWorld::Homogeneous, seed), "helfo_individual") {
+            per_quarter[quarter(case).1 as usize - 1] += 1;
+        }
+    }
+    let mean = per_quarter.iter().sum::<usize>() as f64 / 4.0;
+    for (q, count) in per_quarter.iter().enumerate() {
+        // About 7 500 a quarter over the seeds: a Poisson SD of 87, 2 % of the mean.
+        let ratio = *count as f64 / mean;
+        assert!(
+            (0.96..=1.04).contains(&ratio),
+            "Q{}: {count} against {mean}",
+            q + 1
+        );
+    }
+}
+
+#[test]
 fn a_new_method_does_not_dilute_the_others() {
     // Lekanemab is under assessment throughout; in the changing register other methods
     // enter and leave assessment around it. Its volume stays the same.
