@@ -138,7 +138,7 @@ pub fn generate(scenario: &Scenario, today: NaiveDate) -> Generated {
         position += 1;
         kept.get(position - 1).copied().unwrap_or(true)
     });
-    cases.sort_by_key(|case| case.received_date);
+    let mut cases = by_received_date(cases);
     assign_case_refs(&mut cases);
     Generated {
         methods: world.methods.iter().map(|m| m.method.clone()).collect(),
@@ -869,6 +869,22 @@ impl World<'_> {
             cases.extend(self.build(&mut case_rng, &request));
         }
     }
+}
+
+/// The cases in order of receipt, ties in the order given: a stable sort, but each case
+/// (a few hundred bytes) moved once rather than at every step of the sort.
+fn by_received_date(cases: Vec<SyntheticCase>) -> Vec<SyntheticCase> {
+    let mut order: Vec<(NaiveDate, usize)> = cases
+        .iter()
+        .enumerate()
+        .map(|(index, case)| (case.received_date, index))
+        .collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<SyntheticCase>> = cases.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|(_, index)| slots[index].take().expect("each case once"))
+        .collect()
 }
 
 /// Three or four trusts in as many regions, for a cluster.
