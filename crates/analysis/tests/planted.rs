@@ -5,71 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use analysis::signals::{all_signals, units_tested, AnalysisInput, Signal, SignalKind};
+use analysis::signals::{all_signals, units_tested, AnalysisInput, SignalKind};
 use chrono::NaiveDate;
-use synthetic::{generate, Generated, PlantedEffect, Scenario};
+use synthetic::{generate, Generated, Scenario};
 
 const SEEDS: u64 = 20;
 const YEAR: i32 = 2025;
 
-fn region_number(region: &str) -> String {
-    synthetic::reference::region_number(region)
-        .unwrap_or(region)
-        .to_string()
-}
-
 /// The analysis input the read models would give for the generated registry.
 fn input(generated: &Generated) -> AnalysisInput {
     synthetic::analysis_input(generated, YEAR)
-}
-
-/// Whether a signal reports the planted effect.
-fn reports(signal: &Signal, effect: &PlantedEffect) -> bool {
-    match effect {
-        PlantedEffect::LowGrantRate { org, method_id, .. } => {
-            signal.kind == SignalKind::GrantRateVariation
-                && signal.unit.as_deref() == Some(org)
-                && signal.method_id.as_deref() == Some(method_id)
-        }
-        PlantedEffect::SlowRegion { region, scheme, .. } => {
-            signal.kind == SignalKind::ProcessingTimeVariation
-                && signal.unit.as_deref() == Some(&region_number(region))
-                && signal.scheme.as_deref() == Some(scheme)
-        }
-        PlantedEffect::Cluster {
-            method_id,
-            icd10_category,
-            ..
-        } => {
-            signal.kind == SignalKind::RecurringSubgroup
-                && signal.method_id.as_deref() == Some(method_id)
-                && signal.indication.as_deref() == Some(icd10_category)
-        }
-        PlantedEffect::UnequalSubgroup {
-            method_id,
-            icd10_category,
-            refusing_region,
-            ..
-        } => {
-            signal.kind == SignalKind::UnequalTreatment
-                && signal.method_id.as_deref() == Some(method_id)
-                && signal.indication.as_deref() == Some(icd10_category)
-                && signal.unit.as_deref() == Some(&region_number(refusing_region))
-        }
-        PlantedEffect::VolumeJump { org, .. } => {
-            signal.kind == SignalKind::Trend && signal.unit.as_deref() == Some(org)
-        }
-    }
-}
-
-fn effect_name(effect: &PlantedEffect) -> &'static str {
-    match effect {
-        PlantedEffect::LowGrantRate { .. } => "low_grant_rate",
-        PlantedEffect::SlowRegion { .. } => "slow_region",
-        PlantedEffect::Cluster { .. } => "cluster",
-        PlantedEffect::UnequalSubgroup { .. } => "unequal_subgroup",
-        PlantedEffect::VolumeJump { .. } => "volume_jump",
-    }
 }
 
 fn today() -> NaiveDate {
@@ -84,9 +29,9 @@ fn planted_effects_are_signalled_in_at_least_95_percent_of_seeds() {
         let generated = generate(&scenario, today());
         let signals = all_signals(&input(&generated));
         for effect in &generated.ground_truth {
-            let entry = found.entry(effect_name(effect)).or_insert((0, 0));
+            let entry = found.entry(effect.kind()).or_insert((0, 0));
             entry.1 += 1;
-            entry.0 += u64::from(signals.iter().any(|s| reports(s, effect)));
+            entry.0 += u64::from(signals.iter().any(|s| effect.is_reported_by(s)));
         }
     }
     for (effect, (hits, runs)) in &found {
