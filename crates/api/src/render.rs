@@ -132,17 +132,6 @@ fn csv_failed(error: csv::Error) -> ApiError {
     ApiError::Internal(Box::new(error))
 }
 
-/// A text cell a spreadsheet would not run as a formula: one that begins with `=`, `+`,
-/// `-`, `@`, a tab or a carriage return gets a leading apostrophe (OWASP's rule against CSV
-/// injection). Names such as an organisation's come from admins' input, and a supervisor
-/// opens the file in a spreadsheet.
-pub(crate) fn neutralise_formula(text: &str) -> String {
-    match text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        true => format!("'{text}"),
-        false => text.to_string(),
-    }
-}
-
 fn flatten(row: &Map<String, Value>, prefix: &str) -> Vec<(String, String)> {
     let mut cells = Vec::new();
     for (key, value) in row {
@@ -154,31 +143,10 @@ fn flatten(row: &Map<String, Value>, prefix: &str) -> Vec<(String, String)> {
             Value::Object(inner) => cells.extend(flatten(inner, &name)),
             Value::Array(_) => {}
             Value::Null => cells.push((name, String::new())),
-            Value::String(text) => cells.push((name, neutralise_formula(text))),
+            // Names come from admins' input, and a supervisor opens the file in a spreadsheet.
+            Value::String(text) => cells.push((name, report::csv_cell(text))),
             other => cells.push((name, other.to_string())),
         }
     }
     cells
-}
-
-#[cfg(test)]
-mod tests {
-    use super::neutralise_formula;
-
-    #[test]
-    fn cells_that_would_run_as_formulas_are_neutralised() {
-        for formula in [
-            "=HYPERLINK(\"http://evil.example/x\",\"Klikk\")",
-            "+1",
-            "-1+2",
-            "@SUM(A1)",
-            "\tx",
-            "\rx",
-        ] {
-            assert_eq!(neutralise_formula(formula), format!("'{formula}"));
-        }
-        for plain in ["Oslo universitetssykehus HF", "a=b", "", "'quoted"] {
-            assert_eq!(neutralise_formula(plain), plain);
-        }
-    }
 }

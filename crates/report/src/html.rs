@@ -104,6 +104,15 @@ fn section_markup(section: &Section) -> Markup {
 
 fn table_markup(table: &Table) -> Markup {
     html! {
+        (table_element(table))
+        (withheld_note(table))
+    }
+}
+
+/// A table as HTML: its caption, column header cells, a header cell for each row, and
+/// numbers right-aligned. Pages that show report tables use it too.
+pub fn table_element(table: &Table) -> Markup {
+    html! {
         table {
             caption { (table.caption) }
             thead {
@@ -125,6 +134,12 @@ fn table_markup(table: &Table) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// What ":" means, below a table that has a figure not published (nothing otherwise).
+pub fn withheld_note(table: &Table) -> Markup {
+    html! {
         @if table.rows.iter().flatten().any(|c| c.shown() == format::NOT_PUBLISHED) {
             p class="meta" {
                 ": ikke publisert (færre enn 5 saker, eller skjult så det ikke kan regnes ut fra andre tall)."

@@ -16,6 +16,8 @@ mod sections;
 mod table;
 
 pub use build::annual_report;
+pub use html::{table_element, withheld_note};
+pub use sections::scheme_name;
 pub use table::{csv_cell, Cell, Table};
 
 use chrono::{DateTime, Utc};

@@ -41,7 +41,7 @@ pub struct Figures {
 }
 
 /// A scheme's name in bokmål.
-pub fn scheme_name(code: &str) -> String {
+pub fn scheme_name(code: &str) -> &str {
     match code {
         "individual_exemption" => "Individuelle unntak",
         "group_exemption" => "Gruppeunntak",
@@ -51,7 +51,11 @@ pub fn scheme_name(code: &str) -> String {
         "early_access" => "Tidlig tilgang",
         other => other,
     }
-    .to_string()
+}
+
+/// A table cell naming a scheme in bokmål.
+fn scheme_cell(code: &str) -> Cell {
+    Cell::Text(scheme_name(code).to_string())
 }
 
 /// A region's name, or what a row without one stands for.
@@ -194,7 +198,7 @@ fn schemes(figures: &Figures) -> Section {
     for row in figures.by_scheme.rows() {
         let scheme = row.group.text("scheme");
         let mut cells = vec![
-            Cell::Text(scheme_name(scheme.as_deref().unwrap_or(""))),
+            scheme_cell(scheme.as_deref().unwrap_or("")),
             Cell::Count(applications.get(&scheme).copied().flatten()),
         ];
         cells.extend(decision_cells(row));
@@ -527,9 +531,7 @@ fn appeals(figures: &Figures) -> Section {
     );
     for row in figures.appeals.rows() {
         table.push(vec![
-            Cell::Text(scheme_name(
-                row.group.text("scheme").as_deref().unwrap_or(""),
-            )),
+            scheme_cell(row.group.text("scheme").as_deref().unwrap_or("")),
             Cell::Count(row.lodged),
             Cell::Count(row.decided),
             Cell::Count(row.upheld),
@@ -577,9 +579,7 @@ fn grounds(figures: &Figures) -> Section {
             continue;
         };
         reasons.push(vec![
-            Cell::Text(scheme_name(
-                row.group.text("scheme").as_deref().unwrap_or(""),
-            )),
+            scheme_cell(row.group.text("scheme").as_deref().unwrap_or("")),
             Cell::Text(ground_name(&reason)),
             Cell::Count(row.refused),
         ]);
@@ -606,9 +606,7 @@ fn grounds(figures: &Figures) -> Section {
             other => other,
         };
         criteria.push(vec![
-            Cell::Text(scheme_name(
-                row.group.text("scheme").as_deref().unwrap_or(""),
-            )),
+            scheme_cell(row.group.text("scheme").as_deref().unwrap_or("")),
             Cell::Text(format!("{}: {met}", ground_name(key))),
             Cell::Count(row.decided),
             Cell::Count(row.granted),
@@ -701,7 +699,14 @@ fn signals(figures: &Figures) -> Section {
                     .unwrap_or_else(|| first.indication.clone().unwrap_or_default()),
             ),
             Cell::Text(first.method_id.clone().unwrap_or_default()),
-            Cell::Text(first.scheme.as_deref().map(scheme_name).unwrap_or_default()),
+            Cell::Text(
+                first
+                    .scheme
+                    .as_deref()
+                    .map(scheme_name)
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
             Cell::Text(members.len().to_string()),
             Cell::Text(lowest_q.map_or("regel".to_string(), |q| {
                 if q < 0.001 {

@@ -120,6 +120,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cells_that_would_run_as_formulas_are_neutralised() {
+        for formula in [
+            "=HYPERLINK(\"http://evil.example/x\",\"Klikk\")",
+            "+1",
+            "-1+2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(csv_cell(formula), format!("'{formula}"));
+        }
+        for plain in ["Oslo universitetssykehus HF", "a=b", "", "'quoted"] {
+            assert_eq!(csv_cell(plain), plain);
+        }
+    }
+
+    #[test]
     fn a_withheld_count_shows_as_a_colon_and_stays_empty_in_csv() {
         let mut table = Table::new("t", "T", &["Region", "Vedtak", "Innvilget"]);
         table.push(vec![

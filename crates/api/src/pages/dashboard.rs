@@ -16,7 +16,9 @@ use serde::Deserialize;
 use super::error::PageError;
 use super::layout::{self, SignedIn};
 use super::session::Person;
-use super::tables::{self, scheme_name};
+use report::scheme_name;
+
+use super::tables;
 use super::url::query_value;
 use crate::AppState;
 

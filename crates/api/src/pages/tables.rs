@@ -4,42 +4,13 @@
 //! withheld one as ":".
 
 use maud::{html, Markup};
-use report::{Cell, Table};
-
-/// How the report marks a figure that is not published.
-const NOT_PUBLISHED: &str = ":";
+use report::{table_element, withheld_note, Table};
 
 /// `table`, and below it a link to `csv_href` if given.
 pub fn table(table: &Table, csv_href: Option<&str>) -> Markup {
     html! {
-        div class="table-wrap" {
-            table {
-                caption { (table.caption) }
-                thead {
-                    tr { @for column in &table.columns { th scope="col" { (column) } } }
-                }
-                tbody {
-                    @for row in &table.rows {
-                        tr {
-                            @for (index, cell) in row.iter().enumerate() {
-                                @if index == 0 {
-                                    th scope="row" { (cell.shown()) }
-                                } @else if matches!(cell, Cell::Text(_)) {
-                                    td { (cell.shown()) }
-                                } @else {
-                                    td class="number" { (cell.shown()) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        @if table.rows.iter().flatten().any(|cell| cell.shown() == NOT_PUBLISHED) {
-            p class="meta" {
-                ": ikke publisert (færre enn 5 saker, eller skjult så det ikke kan regnes ut fra andre tall)."
-            }
-        }
+        div class="table-wrap" { (table_element(table)) }
+        (withheld_note(table))
         @if let Some(href) = csv_href {
             p class="download" {
                 a href=(href) download {
@@ -60,17 +31,4 @@ pub fn csv_response(file: &str, csv: String) -> actix_web::HttpResponse {
             format!("attachment; filename=\"{file}\""),
         ))
         .body(csv)
-}
-
-/// A scheme's name in bokmål, as the report gives it.
-pub fn scheme_name(code: &str) -> &str {
-    match code {
-        "individual_exemption" => "Individuelle unntak",
-        "group_exemption" => "Gruppeunntak",
-        "individual_access" => "Individuell tilgang",
-        "reassessment_access" => "Tilgang under revurdering",
-        "helfo_individual" => "Individuell stønad (Helfo)",
-        "early_access" => "Tidlig tilgang",
-        other => other,
-    }
 }
