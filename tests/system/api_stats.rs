@@ -107,15 +107,24 @@ async fn small_cells_are_withheld_with_a_complement_and_never_shown_as_zero() {
         json!(true),
         "2 granted is a small cell"
     );
+    // 7 decided is not small: it stands, and the split that holds the 2 goes.
     assert_eq!(
         (
             bergen["decided"].clone(),
             bergen["granted"].clone(),
+            bergen["refused"].clone(),
             bergen["grant_rate"].clone()
         ),
-        (Value::Null, Value::Null, Value::Null)
+        (json!(7), Value::Null, Value::Null, Value::Null)
     );
     assert_eq!(bergen["grant_rate_ci95"]["lower"], Value::Null);
+    assert_eq!(bergen["suppression"], json!("primary"));
+    assert!(
+        bergen["suppression_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("fra 1 til 4")),
+        "{bergen}"
+    );
     let ous = rows
         .iter()
         .find(|r| r["org"] == json!(OUS))
@@ -123,9 +132,14 @@ async fn small_cells_are_withheld_with_a_complement_and_never_shown_as_zero() {
     assert_eq!(
         ous["suppressed"],
         json!(true),
-        "the complement: else Bergen = total - OUS"
+        "the complement: else Bergen's granted = total granted - OUS's"
     );
-    assert_eq!(ous["granted"], Value::Null);
+    assert_eq!(
+        (ous["decided"].clone(), ous["granted"].clone()),
+        (json!(12), Value::Null)
+    );
+    assert_eq!(ous["suppression"], json!("complementary"));
+    assert!(ous["suppression_reason"].is_string(), "{ous}");
 
     let unsuppressed = app
         .get(&format!("{path}&suppress=false"), Some(&app.tokens.ous))
@@ -305,7 +319,7 @@ async fn statistics_come_as_csv_when_asked() {
     // Group keys first with their names, then counts, then rates and intervals.
     assert_eq!(
         header,
-        "org,org_name,decided,granted,refused,grant_rate,grant_rate_ci95_lower,grant_rate_ci95_upper,suppressed",
+        "org,org_name,decided,granted,refused,grant_rate,grant_rate_ci95_lower,grant_rate_ci95_upper,suppressed,suppression,suppression_reason",
     );
     assert!(lines.next().unwrap().starts_with(OUS));
 }

@@ -92,6 +92,8 @@ fn column_rank(name: &str, group_by: &[&str]) -> (usize, usize) {
     }
     match name {
         "suppressed" => (3, 0),
+        "suppression" => (3, 1),
+        "suppression_reason" => (3, 2),
         _ if ESTIMATES.iter().any(|part| name.contains(part)) => (2, 0),
         _ => (1, 0),
     }

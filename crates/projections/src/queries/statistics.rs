@@ -260,6 +260,17 @@ pub async fn organisation_names(pool: &PgPool) -> Result<HashMap<String, String>
     Ok(rows.into_iter().collect())
 }
 
+/// Each organisation's regional health authority (none for national bodies such as Helfo).
+pub async fn organisation_regions(
+    pool: &PgPool,
+) -> Result<HashMap<String, Option<String>>, ProjectionError> {
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("select org_number, region_org_number from projected_organisations")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// How one organisation reports: volume, delay from decision to report, corrections,
 /// retractions and how often the criteria are documented in full.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]

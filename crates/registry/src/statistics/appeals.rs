@@ -9,7 +9,10 @@ use projections::queries;
 use serde::Serialize;
 
 use super::processing::days_until;
-use super::{GroupKeys, Publishable, Quantile, StatisticsQuery, StatisticsRequest, Table};
+use super::{
+    GroupKeys, PartsWithheld, Publishable, Quantile, StatisticsQuery, StatisticsRequest, Table,
+    Withheld,
+};
 use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::Registry;
@@ -26,7 +29,8 @@ pub struct AppealRow {
     pub overturned: Option<u64>,
     pub partly_overturned: Option<u64>,
     pub median_duration_days: Quantile,
-    pub suppressed: bool,
+    #[serde(flatten)]
+    pub withheld: Withheld,
     #[serde(skip)]
     pending: u64,
 }
@@ -62,15 +66,27 @@ impl AppealRow {
             overturned: Some(overturned),
             partly_overturned: Some(partly),
             median_duration_days: (&KaplanMeier::fit(&durations).median()).into(),
-            suppressed: false,
+            withheld: Withheld::default(),
             pending: appeals.iter().filter(|a| a.outcome.is_none()).count() as u64,
         }
     }
 }
 
 impl Publishable for AppealRow {
+    const PARTS_APART: Option<PartsWithheld> = Some(PartsWithheld {
+        primary: "Antall klager vises; utfallene og klagetiden holdes tilbake fordi et av \
+                  dem, eller antall ventende, er fra 1 til 4.",
+        complementary: "Antall klager vises; utfallene og klagetiden holdes tilbake i \
+                        tillegg, ellers kunne en annen rads utfall regnes ut fra en publisert \
+                        total.",
+    });
+
     fn group(&self) -> &[Option<String>] {
         &self.keys
+    }
+
+    fn withheld_mut(&mut self) -> &mut Withheld {
+        &mut self.withheld
     }
 
     fn counts(&self) -> Vec<u64> {
@@ -84,12 +100,15 @@ impl Publishable for AppealRow {
 
     fn withhold(&mut self) {
         self.lodged = None;
+        self.withhold_parts();
+    }
+
+    fn withhold_parts(&mut self) {
         self.decided = None;
         self.upheld = None;
         self.overturned = None;
         self.partly_overturned = None;
         self.median_duration_days = Quantile::default();
-        self.suppressed = true;
     }
 }
 
@@ -122,7 +141,7 @@ impl Registry {
         actor: &Actor,
         query: &StatisticsQuery,
     ) -> Result<Table<AppealRow>, ServiceError> {
-        let request = StatisticsRequest::parse(actor, query)?;
+        let request = self.statistics_request(actor, query).await?;
         let as_of_position = self.as_of(request.min_position).await?;
         let appeals = queries::appeals(self.pool(), &request.filter, &request.dimensions).await?;
         let names = queries::organisation_names(self.pool()).await?;

@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use projections::queries::{self, Dimension, RegionBasis};
 use serde::Serialize;
 
-use super::{Bounds, GroupKeys, Publishable, StatisticsQuery, StatisticsRequest, Table};
+use super::{Bounds, GroupKeys, Publishable, StatisticsQuery, StatisticsRequest, Table, Withheld};
 use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::Registry;
@@ -36,12 +36,17 @@ pub struct ApplicationRow {
     pub per_100k: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_100k_ci95: Option<Bounds>,
-    pub suppressed: bool,
+    #[serde(flatten)]
+    pub withheld: Withheld,
 }
 
 impl Publishable for ApplicationRow {
     fn group(&self) -> &[Option<String>] {
         &self.keys
+    }
+
+    fn withheld_mut(&mut self) -> &mut Withheld {
+        &mut self.withheld
     }
 
     fn counts(&self) -> Vec<u64> {
@@ -54,7 +59,6 @@ impl Publishable for ApplicationRow {
             self.per_100k = Some(None);
             self.per_100k_ci95 = Some(Bounds::default());
         }
-        self.suppressed = true;
     }
 }
 
@@ -77,7 +81,7 @@ pub fn application_table(
                 residents: None,
                 per_100k: None,
                 per_100k_ci95: None,
-                suppressed: false,
+                withheld: Withheld::default(),
             };
             if let Some(population) = population {
                 let person_years = person_years(population, request, keys);
@@ -170,7 +174,7 @@ impl Registry {
         actor: &Actor,
         query: &StatisticsQuery,
     ) -> Result<Table<ApplicationRow>, ServiceError> {
-        let request = StatisticsRequest::parse(actor, query)?;
+        let request = self.statistics_request(actor, query).await?;
         let as_of_position = self.as_of(request.min_position).await?;
         let pool = self.pool();
         let groups = queries::applications(pool, &request.filter, &request.dimensions).await?;

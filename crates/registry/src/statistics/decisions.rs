@@ -6,7 +6,10 @@ use analysis::proportion::wilson_interval;
 use projections::queries::{self, DecisionGroup, Dimension};
 use serde::Serialize;
 
-use super::{Bounds, GroupKeys, Publishable, StatisticsQuery, StatisticsRequest, Table};
+use super::{
+    Bounds, GroupKeys, PartsWithheld, Publishable, StatisticsQuery, StatisticsRequest, Table,
+    Withheld,
+};
 use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::Registry;
@@ -24,7 +27,8 @@ pub struct DecisionRow {
     pub grant_rate: Option<f64>,
     pub grant_rate_ci95: Bounds,
     /// Whether the row's figures are withheld.
-    pub suppressed: bool,
+    #[serde(flatten)]
+    pub withheld: Withheld,
 }
 
 impl DecisionRow {
@@ -43,14 +47,26 @@ impl DecisionRow {
             refused: Some(refused),
             grant_rate: (decided > 0).then(|| granted as f64 / decided as f64),
             grant_rate_ci95: wilson_interval(granted, decided, 0.95).into(),
-            suppressed: false,
+            withheld: Withheld::default(),
         }
     }
 }
 
 impl Publishable for DecisionRow {
+    const PARTS_APART: Option<PartsWithheld> = Some(PartsWithheld {
+        primary: "Antall avgjort vises; innvilget, avslått og innvilgelsesandelen holdes \
+                  tilbake fordi innvilget eller avslått er fra 1 til 4.",
+        complementary: "Antall avgjort vises; innvilget, avslått og innvilgelsesandelen \
+                        holdes tilbake i tillegg, ellers kunne en annen rads fordeling regnes \
+                        ut fra en publisert total.",
+    });
+
     fn group(&self) -> &[Option<String>] {
         &self.keys
+    }
+
+    fn withheld_mut(&mut self) -> &mut Withheld {
+        &mut self.withheld
     }
 
     fn counts(&self) -> Vec<u64> {
@@ -59,11 +75,14 @@ impl Publishable for DecisionRow {
 
     fn withhold(&mut self) {
         self.decided = None;
+        self.withhold_parts();
+    }
+
+    fn withhold_parts(&mut self) {
         self.granted = None;
         self.refused = None;
         self.grant_rate = None;
         self.grant_rate_ci95 = Bounds::default();
-        self.suppressed = true;
     }
 }
 
@@ -88,7 +107,7 @@ impl Registry {
         actor: &Actor,
         query: &StatisticsQuery,
     ) -> Result<Table<DecisionRow>, ServiceError> {
-        let request = StatisticsRequest::parse(actor, query)?;
+        let request = self.statistics_request(actor, query).await?;
         let as_of_position = self.as_of(request.min_position).await?;
         let groups = queries::decisions(self.pool(), &request.filter, &request.dimensions).await?;
         let names = queries::organisation_names(self.pool()).await?;

@@ -5,7 +5,7 @@
 use analysis::signals::{funnel, FunnelPoint, Settings};
 use serde::{Deserialize, Serialize};
 
-use super::{Bounds, Publishable, StatisticsRequest, Table};
+use super::{Bounds, Publishable, StatisticsRequest, Table, Withheld};
 use crate::actor::{Actor, Role, ANALYSTS};
 use crate::error::ServiceError;
 use crate::Registry;
@@ -45,7 +45,8 @@ pub struct FunnelRow {
     /// Two-sided p-value of the unit's rate against the target, after adjustment.
     pub p_value: Option<f64>,
     pub outside_998: Option<bool>,
-    pub suppressed: bool,
+    #[serde(flatten)]
+    pub withheld: Withheld,
     #[serde(skip)]
     keys: Vec<Option<String>>,
 }
@@ -69,7 +70,7 @@ impl From<FunnelPoint> for FunnelRow {
             overdispersion_adjusted: point.overdispersion_adjusted,
             p_value: Some(point.p_value),
             outside_998: Some(point.outside_998),
-            suppressed: false,
+            withheld: Withheld::default(),
         }
     }
 }
@@ -77,6 +78,10 @@ impl From<FunnelPoint> for FunnelRow {
 impl Publishable for FunnelRow {
     fn group(&self) -> &[Option<String>] {
         &self.keys
+    }
+
+    fn withheld_mut(&mut self) -> &mut Withheld {
+        &mut self.withheld
     }
 
     fn counts(&self) -> Vec<u64> {
@@ -93,7 +98,6 @@ impl Publishable for FunnelRow {
         self.limits_998 = Bounds::default();
         self.p_value = None;
         self.outside_998 = None;
-        self.suppressed = true;
     }
 }
 
@@ -115,6 +119,7 @@ pub fn funnel_table(points: Vec<FunnelPoint>, suppress: bool) -> Vec<FunnelRow> 
         suppress,
         curve: false,
         min_position: None,
+        org_regions: Default::default(),
     };
     let rows = points.into_iter().map(FunnelRow::from).collect();
     Table::publish(&request, 0, rows).rows

@@ -112,6 +112,70 @@ impl From<&QuantileEstimate> for Quantile {
     }
 }
 
+/// Whether a row was withheld, which of its figures, and why: written beside the figures,
+/// so a reader of the CSV knows why a cell of 10 is empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Withheld {
+    /// Whether any figure of the row is withheld.
+    pub suppressed: bool,
+    /// `primary` (a count of the row is from 1 to 4) or `complementary` (withheld so that
+    /// another withheld row cannot be worked out from a published total); null when
+    /// nothing is withheld.
+    pub suppression: Option<Suppression>,
+    /// In words (bokmål): which figures are withheld, and why.
+    pub suppression_reason: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Suppression {
+    Primary,
+    Complementary,
+}
+
+/// What to say when a row's total is published and its parts are withheld, for each
+/// reason: the rows that allow it name their parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartsWithheld {
+    pub primary: &'static str,
+    pub complementary: &'static str,
+}
+
+impl Withheld {
+    /// Every figure of the row withheld.
+    pub(crate) fn row(why: Suppression) -> Withheld {
+        Withheld::because(
+            why,
+            match why {
+                Suppression::Primary => "Holdt tilbake: et antall i raden er fra 1 til 4.",
+                Suppression::Complementary => {
+                    "Holdt tilbake i tillegg: ellers kunne en annen tilbakeholdt rad regnes ut \
+                     fra en publisert total."
+                }
+            },
+        )
+    }
+
+    /// The row's parts withheld, its total published.
+    pub(crate) fn parts(why: Suppression, reasons: PartsWithheld) -> Withheld {
+        Withheld::because(
+            why,
+            match why {
+                Suppression::Primary => reasons.primary,
+                Suppression::Complementary => reasons.complementary,
+            },
+        )
+    }
+
+    fn because(why: Suppression, reason: &'static str) -> Withheld {
+        Withheld {
+            suppressed: true,
+            suppression: Some(why),
+            suppression_reason: Some(reason),
+        }
+    }
+}
+
 /// Figures rounded at output to what their uncertainty supports: shares to 0.01 percentage
 /// point (4 decimals, so interval bounds near 0 or 1 keep their meaning), days and rates per
 /// 100 000 to one decimal. The figures are computed

@@ -15,8 +15,9 @@ mod request;
 
 use std::time::Duration;
 
-use analysis::suppression::{suppress_grouped_rows, DEFAULT_THRESHOLD};
+use analysis::suppression::{suppress_grouped_rows, CellStatus, DEFAULT_THRESHOLD};
 use chrono::{DateTime, Utc};
+use projections::queries::{self, Dimension};
 use projections::status::has_reached;
 use projections::Projection;
 use serde::Serialize;
@@ -25,11 +26,12 @@ pub use appeals::AppealRow;
 pub use applications::ApplicationRow;
 pub use decisions::DecisionRow;
 pub use funnel::{FunnelQuery, FunnelRow, FunnelTable};
-pub use groups::{Bounds, GroupKeys, Quantile};
+pub use groups::{Bounds, GroupKeys, PartsWithheld, Quantile, Suppression, Withheld};
 pub use processing::{CurveStep, ProcessingTimeRow};
 pub use quality::ReportingQualityRow;
 pub use request::{StatisticsQuery, StatisticsRequest};
 
+use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::Registry;
 
@@ -38,18 +40,28 @@ const MIN_POSITION_WAIT: Duration = Duration::from_millis(2_000);
 
 /// A row of a statistic: what it counts, and how to withhold it.
 pub trait Publishable {
+    /// Whether the row's total may be published while its parts are withheld (decided,
+    /// when granted or refused is small), and what to say then. None: a row is withheld
+    /// whole.
+    const PARTS_APART: Option<PartsWithheld> = None;
     /// The row's group, one value per dimension, for the coarser groupings a reader can
     /// subtract it from.
     fn group(&self) -> &[Option<String>];
     /// The counts a reader sees in the row or can work out from it, as parts: every total
     /// the row publishes is a sum of these.
     fn counts(&self) -> Vec<u64>;
-    /// Withholds every figure of the row (a withheld figure is null, never zero), and
-    /// marks it suppressed.
+    /// Withholds every figure of the row (a withheld figure is null, never zero).
     fn withhold(&mut self);
+    /// Withholds the parts and what is computed from them, keeping the total; only called
+    /// when `PARTS_APART` is set.
+    fn withhold_parts(&mut self) {
+        self.withhold();
+    }
     /// Withholds the figures of a published row that tell of a small count by
     /// themselves (a share of a small part, a curve step of one case). Most rows have none.
     fn withhold_small_details(&mut self) {}
+    /// Where the row says whether and why it was withheld.
+    fn withheld_mut(&mut self) -> &mut Withheld;
 }
 
 /// A published statistic: rows, and how current they are.
@@ -72,16 +84,21 @@ impl<R: Publishable> Table<R> {
     fn publish(request: &StatisticsRequest, as_of_position: i64, mut rows: Vec<R>) -> Table<R> {
         let mut withheld_any = false;
         if request.suppress {
-            let groups: Vec<Vec<Option<String>>> =
-                rows.iter().map(|r| r.group().to_vec()).collect();
-            let counts: Vec<Vec<u64>> = rows.iter().map(Publishable::counts).collect();
-            let statuses = suppress_grouped_rows(&groups, &counts, DEFAULT_THRESHOLD);
-            for (row, status) in rows.iter_mut().zip(statuses) {
-                match status.is_suppressed() {
-                    true => row.withhold(),
-                    false => row.withhold_small_details(),
+            let withheld_rows = withholdings(&rows_view(request, &rows));
+            for (row, withheld) in rows.iter_mut().zip(withheld_rows) {
+                match withheld {
+                    None => row.withhold_small_details(),
+                    Some((Withholding::Row, why)) => {
+                        row.withhold();
+                        *row.withheld_mut() = Withheld::row(why);
+                    }
+                    Some((Withholding::Parts, why)) => {
+                        row.withhold_parts();
+                        let reasons = R::PARTS_APART.expect("parts withheld only where allowed");
+                        *row.withheld_mut() = Withheld::parts(why, reasons);
+                    }
                 }
-                withheld_any |= status.is_suppressed();
+                withheld_any |= withheld.is_some();
             }
         }
         Table {
@@ -91,6 +108,66 @@ impl<R: Publishable> Table<R> {
             suppressed: withheld_any,
             rows,
         }
+    }
+}
+
+/// Which figures of a row are withheld.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Withholding {
+    /// Every figure.
+    Row,
+    /// The parts and what is computed from them; the total is published.
+    Parts,
+}
+
+/// What suppression needs of a table: each row's group, its parts, and whether its total
+/// may stand apart from them.
+struct RowsView {
+    groups: Vec<Vec<Option<String>>>,
+    parts: Vec<Vec<u64>>,
+    parts_apart: bool,
+}
+
+fn rows_view<R: Publishable>(request: &StatisticsRequest, rows: &[R]) -> RowsView {
+    RowsView {
+        groups: request.suppression_keys(rows.iter().map(|r| r.group().to_vec()).collect()),
+        parts: rows.iter().map(Publishable::counts).collect(),
+        parts_apart: R::PARTS_APART.is_some(),
+    }
+}
+
+/// What each row withholds. The parts are suppressed as a table of their own (a row goes
+/// when any part is small, or to protect one that is). Where a row's total may stand
+/// apart, the totals are suppressed as a table of their own too: a row whose total goes is
+/// withheld whole, one whose parts only go keeps its total. Knowing a row's total leaves
+/// one unknown among its parts, which the parts' suppression already treats as one
+/// unknown a row, so the two masks together give away no more than each.
+fn withholdings(view: &RowsView) -> Vec<Option<(Withholding, Suppression)>> {
+    let parts = suppress_grouped_rows(&view.groups, &view.parts, DEFAULT_THRESHOLD);
+    if !view.parts_apart {
+        return parts
+            .into_iter()
+            .map(|s| reason(s).map(|why| (Withholding::Row, why)))
+            .collect();
+    }
+    let totals: Vec<Vec<u64>> = view.parts.iter().map(|p| vec![p.iter().sum()]).collect();
+    let totals = suppress_grouped_rows(&view.groups, &totals, DEFAULT_THRESHOLD);
+    totals
+        .into_iter()
+        .zip(parts)
+        .map(|(total, parts)| match (reason(total), reason(parts)) {
+            (Some(why), _) => Some((Withholding::Row, why)),
+            (None, Some(why)) => Some((Withholding::Parts, why)),
+            (None, None) => None,
+        })
+        .collect()
+}
+
+fn reason(status: CellStatus) -> Option<Suppression> {
+    match status {
+        CellStatus::Published => None,
+        CellStatus::Primary => Some(Suppression::Primary),
+        CellStatus::Complementary => Some(Suppression::Complementary),
     }
 }
 
@@ -119,6 +196,20 @@ pub fn is_small(count: u64) -> bool {
 }
 
 impl Registry {
+    /// A statistics request parsed and authorised, with what suppression needs to know
+    /// beyond the rows: the organisations' regions, when grouped by organisation.
+    async fn statistics_request(
+        &self,
+        actor: &Actor,
+        query: &StatisticsQuery,
+    ) -> Result<StatisticsRequest, ServiceError> {
+        let mut request = StatisticsRequest::parse(actor, query)?;
+        if request.position_of(Dimension::Org).is_some() {
+            request.org_regions = queries::organisation_regions(self.pool()).await?;
+        }
+        Ok(request)
+    }
+
     /// Waits (briefly) for the caller's own write, then says how current an answer is: the
     /// oldest checkpoint of the projections a statistic reads (cases, and population for
     /// rates per resident), as each catches up on its own.

@@ -11,7 +11,7 @@ use projections::queries::{self, Processing};
 use serde::Serialize;
 
 use super::{
-    is_small, GroupKeys, Publishable, Quantile, StatisticsQuery, StatisticsRequest, Table,
+    is_small, GroupKeys, Publishable, Quantile, StatisticsQuery, StatisticsRequest, Table, Withheld,
 };
 use crate::actor::Actor;
 use crate::error::ServiceError;
@@ -40,7 +40,8 @@ pub struct ProcessingTimeRow {
     /// The step function, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub curve: Option<Option<Vec<CurveStep>>>,
-    pub suppressed: bool,
+    #[serde(flatten)]
+    pub withheld: Withheld,
     /// Decided by the day, and not decided by the day, for each share.
     #[serde(skip)]
     split_at: [(u64, u64); 2],
@@ -96,7 +97,7 @@ impl ProcessingTimeRow {
             share_within_14_days: Some(fit.share_with_event_by(14.0)),
             share_within_30_days: Some(fit.share_with_event_by(30.0)),
             curve: curve.map(Some),
-            suppressed: false,
+            withheld: Withheld::default(),
             split_at: [split_at(observations, 14.0), split_at(observations, 30.0)],
         }
     }
@@ -118,6 +119,10 @@ impl Publishable for ProcessingTimeRow {
         &self.keys
     }
 
+    fn withheld_mut(&mut self) -> &mut Withheld {
+        &mut self.withheld
+    }
+
     // Both parts of n are published, so both are checked.
     fn counts(&self) -> Vec<u64> {
         vec![self.decided.unwrap_or(0), self.censored.unwrap_or(0)]
@@ -135,7 +140,6 @@ impl Publishable for ProcessingTimeRow {
         if self.curve.is_some() {
             self.curve = Some(None);
         }
-        self.suppressed = true;
     }
 
     /// A share times n is a count: withheld when either part is small. A curve's steps are
@@ -224,7 +228,7 @@ impl Registry {
         actor: &Actor,
         query: &StatisticsQuery,
     ) -> Result<Table<ProcessingTimeRow>, ServiceError> {
-        let request = StatisticsRequest::parse(actor, query)?;
+        let request = self.statistics_request(actor, query).await?;
         let as_of_position = self.as_of(request.min_position).await?;
         let cases = queries::processing(self.pool(), &request.filter, &request.dimensions).await?;
         let names = queries::organisation_names(self.pool()).await?;

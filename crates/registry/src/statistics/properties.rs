@@ -18,6 +18,7 @@ use super::decisions::decision_table;
 use super::funnel::funnel_table;
 use super::processing::processing_table;
 use super::quality::reporting_quality_table;
+use super::request::OrgRegions;
 use super::{is_small, Publishable, StatisticsRequest, Table};
 
 /// A random grouped table: each row its group (one value per dimension) and four counts,
@@ -63,6 +64,7 @@ fn request(dimensions: &[Dimension], suppress: bool) -> StatisticsRequest {
         suppress,
         curve: true,
         min_position: None,
+        org_regions: Default::default(),
     }
 }
 
@@ -76,9 +78,11 @@ struct Published<R> {
     published: Vec<R>,
     /// The fields of a row that are counts of cases.
     count_fields: &'static [&'static str],
+    /// The field of the row's total, if it may be published while the parts are withheld.
+    total_field: Option<&'static str>,
 }
 
-fn both<R>(
+fn both<R: Publishable>(
     build: impl Fn(bool) -> Table<R>,
     count_fields: &'static [&'static str],
 ) -> Published<R> {
@@ -86,14 +90,16 @@ fn both<R>(
         raw: build(false).rows,
         published: build(true).rows,
         count_fields,
+        total_field: R::PARTS_APART.map(|_| count_fields[0]),
     }
 }
 
 /// Checks the rule on a published table whose rows `raw` (unsuppressed, same order) had.
 fn check<R: Publishable + Serialize>(
     table: &Published<R>,
-    dimensions: usize,
+    keys: &[Vec<Option<String>>],
 ) -> Result<(), TestCaseError> {
+    let dimensions = keys.first().map_or(0, Vec::len);
     prop_assert_eq!(table.raw.len(), table.published.len());
     for row in &table.published {
         let json = serde_json::to_value(row).expect("a row serialises");
@@ -108,10 +114,17 @@ fn check<R: Publishable + Serialize>(
                 );
             }
         }
-        if json["suppressed"] == Value::Bool(true) {
+        let suppressed = json["suppressed"] == Value::Bool(true);
+        prop_assert_eq!(
+            suppressed,
+            json["suppression_reason"].is_string() && json["suppression"].is_string(),
+            "a withheld row says why, a published one does not: {}",
+            &json
+        );
+        if suppressed {
             for field in table.count_fields {
                 prop_assert!(
-                    json[field].is_null(),
+                    json[field].is_null() || Some(*field) == table.total_field,
                     "a withheld row shows {}: {}",
                     field,
                     json
@@ -125,13 +138,24 @@ fn check<R: Publishable + Serialize>(
             );
         }
     }
-    let hidden: Vec<bool> = table
+    let json: Vec<Value> = table
         .published
         .iter()
-        .map(|row| serde_json::to_value(row).expect("a row")["suppressed"] == Value::Bool(true))
+        .map(|row| serde_json::to_value(row).expect("a row"))
         .collect();
+    let parts_hidden: Vec<bool> = json
+        .iter()
+        .map(|row| row["suppressed"] == Value::Bool(true))
+        .collect();
+    let total_hidden: Vec<bool> = json
+        .iter()
+        .zip(&parts_hidden)
+        .map(|(row, &hidden)| hidden && table.total_field.is_none_or(|f| row[f].is_null()))
+        .collect();
+    let total = |row: &R| vec![row.counts().iter().sum::<u64>()];
     for kept in 0..(1usize << dimensions) - 1 {
-        check_coarser_grouping(&table.raw, &hidden, kept)?;
+        check_coarser_grouping(&table.raw, keys, &parts_hidden, kept, Publishable::counts)?;
+        check_coarser_grouping(&table.raw, keys, &total_hidden, kept, total)?;
     }
     Ok(())
 }
@@ -142,20 +166,21 @@ fn check<R: Publishable + Serialize>(
 /// answer withholds itself when small).
 fn check_coarser_grouping<R: Publishable>(
     raw: &[R],
+    keys: &[Vec<Option<String>>],
     hidden: &[bool],
     kept: usize,
+    columns: impl Fn(&R) -> Vec<u64>,
 ) -> Result<(), TestCaseError> {
     // Each coarser group's total and its hidden rows' sum, column by column.
     let mut groups: HashMap<Vec<Option<String>>, Sums> = HashMap::new();
-    for (row, &is_hidden) in raw.iter().zip(hidden) {
-        let group: Vec<Option<String>> = row
-            .group()
+    for ((row, row_keys), &is_hidden) in raw.iter().zip(keys).zip(hidden) {
+        let group: Vec<Option<String>> = row_keys
             .iter()
             .enumerate()
             .filter(|(d, _)| kept & (1 << d) != 0)
             .map(|(_, key)| key.clone())
             .collect();
-        let counts = row.counts();
+        let counts = columns(row);
         let (total, hidden_sum) = groups
             .entry(group)
             .or_insert_with(|| (vec![0; counts.len()], vec![0; counts.len()]));
@@ -185,12 +210,83 @@ fn check_coarser_grouping<R: Publishable>(
 /// A group's total and its hidden rows' sum, column by column.
 type Sums = (Vec<u64>, Vec<u64>);
 
+/// The rows' groups, as a reader can regroup them.
+fn own_keys<R: Publishable>(rows: &[R]) -> Vec<Vec<Option<String>>> {
+    rows.iter().map(|row| row.group().to_vec()).collect()
+}
+
+/// Trusts in two regions, and a national body in none (Helfo).
+fn org_regions() -> OrgRegions {
+    let region = |r: &str| Some(r.to_string());
+    OrgRegions::from([
+        ("t0".to_string(), region("r0")),
+        ("t1".to_string(), region("r0")),
+        ("t2".to_string(), region("r1")),
+        ("t3".to_string(), region("r1")),
+        ("t4".to_string(), region("r1")),
+        ("helfo".to_string(), None),
+    ])
+}
+
+/// Random decisions by trust and method: each row a trust (of `org_regions`), a method
+/// and granted and refused, mostly small.
+fn random_trust_table() -> impl Strategy<Value = Vec<DecisionGroup>> {
+    let org = prop_oneof![
+        Just("t0"),
+        Just("t1"),
+        Just("t2"),
+        Just("t3"),
+        Just("t4"),
+        Just("helfo")
+    ];
+    let count = prop_oneof![3 => 0i64..6, 1 => 0i64..40];
+    let row = (org, 0u8..3, count.clone(), count);
+    proptest::collection::vec(row, 1..18).prop_map(|rows| {
+        let mut seen = HashMap::new();
+        for (org, method, granted, refused) in rows {
+            seen.entry(vec![Some(org.to_string()), Some(format!("m{method}"))])
+                .or_insert((granted, refused));
+        }
+        let mut groups: Vec<DecisionGroup> = seen
+            .into_iter()
+            .map(|(keys, (granted, refused))| DecisionGroup {
+                keys,
+                granted,
+                refused,
+            })
+            .collect();
+        groups.sort_by(|a, b| a.keys.cmp(&b.keys));
+        groups
+    })
+}
+
 fn names() -> HashMap<String, String> {
     HashMap::new()
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Trust -> region -> national: a reader who adds up a region's trusts, or the whole
+    /// country's, and compares with the region's or the national answer learns nothing
+    /// hidden, whether the trusts are asked alone or by method.
+    #[test]
+    fn decisions_by_trust_give_nothing_away_to_the_regions_and_the_nation(groups in random_trust_table()) {
+        for dimensions in [vec![Dimension::Org, Dimension::MethodId], vec![Dimension::Org]] {
+            let groups = by_dimensions(&groups, dimensions.len());
+            let mut request = request(&dimensions, true);
+            request.org_regions = org_regions();
+            let build = |suppress: bool| {
+                let mut request = request.clone();
+                request.suppress = suppress;
+                decision_table(&request, 0, &groups, &names())
+            };
+            let published = both(build, &["decided", "granted", "refused"]);
+            let keys = request.suppression_keys(own_keys(&published.raw));
+            prop_assert_eq!(keys[0].len(), dimensions.len() + 1, "the region is a key");
+            check(&published, &keys)?;
+        }
+    }
 
     #[test]
     fn decisions_never_show_or_give_away_a_small_count(table in random_table()) {
@@ -199,7 +295,7 @@ proptest! {
         }).collect();
         let published = both(|s| decision_table(&request(&table.dimensions, s), 0, &groups, &names()),
             &["decided", "granted", "refused"]);
-        check(&published, table.dimensions.len())?;
+        check(&published, &own_keys(&published.raw))?;
     }
 
     #[test]
@@ -208,7 +304,7 @@ proptest! {
             table.rows.iter().map(|(keys, c)| (keys.clone(), c[0] as i64)).collect();
         let published = both(|s| application_table(&request(&table.dimensions, s), 0, &groups, &names(), None),
             &["applications"]);
-        check(&published, table.dimensions.len())?;
+        check(&published, &own_keys(&published.raw))?;
     }
 
     #[test]
@@ -225,7 +321,7 @@ proptest! {
         let today = day(400);
         let published = both(|s| processing_table(&request(&table.dimensions, s), 0, cases.clone(), &names(), today),
             &["n", "decided", "censored"]);
-        check(&published, table.dimensions.len())?;
+        check(&published, &own_keys(&published.raw))?;
         for row in &published.published {
             check_shares_and_curve(row)?;
         }
@@ -246,7 +342,7 @@ proptest! {
         }
         let published = both(|s| appeal_table(&request(&table.dimensions, s), 0, appeals.clone(), &names(), day(400)),
             &["lodged", "decided", "upheld", "overturned", "partly_overturned"]);
-        check(&published, table.dimensions.len())?;
+        check(&published, &own_keys(&published.raw))?;
     }
 
     #[test]
@@ -258,7 +354,7 @@ proptest! {
         }).collect();
         let published = both(|s| reporting_quality_table(&request(&[], s), 0, qualities.clone(), &names()),
             &["cases", "decisions", "corrections", "retractions"]);
-        check(&published, 1)?;
+        check(&published, &own_keys(&published.raw))?;
     }
 
     #[test]
@@ -273,9 +369,29 @@ proptest! {
             raw: funnel_table(points.clone(), false),
             published: funnel_table(points, true),
             count_fields: &["decided", "granted"],
+            total_field: None,
         };
-        check(&published, 1)?;
+        check(&published, &own_keys(&published.raw))?;
     }
+}
+
+/// The trust-by-method groups summed to their first `dimensions` keys.
+fn by_dimensions(groups: &[DecisionGroup], dimensions: usize) -> Vec<DecisionGroup> {
+    let mut summed: Vec<DecisionGroup> = Vec::new();
+    for group in groups {
+        let keys = group.keys[..dimensions].to_vec();
+        match summed.iter_mut().find(|g| g.keys == keys) {
+            Some(g) => {
+                g.granted += group.granted;
+                g.refused += group.refused;
+            }
+            None => summed.push(DecisionGroup {
+                keys,
+                ..group.clone()
+            }),
+        }
+    }
+    summed
 }
 
 /// A published share times n, and a published curve step, never stand for 1 to 4 cases.

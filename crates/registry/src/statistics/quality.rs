@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use projections::queries::{self, Dimension, ReportingQuality};
 use serde::Serialize;
 
-use super::{GroupKeys, Publishable, StatisticsQuery, StatisticsRequest, Table};
+use super::{GroupKeys, Publishable, StatisticsQuery, StatisticsRequest, Table, Withheld};
 use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::Registry;
@@ -28,7 +28,8 @@ pub struct ReportingQualityRow {
     /// Share of decisions that document every criterion of their scheme.
     #[serde(serialize_with = "super::groups::rounded::share")]
     pub share_complete_criteria: Option<f64>,
-    pub suppressed: bool,
+    #[serde(flatten)]
+    pub withheld: Withheld,
 }
 
 fn count(n: i64) -> Option<u64> {
@@ -47,7 +48,7 @@ impl ReportingQualityRow {
             corrections: count(quality.corrections),
             retractions: count(quality.retractions),
             share_complete_criteria: quality.share_complete_criteria,
-            suppressed: false,
+            withheld: Withheld::default(),
         }
     }
 }
@@ -57,6 +58,10 @@ impl Publishable for ReportingQualityRow {
     // grouping is all organisations together.
     fn group(&self) -> &[Option<String>] {
         &self.keys
+    }
+
+    fn withheld_mut(&mut self) -> &mut Withheld {
+        &mut self.withheld
     }
 
     // Counts of cases narrowed by method and period are counts of patients.
@@ -78,7 +83,6 @@ impl Publishable for ReportingQualityRow {
         self.corrections = None;
         self.retractions = None;
         self.share_complete_criteria = None;
-        self.suppressed = true;
     }
 }
 
@@ -102,7 +106,7 @@ impl Registry {
         actor: &Actor,
         query: &StatisticsQuery,
     ) -> Result<Table<ReportingQualityRow>, ServiceError> {
-        let request = StatisticsRequest::parse(actor, query)?;
+        let request = self.statistics_request(actor, query).await?;
         refuse_other_groupings(&request)?;
         let as_of_position = self.as_of(request.min_position).await?;
         let names = queries::organisation_names(self.pool()).await?;

@@ -1,5 +1,7 @@
 //! What a statistic is asked: the period, filters, grouping, and whether to suppress.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use domain::case::Scheme;
 use domain::codes::MethodId;
@@ -44,7 +46,14 @@ pub struct StatisticsRequest {
     pub suppress: bool,
     pub curve: bool,
     pub min_position: Option<i64>,
+    /// The region each organisation belongs to, when the request groups by organisation:
+    /// a reader can add a region's trusts up and compare with the region's own answer.
+    pub org_regions: OrgRegions,
 }
+
+/// Organisation number to the number of its regional health authority (none for Helfo and
+/// the other national bodies).
+pub type OrgRegions = HashMap<String, Option<String>>;
 
 impl StatisticsRequest {
     /// Checks the actor may read statistics (and see them unsuppressed, if asked), and
@@ -80,7 +89,36 @@ impl StatisticsRequest {
             suppress,
             curve: query.curve.unwrap_or(false),
             min_position: query.min_position,
+            org_regions: OrgRegions::new(),
         })
+    }
+
+    /// The keys suppression works on: each row's group, and, when rows are grouped by
+    /// organisation but not by deciding region, the organisation's region after them, so
+    /// that the region's answer (and the national one) count as coarser groupings of this
+    /// one. A region is a function of the organisation, so no group is split.
+    pub(super) fn suppression_keys(
+        &self,
+        groups: Vec<Vec<Option<String>>>,
+    ) -> Vec<Vec<Option<String>>> {
+        let by_deciding_region = self.position_of(Dimension::Region).is_some()
+            && self.filter.region_basis == RegionBasis::Deciding;
+        let Some(org_at) = self.position_of(Dimension::Org) else {
+            return groups;
+        };
+        if by_deciding_region {
+            return groups;
+        }
+        groups
+            .into_iter()
+            .map(|mut keys| {
+                let region = keys[org_at]
+                    .as_ref()
+                    .and_then(|org| self.org_regions.get(org).cloned().flatten());
+                keys.push(region);
+                keys
+            })
+            .collect()
     }
 
     /// The position of `dimension` among the request's, if it groups by it.
