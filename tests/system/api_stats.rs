@@ -615,3 +615,38 @@ async fn a_table_says_it_is_suppressed_only_when_a_row_was_withheld() {
     let withheld: Value = serde_json::from_str(&withheld.text).unwrap();
     assert_eq!(withheld["suppressed"], json!(true), "{withheld}");
 }
+
+/// Two suppressed answers a day apart would differ by that day's cases: suppressed
+/// periods are whole quarters, and both ends are named when both are wrong.
+#[tokio::test]
+async fn suppressed_periods_are_whole_quarters() {
+    let app = spawn_app().await;
+    let base = "/api/v1/stats/decisions?group_by=org";
+    let answer = app
+        .get(
+            &format!("{base}&from=2025-01-02&to=2025-06-29"),
+            Some(&app.tokens.reviewer),
+        )
+        .await;
+    let problems = answer.assert_problem(422);
+    let fields: Vec<&str> = problems
+        .iter()
+        .filter_map(|p| p["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["from", "to"], "{}", answer.text);
+    let quarters = app
+        .get(
+            &format!("{base}&from=2025-04-01&to=2025-09-30"),
+            Some(&app.tokens.reviewer),
+        )
+        .await;
+    assert_eq!(quarters.status, 200, "{}", quarters.text);
+    // Unsuppressed figures (reviewers, admins) may be for any days.
+    let days = app
+        .get(
+            &format!("{base}&from=2025-01-02&to=2025-06-29&suppress=false"),
+            Some(&app.tokens.reviewer),
+        )
+        .await;
+    assert_eq!(days.status, 200, "{}", days.text);
+}

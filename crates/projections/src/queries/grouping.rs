@@ -171,11 +171,13 @@ impl CountsTable {
     }
 }
 
-fn starts_quarter(date: NaiveDate) -> bool {
+/// Whether `date` is the first day of a calendar quarter.
+pub fn starts_quarter(date: NaiveDate) -> bool {
     date.day() == 1 && date.month0().is_multiple_of(3)
 }
 
-fn ends_quarter(date: NaiveDate) -> bool {
+/// Whether `date` is the last day of a calendar quarter.
+pub fn ends_quarter(date: NaiveDate) -> bool {
     date.succ_opt().is_some_and(starts_quarter)
 }
 

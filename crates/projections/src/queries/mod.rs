@@ -7,7 +7,7 @@ mod signal_input;
 mod sql;
 mod statistics;
 
-pub use grouping::{CountsTable, Dimension, Filter, RegionBasis};
+pub use grouping::{ends_quarter, starts_quarter, CountsTable, Dimension, Filter, RegionBasis};
 pub use signal_input::{exemption_days, signal_cases, signal_counts};
 pub use statistics::{
     appeals, applications, decisions, decisions_from_counts, decisions_from_facts, last_day_known,

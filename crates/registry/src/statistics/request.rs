@@ -7,7 +7,7 @@ use domain::case::Scheme;
 use domain::codes::MethodId;
 use domain::organisation::OrganisationNumber;
 use domain::problems::Problems;
-use projections::queries::{Dimension, Filter, RegionBasis};
+use projections::queries::{ends_quarter, starts_quarter, Dimension, Filter, RegionBasis};
 use serde::Deserialize;
 
 use crate::actor::{Actor, Role, STATISTICS_READERS};
@@ -69,8 +69,11 @@ impl StatisticsRequest {
                 problems.add("from", "period_reversed", "from is after to");
             }
         }
-        problems.finish(|| ()).map_err(ServiceError::Invalid)?;
         let suppress = query.suppress.unwrap_or(true);
+        if suppress {
+            check_whole_quarters(query, &mut problems);
+        }
+        problems.finish(|| ()).map_err(ServiceError::Invalid)?;
         if !suppress && actor.require(&[Role::Reviewer, Role::Admin]).is_err() {
             return Err(ServiceError::Forbidden(
                 "only reviewers and admins may see unsuppressed statistics".into(),
@@ -145,6 +148,28 @@ fn check_filters(query: &StatisticsQuery, problems: &mut Problems) {
     }
     if let Some(org) = &query.deciding_org {
         problems.take("deciding_org", OrganisationNumber::parse(org));
+    }
+}
+
+/// Suppressed figures are for whole quarters only. Two periods a day apart would
+/// otherwise differ by one day's cases, which no suppression of either answer can hide;
+/// quarters are what `group_by=quarter` publishes, suppressed, anyway.
+fn check_whole_quarters(query: &StatisticsQuery, problems: &mut Problems) {
+    if query.from.is_some_and(|from| !starts_quarter(from)) {
+        problems.add(
+            "from",
+            "not_a_quarter_start",
+            "from must be the first day of a quarter (1 January, 1 April, 1 July or \
+             1 October) when figures are suppressed",
+        );
+    }
+    if query.to.is_some_and(|to| !ends_quarter(to)) {
+        problems.add(
+            "to",
+            "not_a_quarter_end",
+            "to must be the last day of a quarter (31 March, 30 June, 30 September or \
+             31 December) when figures are suppressed",
+        );
     }
 }
 
