@@ -650,3 +650,46 @@ async fn suppressed_periods_are_whole_quarters() {
         .await;
     assert_eq!(days.status, 200, "{}", days.text);
 }
+
+/// A filter is a slice of the grouping by its dimension, suppressed alike: asked alone,
+/// OUS's 6 granted of 12 would be published, and the national total less it would give
+/// Bergen's withheld 2 granted.
+#[tokio::test]
+async fn a_filtered_answer_withholds_what_the_grouped_answer_withholds() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 6, 6), (BERGEN, 2, 5)]).await;
+    let get = |query: String| {
+        let app = &app;
+        async move {
+            let path = format!("/api/v1/stats/decisions?min_position={last}&{query}");
+            rows(&app.get(&path, Some(&app.tokens.reviewer)).await)
+        }
+    };
+    let by_org = get("group_by=org".into()).await;
+    for org in [OUS, BERGEN] {
+        let grouped: Vec<Value> = by_org
+            .iter()
+            .filter(|r| r["org"] == json!(org))
+            .cloned()
+            .collect();
+        assert_eq!(grouped.len(), 1);
+        let filtered = get(format!("group_by=org&deciding_org={org}")).await;
+        assert_eq!(filtered, grouped, "the slice of {org}");
+        // Without group_by the organisation is not a column, and the figures are the same.
+        let mut alone = get(format!("deciding_org={org}")).await;
+        assert_eq!(alone.len(), 1);
+        let mut expected = grouped[0].clone();
+        for key in ["org", "org_name"] {
+            expected.as_object_mut().unwrap().remove(key);
+        }
+        alone[0].as_object_mut().unwrap().remove("org");
+        assert_eq!(alone[0], expected, "{org} alone");
+    }
+    let ous = get(format!("deciding_org={OUS}")).await;
+    assert_eq!(
+        ous[0]["granted"],
+        Value::Null,
+        "OUS's granted would give Bergen's away"
+    );
+}

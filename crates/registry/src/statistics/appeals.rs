@@ -89,6 +89,11 @@ impl Publishable for AppealRow {
         &mut self.withheld
     }
 
+    fn drop_key(&mut self, at: usize, name: &str) {
+        self.keys.remove(at);
+        self.group.remove(name);
+    }
+
     fn counts(&self) -> Vec<u64> {
         vec![
             self.upheld.unwrap_or(0),

@@ -49,6 +49,11 @@ impl Publishable for ApplicationRow {
         &mut self.withheld
     }
 
+    fn drop_key(&mut self, at: usize, name: &str) {
+        self.keys.remove(at);
+        self.group.remove(name);
+    }
+
     fn counts(&self) -> Vec<u64> {
         vec![self.applications.unwrap_or(0)]
     }

@@ -69,6 +69,11 @@ impl Publishable for DecisionRow {
         &mut self.withheld
     }
 
+    fn drop_key(&mut self, at: usize, name: &str) {
+        self.keys.remove(at);
+        self.group.remove(name);
+    }
+
     fn counts(&self) -> Vec<u64> {
         vec![self.granted.unwrap_or(0), self.refused.unwrap_or(0)]
     }

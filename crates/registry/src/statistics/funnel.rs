@@ -84,6 +84,11 @@ impl Publishable for FunnelRow {
         &mut self.withheld
     }
 
+    fn drop_key(&mut self, at: usize, name: &str) {
+        self.keys.remove(at);
+        let _ = name; // a funnel row's unit is its only key, and it is never sliced
+    }
+
     fn counts(&self) -> Vec<u64> {
         let (decided, granted) = (self.decided.unwrap_or(0), self.granted.unwrap_or(0));
         vec![granted, decided - granted]
@@ -120,6 +125,7 @@ pub fn funnel_table(points: Vec<FunnelPoint>, suppress: bool) -> Vec<FunnelRow> 
         curve: false,
         min_position: None,
         org_regions: Default::default(),
+        slices: Vec::new(),
     };
     let rows = points.into_iter().map(FunnelRow::from).collect();
     Table::publish(&request, 0, rows).rows

@@ -57,6 +57,12 @@ impl GroupKeys {
         }
     }
 
+    /// Leaves out a dimension's field, and its name beside it.
+    pub fn remove(&mut self, dimension: &str) {
+        self.0.remove(dimension);
+        self.0.remove(&format!("{dimension}_name"));
+    }
+
     /// One named field, for rows grouped by a fixed unit (an organisation).
     pub fn of(fields: impl IntoIterator<Item = (&'static str, Option<String>)>) -> GroupKeys {
         GroupKeys(

@@ -29,7 +29,7 @@ pub use funnel::{FunnelQuery, FunnelRow, FunnelTable};
 pub use groups::{Bounds, GroupKeys, PartsWithheld, Quantile, Suppression, Withheld};
 pub use processing::{CurveStep, ProcessingTimeRow};
 pub use quality::ReportingQualityRow;
-pub use request::{StatisticsQuery, StatisticsRequest};
+pub use request::{Slice, StatisticsQuery, StatisticsRequest};
 
 use crate::actor::Actor;
 use crate::error::ServiceError;
@@ -62,6 +62,9 @@ pub trait Publishable {
     fn withhold_small_details(&mut self) {}
     /// Where the row says whether and why it was withheld.
     fn withheld_mut(&mut self) -> &mut Withheld;
+    /// Leaves out the key at `at` (the dimension `name`), once the rows are cut to one of
+    /// its values.
+    fn drop_key(&mut self, at: usize, name: &str);
 }
 
 /// A published statistic: rows, and how current they are.
@@ -101,13 +104,14 @@ impl<R: Publishable> Table<R> {
                 withheld_any |= withheld.is_some();
             }
         }
-        Table {
+        let table = Table {
             as_of_position,
             generated_at: Utc::now(),
             group_by: request.dimensions.iter().map(|d| d.name()).collect(),
             suppressed: withheld_any,
             rows,
-        }
+        };
+        table.sliced(request)
     }
 }
 
@@ -171,6 +175,36 @@ fn reason(status: CellStatus) -> Option<Suppression> {
     }
 }
 
+impl<R: Publishable> Table<R> {
+    /// The table cut to the request's slices (its scheme, method and organisation
+    /// filters), after suppression: the rows with each slice's value, without the keys
+    /// that were not asked for.
+    fn sliced(mut self, request: &StatisticsRequest) -> Table<R> {
+        let mut dropped: Vec<usize> = Vec::new();
+        for slice in &request.slices {
+            let at = request
+                .position_of(slice.dimension)
+                .expect("a sliced dimension is grouped by");
+            self.rows
+                .retain(|row| row.group()[at].as_deref() == Some(slice.value.as_str()));
+            if !slice.shown {
+                dropped.push(at);
+            }
+        }
+        dropped.sort_unstable_by(|a, b| b.cmp(a));
+        for at in dropped {
+            let name = request.dimensions[at].name();
+            self.rows.iter_mut().for_each(|row| row.drop_key(at, name));
+        }
+        self.group_by = request
+            .shown_dimensions()
+            .iter()
+            .map(|d| d.name())
+            .collect();
+        self
+    }
+}
+
 impl<R> Table<R> {
     pub fn rows(&self) -> &[R] {
         &self.rows
@@ -204,6 +238,7 @@ impl Registry {
         query: &StatisticsQuery,
     ) -> Result<StatisticsRequest, ServiceError> {
         let mut request = StatisticsRequest::parse(actor, query)?;
+        request.slice_filters();
         if request.position_of(Dimension::Org).is_some() {
             request.org_regions = queries::organisation_regions(self.pool()).await?;
         }

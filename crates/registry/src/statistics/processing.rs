@@ -123,6 +123,11 @@ impl Publishable for ProcessingTimeRow {
         &mut self.withheld
     }
 
+    fn drop_key(&mut self, at: usize, name: &str) {
+        self.keys.remove(at);
+        self.group.remove(name);
+    }
+
     // Both parts of n are published, so both are checked.
     fn counts(&self) -> Vec<u64> {
         vec![self.decided.unwrap_or(0), self.censored.unwrap_or(0)]

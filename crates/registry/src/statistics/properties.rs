@@ -65,6 +65,7 @@ fn request(dimensions: &[Dimension], suppress: bool) -> StatisticsRequest {
         curve: true,
         min_position: None,
         org_regions: Default::default(),
+        slices: Vec::new(),
     }
 }
 

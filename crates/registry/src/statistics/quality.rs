@@ -64,6 +64,11 @@ impl Publishable for ReportingQualityRow {
         &mut self.withheld
     }
 
+    fn drop_key(&mut self, at: usize, name: &str) {
+        self.keys.remove(at);
+        self.group.remove(name);
+    }
+
     // Counts of cases narrowed by method and period are counts of patients.
     fn counts(&self) -> Vec<u64> {
         [
@@ -106,7 +111,8 @@ impl Registry {
         actor: &Actor,
         query: &StatisticsQuery,
     ) -> Result<Table<ReportingQualityRow>, ServiceError> {
-        let request = self.statistics_request(actor, query).await?;
+        // Filters stay filters here: one row per organisation, whatever is asked.
+        let request = StatisticsRequest::parse(actor, query)?;
         refuse_other_groupings(&request)?;
         let as_of_position = self.as_of(request.min_position).await?;
         let names = queries::organisation_names(self.pool()).await?;

@@ -49,6 +49,18 @@ pub struct StatisticsRequest {
     /// The region each organisation belongs to, when the request groups by organisation:
     /// a reader can add a region's trusts up and compare with the region's own answer.
     pub org_regions: OrgRegions,
+    /// Filters answered as a slice of the grouping by their dimension (see
+    /// [`StatisticsRequest::slice_filters`]).
+    pub slices: Vec<Slice>,
+}
+
+/// A filter answered as a slice: the rows of the grouping by `dimension` that have
+/// `value`, the key itself left out of the answer unless it was asked to group by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slice {
+    pub dimension: Dimension,
+    pub value: String,
+    pub shown: bool,
 }
 
 /// Organisation number to the number of its regional health authority (none for Helfo and
@@ -93,7 +105,42 @@ impl StatisticsRequest {
             curve: query.curve.unwrap_or(false),
             min_position: query.min_position,
             org_regions: OrgRegions::new(),
+            slices: Vec::new(),
         })
+    }
+
+    /// Turns the scheme, method and organisation filters into slices: the answer is
+    /// grouped by each filtered dimension too, suppressed as the unfiltered grouping is,
+    /// and only then cut to the filtered value. So `group_by=org&scheme=X` withholds
+    /// exactly what `group_by=org,scheme` withholds in its rows for X: two answers a reader
+    /// can put side by side never hide different complements of the same cell.
+    pub(super) fn slice_filters(&mut self) {
+        let filters = [
+            (Dimension::Scheme, self.filter.scheme.take()),
+            (Dimension::MethodId, self.filter.method_id.take()),
+            (Dimension::Org, self.filter.deciding_org.take()),
+        ];
+        for (dimension, value) in filters {
+            let Some(value) = value else { continue };
+            let shown = self.dimensions.contains(&dimension);
+            if !shown {
+                self.dimensions.push(dimension);
+            }
+            self.slices.push(Slice {
+                dimension,
+                value,
+                shown,
+            });
+        }
+    }
+
+    /// The dimensions the answer shows: those asked for, not those only sliced by.
+    pub fn shown_dimensions(&self) -> Vec<Dimension> {
+        self.dimensions
+            .iter()
+            .copied()
+            .filter(|d| !self.slices.iter().any(|s| s.dimension == *d && !s.shown))
+            .collect()
     }
 
     /// The keys suppression works on: each row's group, and, when rows are grouped by
