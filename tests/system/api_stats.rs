@@ -693,3 +693,25 @@ async fn a_filtered_answer_withholds_what_the_grouped_answer_withholds() {
         "OUS's granted would give Bergen's away"
     );
 }
+
+/// A supervisor's table names what it counts: the method's name beside its id.
+#[tokio::test]
+async fn methods_are_named_beside_their_ids() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 5, 0)]).await;
+    let path = format!("/api/v1/stats/decisions?group_by=method_id&min_position={last}");
+    let rows = rows(&app.get(&path, Some(&app.tokens.reviewer)).await);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0]["method_id"],
+        json!(harness::app::METHOD_UNDER_ASSESSMENT)
+    );
+    assert!(
+        rows[0]["method_id_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{}",
+        rows[0]
+    );
+}

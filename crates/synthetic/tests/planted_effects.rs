@@ -88,7 +88,7 @@ fn the_low_grant_rate_trust_grants_its_method_at_the_planted_rate() {
 }
 
 #[test]
-fn the_slow_region_takes_about_twice_as_long() {
+fn the_slow_region_takes_about_three_times_as_long() {
     for seed in SEEDS {
         let generated = planted(seed);
         let individual =
@@ -102,7 +102,7 @@ fn the_slow_region_takes_about_twice_as_long() {
         // two SDs below, and one seed drew 19), so 15 is the floor the medians need.
         assert!(slow.len() >= 15, "seed {seed}: {} cases", slow.len());
         assert!(
-            (1.4..=3.0).contains(&ratio),
+            (1.8..=4.5).contains(&ratio),
             "seed {seed}: ratio of medians {ratio}"
         );
         let others_median = median(&others);

@@ -149,7 +149,7 @@ impl Registry {
         let request = self.statistics_request(actor, query).await?;
         let as_of_position = self.as_of(request.min_position).await?;
         let appeals = queries::appeals(self.pool(), &request.filter, &request.dimensions).await?;
-        let names = queries::organisation_names(self.pool()).await?;
+        let names = self.group_names(&request).await?;
         let today = Utc::now().date_naive();
         Ok(appeal_table(
             &request,

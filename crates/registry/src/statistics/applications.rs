@@ -183,7 +183,7 @@ impl Registry {
         let as_of_position = self.as_of(request.min_position).await?;
         let pool = self.pool();
         let groups = queries::applications(pool, &request.filter, &request.dimensions).await?;
-        let names = queries::organisation_names(pool).await?;
+        let names = self.group_names(&request).await?;
         let population = match request.filter.region_basis {
             RegionBasis::Residence => Some(queries::population_by_year_and_region(pool).await?),
             RegionBasis::Deciding => None,

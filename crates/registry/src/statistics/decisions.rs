@@ -115,7 +115,7 @@ impl Registry {
         let request = self.statistics_request(actor, query).await?;
         let as_of_position = self.as_of(request.min_position).await?;
         let groups = queries::decisions(self.pool(), &request.filter, &request.dimensions).await?;
-        let names = queries::organisation_names(self.pool()).await?;
+        let names = self.group_names(&request).await?;
         Ok(decision_table(&request, as_of_position, &groups, &names))
     }
 }

@@ -9,6 +9,10 @@ use projections::queries::Dimension;
 use serde::Serialize;
 use serde_json::Value;
 
+/// The name of the rows with no region: decisions made nationally (a region is always
+/// known for residence).
+pub const NATIONAL: &str = "Nasjonalt (Helfo og Helsedirektoratet)";
+
 /// A row's group as named fields (`region`, `region_name`, `year`, ...), one per
 /// dimension grouped by, with the names of organisations and regions beside their numbers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
@@ -34,9 +38,12 @@ impl GroupKeys {
             };
             if matches!(
                 dimension,
-                Dimension::Region | Dimension::Org | Dimension::ApplyingOrg
+                Dimension::Region | Dimension::Org | Dimension::ApplyingOrg | Dimension::MethodId
             ) {
-                let name = key.as_ref().and_then(|k| names.get(k)).cloned();
+                let name = match (dimension, key.as_deref()) {
+                    (Dimension::Region, None | Some("")) => Some(NATIONAL.to_string()),
+                    (_, key) => key.and_then(|k| names.get(k)).cloned(),
+                };
                 fields.insert(
                     format!("{}_name", dimension.name()),
                     name.map_or(Value::Null, Value::String),
@@ -236,5 +243,26 @@ pub(crate) mod rounded {
             Some(inner) => optional(inner, 1, serializer),
             None => serializer.serialize_none(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_without_a_region_are_named_national_and_methods_by_their_names() {
+        let names = HashMap::from([("ID2023_045".to_string(), "Pembrolizumab".to_string())]);
+        let keys = GroupKeys::new(
+            &[Dimension::Region, Dimension::MethodId],
+            &[None, Some("ID2023_045".into())],
+            &names,
+        );
+        assert_eq!(keys.text("region"), None);
+        assert_eq!(keys.text("region_name").as_deref(), Some(NATIONAL));
+        assert_eq!(
+            keys.text("method_id_name").as_deref(),
+            Some("Pembrolizumab")
+        );
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod processing;
 pub(crate) mod quality;
 mod request;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use analysis::suppression::{suppress_grouped_rows, CellStatus, DEFAULT_THRESHOLD};
@@ -26,7 +27,7 @@ pub use appeals::AppealRow;
 pub use applications::ApplicationRow;
 pub use decisions::DecisionRow;
 pub use funnel::{FunnelQuery, FunnelRow, FunnelTable};
-pub use groups::{Bounds, GroupKeys, PartsWithheld, Quantile, Suppression, Withheld};
+pub use groups::{Bounds, GroupKeys, PartsWithheld, Quantile, Suppression, Withheld, NATIONAL};
 pub use processing::{CurveStep, ProcessingTimeRow};
 pub use quality::ReportingQualityRow;
 pub use request::{Slice, StatisticsQuery, StatisticsRequest};
@@ -243,6 +244,23 @@ impl Registry {
             request.org_regions = queries::organisation_regions(self.pool()).await?;
         }
         Ok(request)
+    }
+
+    /// The names shown beside the keys: organisations and regions, and methods when the
+    /// rows are grouped by method (method ids and organisation numbers never collide).
+    async fn group_names(
+        &self,
+        request: &StatisticsRequest,
+    ) -> Result<HashMap<String, String>, ServiceError> {
+        let mut names = queries::organisation_names(self.pool()).await?;
+        if request.position_of(Dimension::MethodId).is_some() {
+            for method in self.registers().all_methods().await? {
+                if let Some(description) = method.description {
+                    names.insert(method.method_id.as_str().to_string(), description.name);
+                }
+            }
+        }
+        Ok(names)
     }
 
     /// Waits (briefly) for the caller's own write, then says how current an answer is: the

@@ -236,7 +236,7 @@ impl Registry {
         let request = self.statistics_request(actor, query).await?;
         let as_of_position = self.as_of(request.min_position).await?;
         let cases = queries::processing(self.pool(), &request.filter, &request.dimensions).await?;
-        let names = queries::organisation_names(self.pool()).await?;
+        let names = self.group_names(&request).await?;
         let censored_at = queries::last_day_known(self.pool())
             .await?
             .unwrap_or_else(|| Utc::now().date_naive());
