@@ -715,3 +715,54 @@ async fn methods_are_named_beside_their_ids() {
         rows[0]
     );
 }
+
+/// OWASP's rule for CSV injection: an organisation named as a formula is written so that a
+/// spreadsheet shows it as text, in every statistic's CSV that names organisations.
+#[tokio::test]
+async fn a_name_that_looks_like_a_formula_is_text_in_every_csv() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let formula = r#"=HYPERLINK("http://evil.example/x","Klikk")"#;
+    let renamed = app
+        .put_json(
+            &format!("/api/v1/organisations/{OUS}"),
+            &app.tokens.admin,
+            &json!({"org_number": OUS, "name": formula, "kind": "hf",
+                    "region_org_number": "991324968"}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let last = report_outcomes(&app, &[(OUS, 5, 5)]).await;
+    for statistic in ["decisions", "applications", "reporting-quality"] {
+        let response = app
+            .client
+            .get(app.url(&format!(
+                "/api/v1/stats/{statistic}?group_by=org&min_position={last}"
+            )))
+            .bearer_auth(&app.tokens.reviewer)
+            .header("Accept", "text/csv")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{statistic}");
+        let text = response.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let name_at = headers
+            .iter()
+            .position(|h| h == "org_name")
+            .expect("org_name");
+        let names: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[name_at].to_string())
+            .collect();
+        assert!(
+            names.iter().any(|n| n == &format!("'{formula}")),
+            "{statistic}: {names:?}"
+        );
+        assert!(
+            names.iter().all(|n| !n.starts_with('=')),
+            "{statistic}: {names:?}"
+        );
+    }
+}
