@@ -387,14 +387,36 @@ pub fn suppress_grouped_rows<K: Eq + Hash + Clone>(
         .map(|kept| coarser_groups(keys, kept))
         .collect();
     let known = known_coarser_totals(rows, &groupings, dimensions, threshold);
-    loop {
-        let complement = groupings
+    let next_complement = |status: &[CellStatus]| {
+        groupings
             .iter()
-            .find_map(|groups| complement_needed(rows, &status, groups, threshold))
-            .or_else(|| complement_for_recoverable(keys, rows, &status, &known, threshold));
-        match complement {
-            Some(row) => status[row] = CellStatus::Complementary,
-            None => return status,
+            .find_map(|groups| complement_needed(rows, status, groups, threshold))
+            .or_else(|| complement_for_recoverable(keys, rows, status, &known, threshold))
+    };
+    while let Some(row) = next_complement(&status) {
+        status[row] = CellStatus::Complementary;
+    }
+    release_needless_complements(rows, &mut status, next_complement);
+    status
+}
+
+/// Complements are chosen one at a time, so one chosen early may no longer be needed
+/// once later ones are in. Each is released again, largest first, if the mask stays safe
+/// without it: no complement is left that the rules do not require.
+fn release_needless_complements(
+    rows: &[Vec<u64>],
+    status: &mut [CellStatus],
+    next_complement: impl Fn(&[CellStatus]) -> Option<usize>,
+) {
+    let total = |i: usize| rows[i].iter().sum::<u64>();
+    let mut complements: Vec<usize> = (0..rows.len())
+        .filter(|&i| status[i] == CellStatus::Complementary)
+        .collect();
+    complements.sort_by_key(|&i| (std::cmp::Reverse(total(i)), i));
+    for row in complements {
+        status[row] = CellStatus::Published;
+        if next_complement(status).is_some() {
+            status[row] = CellStatus::Complementary;
         }
     }
 }
@@ -557,7 +579,10 @@ fn coarser_groups<K: Eq + Hash + Clone>(keys: &[Vec<K>], kept: &[usize]) -> Vec<
 }
 
 /// A published row to hide with the hidden rows of one of `groups`, if their sum in some
-/// column is small and the group has a published non-zero row.
+/// column, or their sum over all columns (a row's total, which another answer may publish
+/// while withholding its parts), is small: the smallest published row with a count there
+/// (a row with none would leave the sum as it is). Where no such row is left, the hidden
+/// sum is the group's own, which the coarser answer withholds itself.
 fn complement_needed<K>(
     rows: &[Vec<u64>],
     status: &[CellStatus],
@@ -566,23 +591,24 @@ fn complement_needed<K>(
 ) -> Option<usize> {
     let columns = rows.first().map_or(0, Vec::len);
     let total = |i: usize| rows[i].iter().sum::<u64>();
+    // Column `columns` stands for the rows' totals.
+    let count = |i: usize, c: usize| if c == columns { total(i) } else { rows[i][c] };
     groups.iter().find_map(|(_, members)| {
-        let small_sum = (0..columns).any(|c| {
+        (0..=columns).find_map(|c| {
             let hidden: u64 = members
                 .iter()
                 .filter(|&&i| status[i].is_suppressed())
-                .map(|&i| rows[i][c])
+                .map(|&i| count(i, c))
                 .sum();
-            hidden > 0 && hidden < threshold
-        });
-        if !small_sum {
-            return None;
-        }
-        members
-            .iter()
-            .copied()
-            .filter(|&i| !status[i].is_suppressed() && total(i) > 0)
-            .min_by_key(|&i| (total(i), i))
+            if hidden == 0 || hidden >= threshold {
+                return None;
+            }
+            members
+                .iter()
+                .copied()
+                .filter(|&i| !status[i].is_suppressed() && count(i, c) > 0)
+                .min_by_key(|&i| (total(i), i))
+        })
     })
 }
 
