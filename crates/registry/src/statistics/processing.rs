@@ -11,11 +11,16 @@ use projections::queries::{self, Processing};
 use serde::Serialize;
 
 use super::{
-    is_small, GroupKeys, Publishable, Quantile, StatisticsQuery, StatisticsRequest, Table, Withheld,
+    is_small, GroupKeys, PartsWithheld, Publishable, Quantile, StatisticsQuery, StatisticsRequest,
+    Table, Withheld,
 };
 use crate::actor::Actor;
 use crate::error::ServiceError;
 use crate::Registry;
+
+/// Fewest cases whose quantiles are published while decided and pending are withheld: a
+/// quarter of them, the width of what a quantile reached or not tells, is then at least 10.
+const MIN_CASES_FOR_QUANTILES_WITHOUT_SPLIT: u64 = 40;
 
 /// Fewest decisions one published step of a suppressed curve stands for.
 const DECISIONS_PER_PUBLISHED_STEP: u64 = 5;
@@ -115,6 +120,14 @@ fn split_at(observations: &[Observation], day: f64) -> (u64, u64) {
 }
 
 impl Publishable for ProcessingTimeRow {
+    const PARTS_APART: Option<PartsWithheld> = Some(PartsWithheld {
+        primary: "Antall saker og kvartilene vises; avgjort, ventende og kurven holdes \
+                  tilbake fordi avgjort eller ventende er fra 1 til 4.",
+        complementary: "Antall saker og kvartilene vises; avgjort, ventende og kurven holdes \
+                        tilbake i tillegg, ellers kunne en annen rads fordeling regnes ut fra \
+                        en publisert total.",
+    });
+
     fn group(&self) -> &[Option<String>] {
         &self.keys
     }
@@ -145,6 +158,24 @@ impl Publishable for ProcessingTimeRow {
         if self.curve.is_some() {
             self.curve = Some(None);
         }
+    }
+
+    // The number of cases and the quantiles stand; the split between decided and pending
+    // goes, and the curve with it (its last step times n could tell the pending ones).
+    // Whether a quantile is reached bounds the decided cases to a quarter of n: with few
+    // cases that is one number, so the quantiles go too.
+    fn withhold_parts(&mut self) {
+        self.decided = None;
+        self.censored = None;
+        if self.curve.is_some() {
+            self.curve = Some(None);
+        }
+        if self.n.unwrap_or(0) < MIN_CASES_FOR_QUANTILES_WITHOUT_SPLIT {
+            self.median_days = Quantile::default();
+            self.quartile_1_days = Quantile::default();
+            self.quartile_3_days = Quantile::default();
+        }
+        self.withhold_small_details();
     }
 
     /// A share times n is a count: withheld when either part is small. A curve's steps are
