@@ -62,40 +62,48 @@ impl TestDatabase {
     /// A URL for this database, for a child process: DATABASE_URL with its database
     /// name replaced.
     pub fn url(&self) -> String {
-        let server = std::env::var("DATABASE_URL").expect("DATABASE_URL is set");
-        let (address, query) = match server.split_once('?') {
-            Some((address, query)) => (address, format!("?{query}")),
-            None => (server.as_str(), String::new()),
-        };
-        let after_scheme = address.find("://").map_or(0, |at| at + 3);
-        let host_end = address[after_scheme..]
-            .find('/')
-            .map_or(address.len(), |at| after_scheme + at);
-        format!("{}/{}{query}", &address[..host_end], self.name)
+        database_url(&self.name)
     }
+}
+
+/// DATABASE_URL with its database name replaced by `name`.
+pub fn database_url(name: &str) -> String {
+    let server = std::env::var("DATABASE_URL").expect("DATABASE_URL is set");
+    let (address, query) = match server.split_once('?') {
+        Some((address, query)) => (address, format!("?{query}")),
+        None => (server.as_str(), String::new()),
+    };
+    let after_scheme = address.find("://").map_or(0, |at| at + 3);
+    let host_end = address[after_scheme..]
+        .find('/')
+        .map_or(address.len(), |at| after_scheme + at);
+    format!("{}/{name}{query}", &address[..host_end])
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop may run inside an async test; dropping needs a runtime of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime to drop the test database");
-            runtime.block_on(async move {
-                let mut admin = server_options("postgres").connect().await?;
-                admin
-                    .execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str())
-                    .await
-                    .map(|_| ())
-            })
+        drop_database(&self.name);
+    }
+}
+
+/// Drops the database `name` on the server, forcing its connections closed; says so on
+/// stderr when it cannot. Callable from a `Drop` inside an async test.
+pub fn drop_database(name: &str) {
+    let statement = format!(r#"drop database if exists "{name}" with (force)"#);
+    // Drop may run inside an async test; dropping needs a runtime of its own.
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime to drop the test database");
+        runtime.block_on(async move {
+            let mut admin = server_options("postgres").connect().await?;
+            admin.execute(statement.as_str()).await.map(|_| ())
         })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("could not drop test database {name}");
     }
 }
 
