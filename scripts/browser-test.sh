@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The browser test of the pages for people (issue 14): headless Chromium signs in, loads
 # the dashboard, changes a filter, opens the report and prints it to PDF, with axe-core
-# at WCAG 2.1 AA on every page (tests/browser/e2e.mjs says what it checks).
+# at WCAG 2.1 AA on every page, and the API reference renders with the network off
+# (tests/browser/e2e.mjs says what it checks).
 #
 #   bash scripts/browser-test.sh
 #

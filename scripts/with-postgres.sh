@@ -6,6 +6,9 @@
 #   3. Otherwise a private cluster is started under target/pgdata from the installed
 #      PostgreSQL binaries, installing Debian's postgresql package first if there are none.
 # UNNTAK_PRIVATE_POSTGRES=1 skips step 2 (to test step 3 on a machine that has a server).
+# The private cluster keeps running after the command, so the next one starts at once
+# (it listens on 127.0.0.1 only); it says so each time. To stop it:
+#   bash scripts/with-postgres.sh stop
 set -euo pipefail
 
 project_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,7 +26,25 @@ start_private_cluster() {
     init_cluster "$bin" "$private_dir"
     start_cluster "$bin" "$private_dir" "$private_port"
     export DATABASE_URL="postgres://postgres@127.0.0.1:$private_port/postgres"
+    log "the private cluster on 127.0.0.1:$private_port (data in $private_dir) keeps running after this command; stop it with: bash scripts/with-postgres.sh stop"
 }
+
+stop_private_cluster() {
+    local bin
+    bin=$(postgres_bin_dir)
+    if [ -z "$bin" ] || [ ! -f "$private_dir/PG_VERSION" ] \
+        || ! as_cluster_owner "$bin/pg_ctl" -D "$private_dir" status >/dev/null 2>&1; then
+        log "no private cluster is running in $private_dir"
+        return 0
+    fi
+    as_cluster_owner "$bin/pg_ctl" -D "$private_dir" -m fast -w stop >/dev/null
+    log "stopped the private cluster in $private_dir (its data stays; delete the directory to remove it)"
+}
+
+if [ "${1:-}" = "stop" ] && [ "$#" -eq 1 ]; then
+    stop_private_cluster
+    exit 0
+fi
 
 if [ -n "${DATABASE_URL:-}" ]; then
     log "using DATABASE_URL from the environment"

@@ -11,6 +11,8 @@
 // A/AA on any page. Screenshots of each page and the report printed to PDF go to OUT_DIR.
 // Then, in fresh contexts: without a cookie the report redirects to the sign-in page; a
 // reporter's sign-in is refused; forms posted without their CSRF token are refused.
+// Last, the API reference at /api/docs renders with every request off this server aborted
+// (no console error, no failed request; screenshot api-docs.png).
 import { readFileSync, mkdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -84,6 +86,7 @@ const browser = await chromium.launch({
 try {
   await happyPath();
   await refusals();
+  await apiReference();
 } finally {
   await browser.close();
 }
@@ -205,6 +208,46 @@ async function refusals() {
     check((await page.textContent("h1")).startsWith("Oversikt"), "the session is still there afterwards");
     await context.close();
   }
+}
+
+/** The API reference with the network off: every request to anywhere but this server is
+ * aborted, as on a hospital network without internet access (issue 16). */
+async function apiReference() {
+  console.log("the API reference, offline:");
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const server = new URL(base).host;
+  const blocked = [];
+  await context.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (url.host === server || url.protocol === "data:" || url.protocol === "blob:") return route.continue();
+    blocked.push(url.href);
+    return route.abort("internetdisconnected");
+  });
+  const consoleErrors = [];
+  const failedRequests = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(message.text());
+  });
+  page.on("pageerror", (error) => consoleErrors.push(String(error)));
+  page.on("requestfailed", (request) => failedRequests.push(`${request.url()} ${request.failure()?.errorText}`));
+  page.on("response", (response) => {
+    if (response.status() >= 400) failedRequests.push(`${response.url()} ${response.status()}`);
+  });
+
+  await page.goto(`${base}/api/docs`);
+  // An operation's summary, which only the rendered reference shows (the page itself
+  // holds no text but its title): in the reference's list of operations.
+  const operation = page.getByText("Report a case together with its decision").first();
+  const rendered = await operation.waitFor({ state: "visible", timeout: 30_000 }).then(() => true, () => false);
+  check(rendered, "the API reference renders with the network off (an operation is listed)");
+  check((await page.getByText("/api/v1/decisions").count()) > 0, "and names the operations' paths");
+  await page.waitForLoadState("networkidle");
+  await screenshot(page, "api-docs.png", false);
+  check(blocked.length === 0, `it asks nothing of any other host (${blocked.join(" | ") || "none"})`);
+  check(consoleErrors.length === 0, `no console error (${consoleErrors.join(" | ") || "none"})`);
+  check(failedRequests.length === 0, `no failed request (${failedRequests.join(" | ") || "none"})`);
+  await context.close();
 }
 
 const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -312,7 +312,7 @@ impl TestApp {
     }
 }
 
-async fn read(response: reqwest::Response) -> Answer {
+pub async fn read(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
     let content_type = response
         .headers()

@@ -1,6 +1,11 @@
 //! Test harness: every test gets a fresh database of its own, created from a template that
 //! already has the migrations, and dropped when the test ends.
 //!
+//! The template, `unntak_template_<digest of the migrations>`, outlives the test process so
+//! the next run need not migrate again; `scripts/test.sh` drops it when the run is over
+//! and no other run is under way (`scripts/lib/drop-test-template.sh`). A template of older
+//! migrations is dropped by the next run that builds a new one.
+//!
 //! The server is the one `DATABASE_URL` names (scripts/with-postgres.sh sets it).
 //! `app::spawn_app()` adds the API server on top of such a database.
 
@@ -23,16 +28,20 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn new() -> Self {
-        let template = ensure_template().await;
         let name = format!("unntak_test_{}", Uuid::new_v4().simple());
         let mut admin = server_options("postgres")
             .connect()
             .await
             .expect("connect to the PostgreSQL server named by DATABASE_URL");
+        // Under the template lock, so a clean-up that drops the template (which takes the
+        // same lock) never drops it between the check and the copy.
+        lock_templates(&mut admin).await;
+        let template = ensure_template(&mut admin).await;
         admin
             .execute(format!(r#"create database "{name}" template "{template}""#).as_str())
             .await
             .expect("create the test database from the template");
+        unlock_templates(&mut admin).await;
         let options = server_options(&name);
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(40)
@@ -53,40 +62,48 @@ impl TestDatabase {
     /// A URL for this database, for a child process: DATABASE_URL with its database
     /// name replaced.
     pub fn url(&self) -> String {
-        let server = std::env::var("DATABASE_URL").expect("DATABASE_URL is set");
-        let (address, query) = match server.split_once('?') {
-            Some((address, query)) => (address, format!("?{query}")),
-            None => (server.as_str(), String::new()),
-        };
-        let after_scheme = address.find("://").map_or(0, |at| at + 3);
-        let host_end = address[after_scheme..]
-            .find('/')
-            .map_or(address.len(), |at| after_scheme + at);
-        format!("{}/{}{query}", &address[..host_end], self.name)
+        database_url(&self.name)
     }
+}
+
+/// DATABASE_URL with its database name replaced by `name`.
+pub fn database_url(name: &str) -> String {
+    let server = std::env::var("DATABASE_URL").expect("DATABASE_URL is set");
+    let (address, query) = match server.split_once('?') {
+        Some((address, query)) => (address, format!("?{query}")),
+        None => (server.as_str(), String::new()),
+    };
+    let after_scheme = address.find("://").map_or(0, |at| at + 3);
+    let host_end = address[after_scheme..]
+        .find('/')
+        .map_or(address.len(), |at| after_scheme + at);
+    format!("{}/{name}{query}", &address[..host_end])
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop may run inside an async test; dropping needs a runtime of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime to drop the test database");
-            runtime.block_on(async move {
-                let mut admin = server_options("postgres").connect().await?;
-                admin
-                    .execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str())
-                    .await
-                    .map(|_| ())
-            })
+        drop_database(&self.name);
+    }
+}
+
+/// Drops the database `name` on the server, forcing its connections closed; says so on
+/// stderr when it cannot. Callable from a `Drop` inside an async test.
+pub fn drop_database(name: &str) {
+    let statement = format!(r#"drop database if exists "{name}" with (force)"#);
+    // Drop may run inside an async test; dropping needs a runtime of its own.
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime to drop the test database");
+        runtime.block_on(async move {
+            let mut admin = server_options("postgres").connect().await?;
+            admin.execute(statement.as_str()).await.map(|_| ())
         })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("could not drop test database {name}");
     }
 }
 
@@ -100,9 +117,29 @@ pub fn server_options(database: &str) -> PgConnectOptions {
         .database(database)
 }
 
+/// The advisory lock every test process takes to build or copy the template, and
+/// `scripts/lib/drop-test-template.sh` takes to drop it: "unntak" in ASCII.
+const TEMPLATE_LOCK: i64 = 0x756e_6e74_616b;
+
+async fn lock_templates(admin: &mut PgConnection) {
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(TEMPLATE_LOCK)
+        .execute(admin)
+        .await
+        .expect("take the template lock");
+}
+
+async fn unlock_templates(admin: &mut PgConnection) {
+    sqlx::query("select pg_advisory_unlock($1)")
+        .bind(TEMPLATE_LOCK)
+        .execute(admin)
+        .await
+        .expect("release the template lock");
+}
+
 /// Creates the template database for the current migrations once per server, safely
-/// across test processes running at the same time.
-async fn ensure_template() -> String {
+/// across test processes running at the same time (the caller holds the template lock).
+async fn ensure_template(admin: &mut PgConnection) -> String {
     let mut fingerprint = Sha256::new();
     for migration in store::MIGRATOR.iter() {
         fingerprint.update(migration.version.to_be_bytes());
@@ -112,30 +149,15 @@ async fn ensure_template() -> String {
         "unntak_template_{}",
         &hex::encode(fingerprint.finalize())[..16]
     );
-    let mut admin = server_options("postgres")
-        .connect()
-        .await
-        .expect("connect to the PostgreSQL server named by DATABASE_URL");
-    let lock_key: i64 = 0x756e_6e74_616b; // "unntak"
-    sqlx::query("select pg_advisory_lock($1)")
-        .bind(lock_key)
-        .execute(&mut admin)
-        .await
-        .expect("take the template lock");
     let exists: bool =
         sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
             .bind(&template)
-            .fetch_one(&mut admin)
+            .fetch_one(&mut *admin)
             .await
             .expect("look up the template");
     if !exists {
-        build_template(&mut admin, &template).await;
+        build_template(admin, &template).await;
     }
-    sqlx::query("select pg_advisory_unlock($1)")
-        .bind(lock_key)
-        .execute(&mut admin)
-        .await
-        .expect("release the template lock");
     template
 }
 

@@ -282,6 +282,6 @@ async fn a_batch_option_that_is_not_a_boolean_answers_a_problem_document() {
         .await;
 
     answer.assert_problem(422);
-    assert_eq!(answer.problem_codes(), ["query:invalid_query"]);
+    assert_eq!(answer.problem_codes(), ["atomic:invalid_value"]);
     assert_eq!(app.case_event_count().await, 0);
 }

@@ -4,6 +4,7 @@
 mod api_authorisation;
 mod api_batch;
 mod api_cases;
+mod api_contract;
 mod api_hardening;
 mod api_operations;
 mod api_privacy;

@@ -1,9 +1,10 @@
-//! Reading request bodies: size limits (413), JSON syntax (400), and the report envelope.
+//! Reading request bodies: their declared type (415), size limits (413), JSON syntax
+//! (400), and the report envelope.
 
 use crate::error::ApiError;
 use actix_web::error::PayloadError;
-use actix_web::web;
-use domain::free_text::mask_digit_runs;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{dev, web, FromRequest, HttpRequest};
 use domain::problems::Problems;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
@@ -17,16 +18,62 @@ pub struct BodyLimit {
     pub timeout: std::time::Duration,
 }
 
+/// The body of a request declared as JSON: `application/json` or `application/<x>+json`,
+/// with any parameters. A body declared as anything else, or not declared, is refused
+/// (415) before it is read, so a form post or a text file is never taken for a report.
+pub struct JsonPayload(dev::Payload);
+
+impl JsonPayload {
+    /// The body, within `limit` (see [`read`]).
+    pub async fn read(self, limit: BodyLimit) -> Result<web::Bytes, ApiError> {
+        read(self.0, limit).await
+    }
+}
+
+impl FromRequest for JsonPayload {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let declared = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok());
+        std::future::ready(match declared.is_some_and(is_json) {
+            true => Ok(JsonPayload(payload.take())),
+            false => Err(ApiError::UnsupportedMediaType),
+        })
+    }
+}
+
+/// Whether a Content-Type names JSON (its essence, without parameters, in any case).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
 /// Reads a request body of at most `limit.max_bytes`; a larger one is refused (413)
 /// without reading the rest, and one that takes longer than `limit.timeout` to arrive is
 /// refused (408), so slow senders cannot hold connections open for ever.
-pub async fn read(payload: web::Payload, limit: BodyLimit) -> Result<web::Bytes, ApiError> {
+pub async fn read<S>(payload: S, limit: BodyLimit) -> Result<web::Bytes, ApiError>
+where
+    S: futures::Stream<Item = Result<web::Bytes, PayloadError>> + Unpin,
+{
     tokio::time::timeout(limit.timeout, read_all(payload, limit.max_bytes))
         .await
         .map_err(|_| ApiError::BodyTimeout(limit.timeout.as_secs()))?
 }
 
-async fn read_all(mut payload: web::Payload, max_bytes: usize) -> Result<web::Bytes, ApiError> {
+async fn read_all<S>(mut payload: S, max_bytes: usize) -> Result<web::Bytes, ApiError>
+where
+    S: futures::Stream<Item = Result<web::Bytes, PayloadError>> + Unpin,
+{
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| payload_error(&e, max_bytes))?;
@@ -235,29 +282,6 @@ fn remove_at(value: &mut Value, path: &serde_path_to_error::Path) -> bool {
     }
 }
 
-/// A query string that does not read: the parameter named when serde names it, and no
-/// value (nor a parameter name's digit runs) repeated.
-pub fn query_problem(error: &actix_web::error::QueryPayloadError) -> ApiError {
-    let actix_web::error::QueryPayloadError::Deserialize(error) = error else {
-        return ApiError::invalid("query", "invalid_query", "the query string does not read");
-    };
-    let message = without_values(&error.to_string());
-    let unknown = message
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split('`').next());
-    match unknown {
-        Some(name) => ApiError::invalid(
-            &mask_digit_runs(name),
-            "unknown_parameter",
-            format!(
-                "{} is not a parameter of this resource",
-                mask_digit_runs(name)
-            ),
-        ),
-        None => ApiError::invalid("query", "invalid_query", mask_digit_runs(&message)),
-    }
-}
-
 /// A serde message without position details (they add nothing for a client) and without
 /// the values it would quote from the input.
 fn without_input(error: &serde_json::Error) -> String {
@@ -272,7 +296,7 @@ fn without_input(error: &serde_json::Error) -> String {
 /// Drops the input values serde quotes ("invalid type: integer `15056112313`", "unknown
 /// variant `...`"): an identity number sent in the wrong field must not come back in an
 /// error, nor reach a log line through one. What is expected, which the API defines, stays.
-fn without_values(message: &str) -> String {
+pub(crate) fn without_values(message: &str) -> String {
     let expected = [", expected ", ", there are no variants"]
         .iter()
         .filter_map(|marker| message.rfind(marker))

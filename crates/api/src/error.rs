@@ -29,6 +29,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// A body declared as something other than JSON, or not declared at all.
+    #[error("the request body must be sent as JSON")]
+    UnsupportedMediaType,
     #[error("the service is not ready: {0}")]
     Unavailable(String),
     #[error("too many requests: try again in {0} s")]
@@ -71,6 +74,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::TooManyRequests(_) => "too-many-requests",
             ApiError::BodyTimeout(_) => "body-timeout",
@@ -88,6 +92,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::PayloadTooLarge(_) => "Payload too large",
+            ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::TooManyRequests(_) => "Too many requests",
             ApiError::BodyTimeout(_) => "Request body timed out",
@@ -105,6 +110,11 @@ impl ApiError {
                     message: e.message.clone(),
                 })
                 .collect(),
+            ApiError::UnsupportedMediaType => vec![ProblemItem {
+                field: "content-type".into(),
+                code: "unsupported_media_type".into(),
+                message: "send the body as JSON, with Content-Type: application/json".into(),
+            }],
             _ => Vec::new(),
         };
         Problem {
@@ -136,6 +146,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,

@@ -6,12 +6,14 @@
 //! the caller's token), calls the `registry` service, and renders the answer or the
 //! problem. Rules, SQL and register lookups live in `registry`.
 
+mod api_docs;
 pub mod auth;
 pub mod body;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
 mod pages;
+pub mod query;
 mod render;
 mod request_span;
 mod routes;

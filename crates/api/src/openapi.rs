@@ -31,7 +31,7 @@ pub struct ApiDoc;
 /// not from the handler: a token that is missing or unknown (401), the rate limits (429)
 /// and an unreachable database (503) wherever a token is asked for; a malformed id in the
 /// path (404); unknown or malformed query parameters (422); and for a body, its size
-/// (413), its JSON (400) and its fields (422). An answer the operation documents itself
+/// (413), its declared type (415), its JSON (400) and its fields (422). An answer the operation documents itself
 /// keeps its own description.
 pub(crate) fn document_shared_answers(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
@@ -75,6 +75,11 @@ pub(crate) fn document_shared_answers(openapi: &mut utoipa::openapi::OpenApi) {
                     "the body is not JSON, or names a key twice",
                 ),
                 (json_body, "422", "every problem with the body's fields"),
+                (
+                    json_body,
+                    "415",
+                    "the body is not declared as JSON (send Content-Type: application/json)",
+                ),
             ];
             for (applies, status, description) in shared {
                 if applies {

@@ -13,8 +13,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 
-use api::body::{json_object, json_value, query_problem, typed};
+use api::body::{json_object, json_value, typed};
 use api::error::ApiError;
+use api::query::parse_query;
 use domain::free_text::{contains_identity_number, digit_value};
 use registry::registers::{MethodDescriptionRequest, MethodStatusRequest, OrganisationRequest};
 use registry::statistics::{FunnelQuery, StatisticsQuery, StatisticsRequest};
@@ -341,10 +342,9 @@ struct BatchQuery {
 
 /// Reads `query` as `T` and, when it does not read, checks the problem it answers.
 fn read_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<Option<T>, TestCaseError> {
-    match web::Query::<T>::from_query(query) {
-        Ok(read) => Ok(Some(read.into_inner())),
-        Err(error) => {
-            let problem = query_problem(&error);
+    match parse_query::<T>(query) {
+        Ok(read) => Ok(Some(read)),
+        Err(problem) => {
             prop_assert!(matches!(problem, ApiError::Invalid(_)), "{:?}", problem);
             check_error(&problem)?;
             Ok(None)
@@ -468,8 +468,7 @@ proptest! {
             true => format!("{}=1", percent_encode(&name)),
             false => format!("{name}=1"),
         };
-        let error = web::Query::<StatisticsQuery>::from_query(&query).unwrap_err();
-        let problem = query_problem(&error);
+        let problem = parse_query::<StatisticsQuery>(&query).unwrap_err();
         check_error(&problem)?;
         let ApiError::Invalid(errors) = problem else { unreachable!() };
         prop_assert_eq!(errors.len(), 1);

@@ -12,7 +12,10 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) {
     let filter =
         EnvFilter::try_from_env("UNNTAK_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Through the progress bars' writer, so a log line never lands inside a bar.
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(|| crate::progress::LogWriter);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),

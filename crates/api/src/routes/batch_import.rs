@@ -12,6 +12,7 @@ use super::reports::DecisionReport;
 use crate::auth::Caller;
 use crate::body;
 use crate::error::{ApiError, Problem};
+use crate::query::Query;
 use crate::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -44,10 +45,10 @@ fn yes() -> bool {
 pub async fn report_batch(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<BatchQuery>,
-    payload: web::Payload,
+    query: Query<BatchQuery>,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.batch_body()).await?;
+    let body = payload.read(state.config.batch_body()).await?;
     let Value::Array(rows) = body::json_value(&body)? else {
         return Err(ApiError::MalformedBody(
             "the body must be a JSON array of decisions".into(),

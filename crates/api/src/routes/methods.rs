@@ -47,9 +47,9 @@ pub async fn describe_method(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.report_body()).await?;
+    let body = payload.read(state.config.report_body()).await?;
     let request: MethodDescriptionRequest = body::typed(&body)?;
     let method = state
         .registry
@@ -72,9 +72,9 @@ pub async fn change_method_status(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.report_body()).await?;
+    let body = payload.read(state.config.report_body()).await?;
     let request: MethodStatusRequest = body::typed(&body)?;
     let today = chrono::Utc::now().date_naive();
     let (recorded, method) = state

@@ -16,7 +16,6 @@ use actix_web::{web, App, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
-use utoipa_scalar::{Scalar, Servable};
 
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
@@ -89,21 +88,16 @@ pub fn api_description() -> &'static utoipa::openapi::OpenApi {
 
 pub fn configure(config: &mut web::ServiceConfig) {
     // Extractor failures and unknown routes answer RFC 7807 problems too, and never echo
-    // the path or query they failed on.
+    // the path or query they failed on (queries are read by `crate::query::Query`).
     config
         .app_data(web::PathConfig::default().error_handler(|_, _| {
             ApiError::NotFound("no such resource: an id in the path is malformed".into()).into()
         }))
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|error, _| crate::body::query_problem(&error).into()),
-        )
         .default_service(web::to(|request: HttpRequest| async move {
             Err::<HttpResponse, _>(unmatched(request.method().as_str(), request.path()))
         }))
-        // Interactive documentation. The page loads its viewer script from a CDN; the
-        // description itself is served by this API.
-        .service(Scalar::with_url("/api/docs", api_description().clone()));
+        // The interactive documentation, served from this binary alone.
+        .configure(crate::api_docs::configure);
     ServiceConfig::new(config).configure(services);
 }
 

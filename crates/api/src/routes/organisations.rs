@@ -31,9 +31,9 @@ pub async fn list_organisations(
 pub async fn add_organisation(
     state: web::Data<AppState>,
     caller: Caller,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.report_body()).await?;
+    let body = payload.read(state.config.report_body()).await?;
     let request: OrganisationRequest = body::typed(&body)?;
     let organisation = state.registry.add_organisation(&caller, request).await?;
     Ok(HttpResponse::Created().json(organisation))
@@ -52,9 +52,9 @@ pub async fn change_organisation(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<String>,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read(payload, state.config.report_body()).await?;
+    let body = payload.read(state.config.report_body()).await?;
     let request: OrganisationRequest = body::typed(&body)?;
     let organisation = state
         .registry

@@ -30,7 +30,7 @@ use crate::AppState;
 pub async fn report_decision(
     state: web::Data<AppState>,
     caller: Caller,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_object(&state, payload).await?;
     let written = state.registry.report_case(&caller, &body, true).await?;
@@ -49,7 +49,7 @@ pub async fn report_decision(
 pub async fn report_case(
     state: web::Data<AppState>,
     caller: Caller,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_object(&state, payload).await?;
     let written = state.registry.report_case(&caller, &body, false).await?;
@@ -58,16 +58,16 @@ pub async fn report_case(
 
 async fn read_object(
     state: &AppState,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<Map<String, Value>, ApiError> {
-    body::json_object(&body::read(payload, state.config.report_body()).await?)
+    body::json_object(&payload.read(state.config.report_body()).await?)
 }
 
 async fn read_typed<T: serde::de::DeserializeOwned + utoipa::ToSchema>(
     state: &AppState,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<T, ApiError> {
-    body::typed(&body::read(payload, state.config.report_body()).await?)
+    body::typed(&payload.read(state.config.report_body()).await?)
 }
 
 /// Report the decision on a case reported without one.
@@ -84,7 +84,7 @@ pub async fn report_decision_on_case(
     state: web::Data<AppState>,
     caller: Caller,
     case_id: web::Path<Uuid>,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_object(&state, payload).await?;
     let written = state
@@ -120,7 +120,7 @@ pub async fn correct_case(
     state: web::Data<AppState>,
     caller: Caller,
     case_id: web::Path<Uuid>,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
     let request: CorrectionRequest = read_typed(&state, payload).await?;
     let (report_id, reason) = (request.report_id, request.reason);
@@ -153,7 +153,7 @@ pub async fn retract_case(
     state: web::Data<AppState>,
     caller: Caller,
     case_id: web::Path<Uuid>,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
     let request: RetractionRequest = read_typed(&state, payload).await?;
     let written = state
@@ -183,7 +183,7 @@ pub async fn lodge_appeal(
     state: web::Data<AppState>,
     caller: Caller,
     case_id: web::Path<Uuid>,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
     let request: AppealRequest = read_typed(&state, payload).await?;
     let written = state
@@ -218,7 +218,7 @@ pub async fn decide_appeal(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(Uuid, Uuid)>,
-    payload: web::Payload,
+    payload: body::JsonPayload,
 ) -> Result<HttpResponse, ApiError> {
     let (case_id, appeal_id) = path.into_inner();
     let request: AppealDecisionRequest = read_typed(&state, payload).await?;

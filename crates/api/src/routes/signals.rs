@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::query::Query;
 use crate::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -35,7 +36,7 @@ fn last_complete_year() -> i32 {
 pub async fn list_signals(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<SignalQuery>,
+    query: Query<SignalQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let year = query.year.unwrap_or_else(last_complete_year);
     let signals = state
@@ -57,7 +58,7 @@ pub async fn list_signals(
 pub async fn funnel_data(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<FunnelQuery>,
+    query: Query<FunnelQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let year = query.year.unwrap_or_else(last_complete_year);
     let funnel = state.registry.funnel(&caller, &query, year).await?;

@@ -10,6 +10,7 @@ use registry::statistics::{
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::query::Query;
 use crate::render;
 use crate::AppState;
 
@@ -23,7 +24,7 @@ use crate::AppState;
 pub async fn decisions(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<StatisticsQuery>,
+    query: Query<StatisticsQuery>,
     http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let table = state.registry.decision_statistics(&caller, &query).await?;
@@ -40,7 +41,7 @@ pub async fn decisions(
 pub async fn applications(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<StatisticsQuery>,
+    query: Query<StatisticsQuery>,
     http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let table = state
@@ -60,7 +61,7 @@ pub async fn applications(
 pub async fn processing_times(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<StatisticsQuery>,
+    query: Query<StatisticsQuery>,
     http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let table = state
@@ -81,7 +82,7 @@ pub async fn processing_times(
 pub async fn appeals(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<StatisticsQuery>,
+    query: Query<StatisticsQuery>,
     http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let table = state.registry.appeal_statistics(&caller, &query).await?;
@@ -99,7 +100,7 @@ pub async fn appeals(
 pub async fn reporting_quality(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<StatisticsQuery>,
+    query: Query<StatisticsQuery>,
     http: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let table = state

@@ -28,7 +28,8 @@ pub async fn run(database: &DatabaseArgs, rebuild: Option<String>) -> anyhow::Re
     };
     let rebuilder = projector.with_batch_size(REBUILD_BATCH_SIZE);
     for projection in chosen {
-        let events = rebuilder.rebuild(projection).await?;
+        let rebuilding = format!("rebuilding {} from the events", projection.name());
+        let events = crate::progress::spinning(&rebuilding, rebuilder.rebuild(projection)).await?;
         println!("rebuilt {} from {events} events", projection.name());
     }
     Ok(ExitCode::SUCCESS)

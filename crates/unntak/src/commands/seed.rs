@@ -96,6 +96,11 @@ pub async fn seed(
     record_methods(registry, generated, seed).await?;
     let reporters = reporters(generated)?;
     let mut report = SeedReport::default();
+    let appealed = generated.cases.iter().filter(|c| !c.appeals.is_empty());
+    let progress = crate::progress::bar(
+        (generated.cases.len() + appealed.count()) as u64,
+        "reporting synthetic cases",
+    );
     let mut decided: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for case in &generated.cases {
         let body = case.report_body(report_id(seed, case, "report"));
@@ -107,14 +112,18 @@ pub async fn seed(
                 .await?;
             report.imported += u64::from(!written.replayed);
             report.already_present += u64::from(written.replayed);
+            progress.inc(1);
         }
     }
     for (org, bodies) in decided {
-        import_decisions(registry, &reporters[org], &bodies, &mut report).await?;
+        import_decisions(registry, &reporters[org], &bodies, &mut report, &progress).await?;
     }
+    progress.set_message("reporting synthetic appeals");
     for case in generated.cases.iter().filter(|c| !c.appeals.is_empty()) {
         report_appeals(registry, &reporters[&case.deciding_org], case, seed).await?;
+        progress.inc(1);
     }
+    progress.finish_and_clear();
     Ok(report)
 }
 
@@ -143,6 +152,7 @@ async fn import_decisions(
     reporter: &Actor,
     bodies: &[Value],
     report: &mut SeedReport,
+    progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<()> {
     let options = BatchOptions {
         dry_run: false,
@@ -158,6 +168,7 @@ async fn import_decisions(
         }
         report.imported += summary.imported as u64;
         report.already_present += summary.already_present as u64;
+        progress.inc(chunk.len() as u64);
     }
     Ok(())
 }

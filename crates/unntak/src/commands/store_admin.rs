@@ -114,7 +114,8 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         kept_checkpoint: kept.as_deref(),
     };
     let store = EventStore::new(super::connect(&args.database).await?);
-    let report = store.verify_with(&trust).await?;
+    let verifying = "verifying every event's hash chain and the Merkle tree";
+    let report = crate::progress::spinning(verifying, store.verify_with(&trust)).await?;
     Ok(print_verify_report(&report))
 }
 

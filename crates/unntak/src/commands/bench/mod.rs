@@ -23,6 +23,7 @@ where
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
     let operation = Arc::new(operation);
+    let progress = crate::progress::timed(duration, &format!("measuring, {clients} clients"));
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::new();
@@ -38,8 +39,17 @@ where
         }));
     }
     let mut operations = 0;
+    let mut failure = None;
     for task in tasks {
-        operations += task.await??;
+        match task.await {
+            Ok(Ok(done)) => operations += done,
+            Ok(Err(error)) => failure = failure.or(Some(error)),
+            Err(error) => failure = failure.or(Some(error.into())),
+        }
+    }
+    progress.finish_and_clear();
+    if let Some(error) = failure {
+        return Err(error);
     }
     Ok((operations * batch as u64) as f64 / started.elapsed().as_secs_f64())
 }

@@ -83,7 +83,9 @@ async fn measure(bench: &BenchDatabase, cases: usize, seeded: bool) -> anyhow::R
     let before = bare_reads(&store).await?;
     let projector = Projector::new(store.clone()).with_batch_size(REBUILD_BATCH_SIZE);
     let started = Instant::now();
-    let rebuilt = projector.rebuild(Projection::Cases).await?;
+    let rebuilding =
+        crate::progress::spinning("rebuilding cases", projector.rebuild(Projection::Cases));
+    let rebuilt = rebuilding.await?;
     let rebuild_rate = rebuilt as f64 / started.elapsed().as_secs_f64();
     let after = bare_reads(&store).await?;
     let [decoded_rate, read_rate, values_rate] =
@@ -115,6 +117,7 @@ async fn measure(bench: &BenchDatabase, cases: usize, seeded: bool) -> anyhow::R
 async fn seed(store: &EventStore, cases: usize) -> anyhow::Result<usize> {
     let mut rng = StdRng::seed_from_u64(2026);
     let mut written = 0;
+    let progress = crate::progress::bar(cases as u64, "seeding cases");
     for chunk_start in (0..cases).step_by(CASES_PER_TRANSACTION) {
         let count = CASES_PER_TRANSACTION.min(cases - chunk_start);
         let appends: Vec<StreamAppend> = (0..count)
@@ -125,7 +128,9 @@ async fn seed(store: &EventStore, cases: usize) -> anyhow::Result<usize> {
             .append_all(&appends)
             .await
             .map_err(|(_, e)| anyhow!("seeding: {e}"))?;
+        progress.inc(count as u64);
     }
+    progress.finish_and_clear();
     Ok(written)
 }
 
