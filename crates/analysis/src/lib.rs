@@ -7,6 +7,7 @@
 //! function can be checked against a textbook or R without setting anything up.
 
 pub mod calendar;
+pub mod disclosure;
 pub mod exact;
 pub mod overdispersion;
 pub mod poisson;

@@ -11,6 +11,7 @@ use crate::case::{AppealOutcome, Application, CorrectionReason, Decision, Retrac
 use crate::codes::{CountyNumber, MethodId};
 use crate::methods::{MethodDescription, MethodStatus};
 use crate::organisation_register::Organisation;
+use crate::research::{Delivery, ProjectId, ProjectTerms};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event_type", content = "payload")]
@@ -67,6 +68,26 @@ pub enum RegistryEvent {
         year: i32,
         counties: Vec<CountyPopulation>,
     },
+    /// A research project was approved for extracts (admin).
+    ResearchProjectApproved {
+        project_id: ProjectId,
+        terms: ProjectTerms,
+    },
+    /// A project's terms changed; carries the whole terms as they now stand.
+    ResearchProjectChanged {
+        project_id: ProjectId,
+        terms: ProjectTerms,
+    },
+    /// A project ended: it receives no more extracts, and its pseudonym key is destroyed.
+    ResearchProjectEnded {
+        project_id: ProjectId,
+        ended_on: NaiveDate,
+    },
+    /// An extract was delivered to a project (appended before its last byte is sent).
+    ExtractDelivered {
+        project_id: ProjectId,
+        delivery: Delivery,
+    },
 }
 
 /// The residents of one county in one year.
@@ -114,6 +135,10 @@ impl RegistryEvent {
             RegistryEvent::MethodStatusChanged { .. } => "MethodStatusChanged",
             RegistryEvent::OrganisationRegistered { .. } => "OrganisationRegistered",
             RegistryEvent::PopulationImported { .. } => "PopulationImported",
+            RegistryEvent::ResearchProjectApproved { .. } => "ResearchProjectApproved",
+            RegistryEvent::ResearchProjectChanged { .. } => "ResearchProjectChanged",
+            RegistryEvent::ResearchProjectEnded { .. } => "ResearchProjectEnded",
+            RegistryEvent::ExtractDelivered { .. } => "ExtractDelivered",
         }
     }
 

@@ -76,7 +76,11 @@ impl Case {
             | RegistryEvent::MethodDescribed { .. }
             | RegistryEvent::MethodStatusChanged { .. }
             | RegistryEvent::OrganisationRegistered { .. }
-            | RegistryEvent::PopulationImported { .. } => {}
+            | RegistryEvent::PopulationImported { .. }
+            | RegistryEvent::ResearchProjectApproved { .. }
+            | RegistryEvent::ResearchProjectChanged { .. }
+            | RegistryEvent::ResearchProjectEnded { .. }
+            | RegistryEvent::ExtractDelivered { .. } => {}
         }
     }
 }

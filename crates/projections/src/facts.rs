@@ -49,6 +49,9 @@ pub struct CaseFact {
     pub retracted: bool,
     pub reported_at: DateTime<Utc>,
     pub decision_reported_at: Option<DateTime<Utc>>,
+    /// The registry's keyed pseudonym of the patient, for research extracts only (which
+    /// hash it again under a project's own key); never in a statistic.
+    pub patient_pseudonym: Option<String>,
 }
 
 /// One appeal as statistics need it.
@@ -120,6 +123,7 @@ impl CaseFact {
             retracted: false,
             reported_at,
             decision_reported_at: None,
+            patient_pseudonym: None,
         };
         fact.set_application(application, regions);
         fact
@@ -138,6 +142,9 @@ impl CaseFact {
         self.applying_region = regions.region_of(&self.applying_org);
         self.received_date = application.received_date;
         let patient = application.patient.as_ref();
+        self.patient_pseudonym = patient
+            .and_then(|p| p.pseudonym.as_ref())
+            .map(|pseudonym| pseudonym.as_str().to_string());
         self.residence_county = patient.map(|p| p.residence_county.as_str().to_string());
         self.residence_region = patient.map(|p| {
             p.residence_county

@@ -40,6 +40,7 @@ const CASE_FACT_COLUMNS: &[&str] = &[
     "retracted",
     "reported_at",
     "decision_reported_at",
+    "patient_pseudonym",
 ];
 
 /// Writes case facts into `table` (a `case_facts` copy), in COPY's binary format.
@@ -85,4 +86,5 @@ fn write_row(row: &mut BinaryRow, fact: &&CaseFact) {
     row.boolean(Some(fact.retracted));
     row.timestamp(Some(fact.reported_at));
     row.timestamp(fact.decision_reported_at);
+    row.text(fact.patient_pseudonym.as_deref());
 }
