@@ -88,7 +88,12 @@ enum Body {
     NewOrganisation,
     OrganisationChange,
     Population,
+    ResearchProject,
+    ProjectChange,
 }
+
+/// The project the matrix's researcher token is bound to.
+const MATRIX_PROJECT: &str = "matrix-project";
 
 struct Row {
     method: &'static str,
@@ -155,6 +160,14 @@ const TABLE: &[Row] = &[
     // Operating the read side: admins.
     row("GET",  "/api/v1/projections",                                   B::Nothing,          [NO,    NO,    NO,    NO,    NO,    OK200, AUTH ]),
     row("PUT",  "/api/v1/population/{year}",                             B::Population,       [NO,    NO,    NO,    NO,    NO,    OK200, AUTH ]),
+    // Research projects: kept by admins; extracts for the project's own researcher, the
+    // codebook and the delivery log for admins too.
+    row("POST", "/api/v1/research-projects",                             B::ResearchProject,  [NO,    NO,    NO,    NO,    NO,    OK201, AUTH ]),
+    row("PATCH","/api/v1/research-projects/{project_id}",                B::ProjectChange,    [NO,    NO,    NO,    NO,    NO,    OK200, AUTH ]),
+    row("POST", "/api/v1/research-projects/{project_id}/end",            B::Nothing,          [NO,    NO,    NO,    NO,    NO,    OK200, AUTH ]),
+    row("GET",  "/api/v1/extracts/{project_id}/cases.csv",               B::Nothing,          [NO,    NO,    NO,    NO,    OK200, NO,    AUTH ]),
+    row("GET",  "/api/v1/extracts/{project_id}/datapackage.json",        B::Nothing,          [NO,    NO,    NO,    NO,    OK200, OK200, AUTH ]),
+    row("GET",  "/api/v1/extracts/{project_id}/log",                     B::Nothing,          [NO,    NO,    NO,    NO,    OK200, OK200, AUTH ]),
 ];
 
 /// A valid organisation number that is not in the register.
@@ -354,10 +367,13 @@ impl CallerTokens {
             other: app.tokens.bergen.clone(),
             reviewer: app.tokens.reviewer.clone(),
             supervisor: token(Role::Supervisor, None).await.expect("a token").1,
-            researcher: token(Role::Researcher, Some("REK 2024/1234"))
-                .await
-                .expect("a token")
-                .1,
+            researcher: token(
+                Role::Researcher,
+                Some(approved_project(app, MATRIX_PROJECT).await),
+            )
+            .await
+            .expect("a token")
+            .1,
             admin: app.tokens.admin.clone(),
             unknown: format!("unntak_{}", "cd".repeat(32)),
         }
@@ -376,10 +392,23 @@ impl CallerTokens {
     }
 }
 
-/// The case (and appeal) a row's path names, reported by OUS for that row alone.
+/// Approves a research project as the admin and returns its id.
+async fn approved_project(app: &TestApp, id: &str) -> &'static str {
+    let mut body = Body::ResearchProject.json();
+    body["project_id"] = json!(id);
+    let answer = app
+        .post_json("/api/v1/research-projects", &app.tokens.admin, &body)
+        .await;
+    assert_eq!(answer.status, 201, "fixture: {}", answer.text);
+    Box::leak(id.to_string().into_boxed_str())
+}
+
+/// The case (and appeal) a row's path names, reported by OUS for that row alone; the
+/// research project (the researcher's own, or a fresh one for a row that changes one).
 struct Fixture {
     case_id: Option<String>,
     appeal_id: Option<String>,
+    project_id: Option<String>,
 }
 
 impl Fixture {
@@ -387,7 +416,17 @@ impl Fixture {
         let mut fixture = Fixture {
             case_id: None,
             appeal_id: None,
+            project_id: None,
         };
+        if row.path.contains("{project_id}") {
+            let changes = row.method == "PATCH" || row.path.ends_with("/end");
+            fixture.project_id = Some(match changes {
+                true => approved_project(app, &format!("matrix-{}", Uuid::new_v4().simple()))
+                    .await
+                    .to_string(),
+                false => MATRIX_PROJECT.to_string(),
+            });
+        }
         if !row.path.contains("{case_id}") {
             return fixture;
         }
@@ -430,6 +469,7 @@ impl Fixture {
         for (placeholder, value) in [
             ("{case_id}", &self.case_id),
             ("{appeal_id}", &self.appeal_id),
+            ("{project_id}", &self.project_id),
         ] {
             if let Some(value) = value {
                 path = path.replace(placeholder, value);
@@ -465,6 +505,19 @@ impl Body {
         let report_id = Uuid::new_v4();
         match self {
             Body::Nothing | Body::Population => Value::Null,
+            Body::ResearchProject => json!({
+                "project_id": format!("matrix-{}", Uuid::new_v4().simple()),
+                "title": "Matrise",
+                "institution": "Universitetet i Oslo",
+                "approval_ref": "REK 2025/1",
+                "valid_from": "2024-01-01",
+                "valid_until": "2099-12-31",
+                "variables": ["outcome", "scheme"],
+                "period_from": "2024-01-01",
+                "period_until": "2024-12-31",
+                "schemes": ["individual_exemption"]
+            }),
+            Body::ProjectChange => json!({"k": 6}),
             Body::Decision => individual_exemption(&case_ref()),
             Body::Application => application_only(&case_ref()),
             Body::Batch => json!([individual_exemption(&case_ref())]),

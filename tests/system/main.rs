@@ -15,4 +15,5 @@ mod api_stats;
 mod event_store;
 mod poison;
 mod projections;
+mod research_extracts;
 mod web;

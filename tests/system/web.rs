@@ -230,6 +230,22 @@ async fn a_reviewer_signs_in_with_a_strict_http_only_cookie_and_sees_the_dashboa
 #[tokio::test]
 async fn a_reporter_or_researcher_token_is_refused_sign_in_and_sees_no_page() {
     let app = spawn_app().await;
+    let project = serde_json::json!({
+        "project_id": "prosjekt-1",
+        "title": "Prosjekt",
+        "institution": "Universitetet i Oslo",
+        "approval_ref": "REK 2025/1",
+        "valid_from": "2024-01-01",
+        "valid_until": "2099-12-31",
+        "variables": ["outcome"],
+        "period_from": "2024-01-01",
+        "period_until": "2024-12-31",
+        "schemes": ["individual_exemption"]
+    });
+    let approved = app
+        .post_json("/api/v1/research-projects", &app.tokens.admin, &project)
+        .await;
+    assert_eq!(approved.status, 201, "{}", approved.text);
     let researcher = token(&app, Role::Researcher, None, Some("prosjekt-1")).await;
     for token in [app.tokens.ous.as_str(), researcher.as_str()] {
         let refused = sign_in(&app, token, "/").await;

@@ -1,11 +1,13 @@
 //! How each stream's events fold into what they describe: a case, a method of the
-//! methods register, an organisation of the organisation register. Apart from the types
-//! themselves, so the types know nothing of the events that carry them.
+//! methods register, an organisation of the organisation register, a research project.
+//! Apart from the types themselves, so the types know nothing of the events that carry
+//! them.
 
 use crate::case::{Appeal, Case};
 use crate::events::RegistryEvent;
 use crate::methods::{Method, StatusChange};
 use crate::organisation_register::Organisation;
+use crate::research::ResearchProject;
 
 impl Case {
     /// Folds a case's events, oldest first; None when the case was never received.
@@ -131,5 +133,35 @@ impl Organisation {
             })
             .last()
             .cloned()
+    }
+}
+
+impl ResearchProject {
+    /// The project its stream's events describe, if it was ever approved.
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a RegistryEvent>) -> Option<Self> {
+        let mut project: Option<ResearchProject> = None;
+        for event in events {
+            match (event, project.as_mut()) {
+                (RegistryEvent::ResearchProjectApproved { project_id, terms }, None) => {
+                    project = Some(ResearchProject {
+                        project_id: project_id.clone(),
+                        terms: terms.clone(),
+                        ended_on: None,
+                        extracts_delivered: 0,
+                    })
+                }
+                (RegistryEvent::ResearchProjectChanged { terms, .. }, Some(current)) => {
+                    current.terms = terms.clone()
+                }
+                (RegistryEvent::ResearchProjectEnded { ended_on, .. }, Some(current)) => {
+                    current.ended_on = Some(*ended_on)
+                }
+                (RegistryEvent::ExtractDelivered { .. }, Some(current)) => {
+                    current.extracts_delivered += 1
+                }
+                _ => {}
+            }
+        }
+        project
     }
 }

@@ -84,6 +84,17 @@ pub fn check_text(
     clean
 }
 
+/// A text cell as a spreadsheet may open it: a leading `=`, `+`, `-`, `@`, tab or carriage
+/// return would start a formula, so such a cell gets a leading apostrophe (OWASP's rule).
+/// Every CSV the registry writes (statistics, reports, research extracts) passes its cells
+/// through here.
+pub fn csv_cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,11 @@
 //! text cannot reach an extract whatever a project asks for.
 
 use chrono::NaiveDate;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::case::{Criterion, Scheme};
-use crate::events::RegistryEvent;
 use crate::free_text::{check_text, TextKind};
 use crate::problems::{FieldError, Problems};
 
@@ -353,34 +354,6 @@ impl ProjectClosed {
 }
 
 impl ResearchProject {
-    /// The project its stream's events describe, if it was ever approved.
-    pub fn fold<'a>(events: impl IntoIterator<Item = &'a RegistryEvent>) -> Option<Self> {
-        let mut project: Option<ResearchProject> = None;
-        for event in events {
-            match (event, project.as_mut()) {
-                (RegistryEvent::ResearchProjectApproved { project_id, terms }, None) => {
-                    project = Some(ResearchProject {
-                        project_id: project_id.clone(),
-                        terms: terms.clone(),
-                        ended_on: None,
-                        extracts_delivered: 0,
-                    })
-                }
-                (RegistryEvent::ResearchProjectChanged { terms, .. }, Some(current)) => {
-                    current.terms = terms.clone()
-                }
-                (RegistryEvent::ResearchProjectEnded { ended_on, .. }, Some(current)) => {
-                    current.ended_on = Some(*ended_on)
-                }
-                (RegistryEvent::ExtractDelivered { .. }, Some(current)) => {
-                    current.extracts_delivered += 1
-                }
-                _ => {}
-            }
-        }
-        project
-    }
-
     /// Whether the project may receive an extract on `today`.
     pub fn open_on(&self, today: NaiveDate) -> Result<(), ProjectClosed> {
         match () {
@@ -394,6 +367,22 @@ impl ResearchProject {
     pub fn approves(&self, variable: Variable) -> bool {
         self.terms.variables.contains(&variable)
     }
+}
+
+/// The length of a project's pseudonym key, in bytes.
+pub const PROJECT_KEY_LEN: usize = 32;
+
+/// A patient as one project sees them: HMAC-SHA256 of the registry's pseudonym under the
+/// project's own random key, in lowercase hex. Two projects' keys differ, so their files
+/// cannot be linked; once the key is destroyed nobody can compute these again.
+pub fn project_pseudonym(key: &[u8; PROJECT_KEY_LEN], registry_pseudonym: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(registry_pseudonym.as_bytes());
+    hex_lower(&mac.finalize().into_bytes())
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What an `ExtractDelivered` event records of one delivery.
@@ -413,6 +402,7 @@ pub struct Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::RegistryEvent;
 
     fn day(text: &str) -> NaiveDate {
         text.parse().expect("a date")
@@ -506,6 +496,21 @@ mod tests {
             project.open_on(day("2025-06-01")),
             Err(ProjectClosed::Ended)
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pseudonyms_are_stable_within_a_project_and_differ_between_projects(
+            one in proptest::array::uniform32(0u8..), other in proptest::array::uniform32(0u8..),
+            patient in "k1:[0-9a-f]{64}",
+        ) {
+            proptest::prop_assume!(one != other);
+            let first = project_pseudonym(&one, &patient);
+            proptest::prop_assert_eq!(&first, &project_pseudonym(&one, &patient));
+            proptest::prop_assert_ne!(&first, &project_pseudonym(&other, &patient));
+            proptest::prop_assert!(!first.contains(&patient[3..]));
+            proptest::prop_assert_eq!(first.len(), 64);
+        }
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub enum ServiceError {
         #[source]
         cause: UnreadableEvent,
     },
+    #[error("a research extract could not be written")]
+    ExtractWrite(#[source] csv::Error),
     #[error("organisation register seed, line {line} ({org_number}): {reason}")]
     OrganisationSeed {
         line: u64,
@@ -70,6 +72,7 @@ impl ServiceError {
                 | ServiceError::Database(_)
                 | ServiceError::UnreadableEvent { .. }
                 | ServiceError::OrganisationSeed { .. }
+                | ServiceError::ExtractWrite(_)
         )
     }
 

@@ -14,9 +14,11 @@ pub mod case_view;
 pub mod cases;
 pub mod codec;
 pub mod error;
+pub mod extracts;
 pub mod operations;
 pub mod population;
 pub mod registers;
+pub mod research;
 pub mod statistics;
 pub mod tokens;
 

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::actor::{Actor, Role};
 use crate::error::ServiceError;
+use crate::research::bindable_project;
 
 /// What `unntak token create` asks for.
 pub struct NewToken {
@@ -103,6 +104,7 @@ async fn check_new_token(pool: &PgPool, new: &NewToken) -> Result<(), ServiceErr
             );
         }
     }
+    check_project(pool, new, &mut problems).await?;
     if new.expires.is_some_and(|last_day| last_day < today) {
         problems.add(
             "expires",
@@ -112,6 +114,38 @@ async fn check_new_token(pool: &PgPool, new: &NewToken) -> Result<(), ServiceErr
     }
     check_text(&new.label, "label", TextKind::Line, today, &mut problems);
     problems.finish(|| ()).map_err(ServiceError::Invalid)
+}
+
+/// A researcher token is bound to one approved project that has not ended; no other token
+/// is bound to a project.
+async fn check_project(
+    pool: &PgPool,
+    new: &NewToken,
+    problems: &mut Problems,
+) -> Result<(), ServiceError> {
+    match (new.role, &new.project) {
+        (Role::Researcher, None) => problems.add(
+            "project",
+            "required",
+            "a researcher token needs --project: the approved research project it is for",
+        ),
+        (Role::Researcher, Some(project)) => {
+            if let Some(why) = bindable_project(pool, project).await? {
+                problems.add(
+                    "project",
+                    "unknown_project",
+                    format!("research project {project}: {why} (approve it first with POST /api/v1/research-projects)"),
+                );
+            }
+        }
+        (_, Some(_)) => problems.add(
+            "project",
+            "not_allowed",
+            "only a researcher token is bound to a research project",
+        ),
+        (_, None) => {}
+    }
+    Ok(())
 }
 
 pub async fn list_tokens(pool: &PgPool) -> Result<Vec<TokenInfo>, ServiceError> {

@@ -56,14 +56,9 @@ impl Cell {
     }
 }
 
-/// A text cell as a spreadsheet may open it: a leading `=`, `+`, `-`, `@`, tab or carriage
-/// return would start a formula, so such a cell gets a leading apostrophe (OWASP's rule).
-pub fn csv_cell(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_string(),
-    }
-}
+/// The one formula-neutralising rule, kept in `domain` so that the registry's research
+/// extracts (below this crate) use it too.
+pub use domain::free_text::csv_cell;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {

@@ -7,6 +7,7 @@ pub(crate) mod operations;
 pub(crate) mod organisations;
 pub(crate) mod projections_admin;
 pub(crate) mod reports;
+pub(crate) mod research;
 pub(crate) mod signals;
 pub(crate) mod stats;
 
@@ -135,7 +136,13 @@ fn services(config: &mut ServiceConfig) {
                 .service(signals::list_signals)
                 .service(signals::funnel_data)
                 .service(projections_admin::list_projections)
-                .service(projections_admin::import_population),
+                .service(projections_admin::import_population)
+                .service(research::approve_project)
+                .service(research::change_project)
+                .service(research::end_project)
+                .service(research::extract_csv)
+                .service(research::extract_datapackage)
+                .service(research::extract_log),
         );
 }
 
@@ -163,7 +170,7 @@ mod tests {
             );
         }
         assert!(paths.keys().all(|p| !p.starts_with("/api/v1/api/v1")));
-        assert_eq!(paths.len(), 28, "{:?}", paths.keys());
+        assert_eq!(paths.len(), 34, "{:?}", paths.keys());
     }
 
     #[test]

@@ -1,0 +1,290 @@
+//! A case as an extract reads it, its quasi-identifiers at every level of their
+//! hierarchies, and its cells. Nothing here reads a case reference, an organisation's case
+//! number, an identity number or a free text: the query does not select them.
+
+use analysis::disclosure::Dimension;
+use chrono::{Datelike, NaiveDate};
+use domain::case::Criterion;
+use domain::icd10_blocks::block_of;
+use domain::research::{project_pseudonym, Variable, PROJECT_KEY_LEN};
+use serde_json::Value;
+
+/// Processing days are top-coded here: a longer case shows this many.
+pub const PROCESSING_DAYS_TOP: i32 = 365;
+
+/// The cases an extract may hold, with only the columns it may use. `$1`, `$2`: the
+/// project's period; `$3`: its schemes.
+pub(crate) const CASES: &str = "from case_facts
+     where not retracted and received_date between $1 and $2 and scheme = any($3)";
+
+pub(crate) const ROW_COLUMNS: &str = "patient_pseudonym, received_date, decided_date,
+     processing_days, age_at_application, sex, residence_county, residence_region,
+     deciding_region, scheme, method_id, atc, icd10_category, icd10_chapter,
+     coalesce(outcome, 'pending') as outcome, criteria, refusal_reasons, appeals_lodged,
+     appeals_decided, appeals_overturned";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct CaseRow {
+    pub patient_pseudonym: Option<String>,
+    pub received_date: NaiveDate,
+    pub decided_date: Option<NaiveDate>,
+    pub processing_days: Option<i32>,
+    pub age_at_application: Option<i32>,
+    pub sex: Option<String>,
+    pub residence_county: Option<String>,
+    pub residence_region: Option<String>,
+    pub deciding_region: Option<String>,
+    pub scheme: String,
+    pub method_id: String,
+    pub atc: Option<String>,
+    pub icd10_category: String,
+    pub icd10_chapter: String,
+    pub outcome: String,
+    pub criteria: Option<Value>,
+    pub refusal_reasons: Vec<String>,
+    pub appeals_lodged: i32,
+    pub appeals_decided: i32,
+    pub appeals_overturned: i32,
+}
+
+/// A quasi-identifier and its hierarchy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Qi {
+    Age,
+    Sex,
+    Residence,
+    Icd10,
+    /// The period of application: quarter, then year (or only the year when no quarter
+    /// is approved).
+    Period {
+        quarters: bool,
+    },
+}
+
+impl Qi {
+    /// The quasi-identifiers among the approved variables.
+    pub fn of(variables: &[Variable]) -> Vec<Qi> {
+        let has = |v: Variable| variables.contains(&v);
+        let quarters = has(Variable::ApplicationQuarter) || has(Variable::DecisionQuarter);
+        let period = quarters || has(Variable::ApplicationYear) || has(Variable::DecisionYear);
+        [
+            (has(Variable::AgeBand), Qi::Age),
+            (has(Variable::Sex), Qi::Sex),
+            (has(Variable::Residence), Qi::Residence),
+            (has(Variable::Icd10), Qi::Icd10),
+            (period, Qi::Period { quarters }),
+        ]
+        .into_iter()
+        .filter_map(|(approved, qi)| approved.then_some(qi))
+        .collect()
+    }
+
+    pub fn dimension(self) -> Dimension {
+        match self {
+            Qi::Age => Dimension::new("age_band", &["5-year", "10-year", "20-year"]),
+            Qi::Sex => Dimension::new("sex", &["sex"]),
+            Qi::Residence => Dimension::new("residence", &["county", "region"]),
+            Qi::Icd10 => Dimension::new("icd10", &["category", "block", "chapter"]),
+            Qi::Period { quarters: true } => Dimension::new("period", &["quarter", "year"]),
+            Qi::Period { quarters: false } => Dimension::new("period", &["year"]),
+        }
+    }
+}
+
+/// The finest quasi-identifiers of a case, as the first pass counts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finest {
+    pub age: Option<i32>,
+    pub sex: Option<String>,
+    pub county: Option<String>,
+    pub region: Option<String>,
+    pub icd10_category: String,
+    pub icd10_chapter: String,
+    pub received_date: NaiveDate,
+}
+
+impl Finest {
+    /// Every level's label of each quasi-identifier, finest first.
+    pub fn labels(&self, qis: &[Qi]) -> Vec<Vec<String>> {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        qis.iter()
+            .map(|qi| match qi {
+                Qi::Age => age_labels(self.age),
+                Qi::Sex => vec![text(&self.sex)],
+                Qi::Residence => vec![text(&self.county), text(&self.region)],
+                Qi::Icd10 => vec![
+                    self.icd10_category.clone(),
+                    block_of(&self.icd10_category),
+                    self.icd10_chapter.clone(),
+                ],
+                Qi::Period { quarters } => {
+                    let year = self.received_date.year().to_string();
+                    match quarters {
+                        true => vec![format!("{year}-Q{}", quarter(self.received_date)), year],
+                        false => vec![year],
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+impl CaseRow {
+    pub fn finest(&self) -> Finest {
+        Finest {
+            age: self.age_at_application,
+            sex: self.sex.clone(),
+            county: self.residence_county.clone(),
+            region: self.residence_region.clone(),
+            icd10_category: self.icd10_category.clone(),
+            icd10_chapter: self.icd10_chapter.clone(),
+            received_date: self.received_date,
+        }
+    }
+
+    /// The row's cells for the approved variables, with each quasi-identifier at its
+    /// chosen level (`levels` in the order of `qis`).
+    pub fn cells(
+        &self,
+        variables: &[Variable],
+        qis: &[Qi],
+        levels: &[usize],
+        key: &[u8; PROJECT_KEY_LEN],
+    ) -> Vec<String> {
+        let labels = self.finest().labels(qis);
+        let at = |wanted: fn(&Qi) -> bool| -> (String, usize) {
+            qis.iter()
+                .position(wanted)
+                .map(|i| (labels[i][levels[i]].clone(), levels[i]))
+                .unwrap_or_default()
+        };
+        // A quarter column is approved only with a period of quarters; at its year level
+        // the quarters are left empty.
+        let by_year = at(|qi| matches!(qi, Qi::Period { .. })).1 > 0;
+        let mut cells = Vec::new();
+        for variable in variables {
+            match variable {
+                Variable::PatientPseudonym => cells.push(
+                    self.patient_pseudonym
+                        .as_deref()
+                        .map(|p| project_pseudonym(key, p))
+                        .unwrap_or_default(),
+                ),
+                Variable::ApplicationYear => cells.push(self.received_date.year().to_string()),
+                Variable::ApplicationQuarter => {
+                    cells.push(quarter_cell(Some(self.received_date), by_year))
+                }
+                Variable::DecisionYear => cells.push(
+                    self.decided_date
+                        .map(|d| d.year().to_string())
+                        .unwrap_or_default(),
+                ),
+                Variable::DecisionQuarter => cells.push(quarter_cell(self.decided_date, by_year)),
+                Variable::ProcessingDays => cells.push(
+                    self.processing_days
+                        .map(|days| days.min(PROCESSING_DAYS_TOP).to_string())
+                        .unwrap_or_default(),
+                ),
+                Variable::AgeBand => cells.push(at(|qi| *qi == Qi::Age).0),
+                Variable::Sex => cells.push(at(|qi| *qi == Qi::Sex).0),
+                Variable::Residence => cells.push(at(|qi| *qi == Qi::Residence).0),
+                Variable::DecidingRegion => {
+                    cells.push(self.deciding_region.clone().unwrap_or_default())
+                }
+                Variable::Scheme => cells.push(self.scheme.clone()),
+                Variable::MethodId => cells.push(self.method_id.clone()),
+                Variable::Atc => cells.push(self.atc.clone().unwrap_or_default()),
+                Variable::Icd10 => cells.push(at(|qi| *qi == Qi::Icd10).0),
+                Variable::Outcome => cells.push(self.outcome.clone()),
+                Variable::Criteria => cells.extend(self.criteria_cells()),
+                Variable::RefusalReasons => {
+                    let mut reasons = self.refusal_reasons.clone();
+                    reasons.sort();
+                    cells.push(reasons.join(";"));
+                }
+                Variable::AppealOutcome => cells.push(self.appeal_outcome().to_string()),
+            }
+        }
+        cells
+    }
+
+    /// One cell per criterion: "true", "false", or empty when not assessed.
+    fn criteria_cells(&self) -> Vec<String> {
+        Criterion::ALL
+            .iter()
+            .map(|criterion| {
+                self.criteria
+                    .as_ref()
+                    .and_then(|c| c.get(criterion.as_str()))
+                    .and_then(Value::as_bool)
+                    .map(|met| met.to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    fn appeal_outcome(&self) -> &'static str {
+        match () {
+            _ if self.appeals_lodged == 0 => "none",
+            _ if self.appeals_decided < self.appeals_lodged => "pending",
+            _ if self.appeals_overturned > 0 => "overturned",
+            _ => "upheld",
+        }
+    }
+}
+
+fn quarter(date: NaiveDate) -> u32 {
+    date.month0() / 3 + 1
+}
+
+/// A quarter, or empty when the period is generalised to the year.
+fn quarter_cell(date: Option<NaiveDate>, by_year: bool) -> String {
+    match (date, by_year) {
+        (Some(date), false) => quarter(date).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// An age in 5-, 10- and 20-year bands, top-coded (90+, 90+, 80+) so that the bands nest.
+pub(crate) fn age_labels(age: Option<i32>) -> Vec<String> {
+    let Some(age) = age else {
+        return vec![String::new(); 3];
+    };
+    let band = |width: i32, top: i32| match age >= top {
+        true => format!("{top}+"),
+        false => {
+            let low = age.max(0) / width * width;
+            format!("{low}-{}", low + width - 1)
+        }
+    };
+    vec![band(5, 90), band(10, 90), band(20, 80)]
+}
+
+/// Every age band of a level, in order, for the codebook.
+pub(crate) fn age_bands(level: usize) -> Vec<String> {
+    let (width, top) = [(5, 90), (10, 90), (20, 80)][level];
+    (0..top / width)
+        .map(|i| format!("{}-{}", i * width, i * width + width - 1))
+        .chain([format!("{top}+")])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_bands_nest_and_are_top_coded() {
+        for (age, expected) in [
+            (0, ["0-4", "0-9", "0-19"]),
+            (44, ["40-44", "40-49", "40-59"]),
+            (85, ["85-89", "80-89", "80+"]),
+            (97, ["90+", "90+", "80+"]),
+        ] {
+            assert_eq!(age_labels(Some(age)), expected, "{age}");
+            for (level, label) in expected.iter().enumerate() {
+                assert!(age_bands(level).contains(&label.to_string()), "{label}");
+            }
+        }
+    }
+}
