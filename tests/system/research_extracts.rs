@@ -486,3 +486,55 @@ async fn a_bad_project_lists_every_problem_and_writes_nothing() {
         .expect("count");
     assert_eq!(keys, 0);
 }
+
+#[tokio::test]
+async fn a_change_is_an_event_the_codebook_follows_and_an_ended_project_cannot_change() {
+    let app = spawn_app().await;
+    approve(&app, &project("endres", &["outcome", "age_band"])).await;
+    let token = researcher(&app, "endres").await.expect("a token");
+    let change = |body: Value| {
+        app.send(
+            reqwest::Method::PATCH,
+            "/api/v1/research-projects/endres",
+            Some(&app.tokens.admin),
+            body.to_string(),
+        )
+    };
+    let changed = change(json!({"k": 8, "variables": ["outcome"]})).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.body["k"], json!(8));
+    assert_eq!(changed.body["title"], json!("Variasjon i unntak"));
+    let descriptor = app
+        .get("/api/v1/extracts/endres/datapackage.json", Some(&token))
+        .await;
+    assert_eq!(descriptor.body["disclosure_control"]["k"], json!(8));
+    let names: Vec<&str> = descriptor.body["resources"][0]["schema"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["outcome"]);
+    let types: Vec<String> = sqlx::query_scalar(
+        "select event_type from events where stream_id = 'research-project-endres' order by stream_version",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("events");
+    assert_eq!(types, ["ResearchProjectApproved", "ResearchProjectChanged"]);
+
+    let refused = change(json!({"k": 3, "variables": ["nope"]})).await;
+    let problems = refused.assert_problem(422);
+    assert_eq!(problems.len(), 2, "{}", refused.text);
+
+    let ended = app
+        .post_json(
+            "/api/v1/research-projects/endres/end",
+            &app.tokens.admin,
+            &json!(null),
+        )
+        .await;
+    assert_eq!(ended.status, 200);
+    assert!(ended.body["ended_on"].is_string(), "{}", ended.text);
+    change(json!({"k": 9})).await.assert_problem(409);
+}

@@ -272,6 +272,9 @@ pub(crate) fn age_bands(level: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use analysis::disclosure::{choose, Group, Rules};
+    use proptest::prelude::*;
+    use std::collections::{BTreeSet, HashMap};
 
     #[test]
     fn age_bands_nest_and_are_top_coded() {
@@ -285,6 +288,115 @@ mod tests {
             for (level, label) in expected.iter().enumerate() {
                 assert!(age_bands(level).contains(&label.to_string()), "{label}");
             }
+        }
+    }
+
+    fn arbitrary_case() -> impl Strategy<Value = CaseRow> {
+        (
+            (
+                0i32..100,
+                prop_oneof![Just("female"), Just("male")],
+                0usize..15,
+            ),
+            (0u32..100, 0i64..730, 0i64..500, 0usize..3),
+            (any::<u64>(), 0i32..3, 0i32..3),
+        )
+            .prop_map(
+                |(
+                    (age, sex, county),
+                    (category, received, days, outcome),
+                    (patient, lodged, decided),
+                )| {
+                    let county = &domain::codes::COUNTIES[county];
+                    let received_date = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+                        + chrono::Days::new(received as u64);
+                    let outcome = ["granted", "refused", "pending"][outcome];
+                    let decided_date = (outcome != "pending")
+                        .then(|| received_date + chrono::Days::new(days as u64));
+                    CaseRow {
+                        patient_pseudonym: Some(format!("t1:{patient:064x}")),
+                        received_date,
+                        decided_date,
+                        processing_days: decided_date.map(|_| days as i32),
+                        age_at_application: Some(age),
+                        sex: Some(sex.to_string()),
+                        residence_county: Some(county.number.to_string()),
+                        residence_region: Some(county.health_authority_org_number.to_string()),
+                        deciding_region: Some("991324968".into()),
+                        scheme: "individual_exemption".into(),
+                        method_id: "ID2021_047".into(),
+                        atc: Some("L01FX02".into()),
+                        icd10_category: format!("C{category:02}"),
+                        icd10_chapter: "II".into(),
+                        outcome: outcome.into(),
+                        criteria: Some(serde_json::json!({"benefit": true})),
+                        refusal_reasons: vec![],
+                        appeals_lodged: lodged,
+                        appeals_decided: decided.min(lodged),
+                        appeals_overturned: 0,
+                    }
+                },
+            )
+    }
+
+    fn arbitrary_variables() -> impl Strategy<Value = Vec<Variable>> {
+        proptest::sample::subsequence(Variable::ALL.to_vec(), 1..=Variable::ALL.len())
+    }
+
+    /// The first pass as the database does it: rows counted by their finest labels.
+    fn groups(cases: &[CaseRow], qis: &[Qi]) -> Vec<Group> {
+        cases
+            .iter()
+            .map(|case| Group {
+                labels: case.finest().labels(qis),
+                outcome: case.outcome.clone(),
+                rows: 1,
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn an_extract_of_random_cases_meets_k_and_l_and_carries_only_approved_columns(
+            cases in proptest::collection::vec(arbitrary_case(), 0..300),
+            variables in arbitrary_variables(),
+            k in 5u64..9,
+        ) {
+            let qis = Qi::of(&variables);
+            let dimensions: Vec<_> = qis.iter().map(|qi| qi.dimension()).collect();
+            let choice = choose(&dimensions, &groups(&cases, &qis), Rules::new(k));
+            let header: Vec<String> = variables.iter().flat_map(|v| v.columns()).collect();
+            let key = [9u8; PROJECT_KEY_LEN];
+            let date = regex_free_date();
+            let mut by_quasi_identifiers: HashMap<Vec<String>, (u64, BTreeSet<String>)> = HashMap::new();
+            for case in cases.iter().filter(|case| choice.keeps(&case.finest().labels(&qis))) {
+                let cells = case.cells(&variables, &qis, &choice.levels, &key);
+                prop_assert_eq!(cells.len(), header.len());
+                for cell in &cells {
+                    prop_assert!(!date(cell), "a date finer than a quarter: {}", cell);
+                    prop_assert!(!cell.starts_with("t1:"), "the registry's own pseudonym");
+                }
+                let entry = by_quasi_identifiers.entry(choice.key(&case.finest().labels(&qis))).or_default();
+                entry.0 += 1;
+                entry.1.insert(case.outcome.clone());
+            }
+            for (group, (rows, outcomes)) in by_quasi_identifiers {
+                prop_assert!(rows >= k, "{:?} has {} rows", group, rows);
+                prop_assert!(rows >= 10 || outcomes.len() >= 2, "{:?} is homogeneous", group);
+            }
+            let allowed: BTreeSet<String> = variables.iter().flat_map(|v| v.columns()).collect();
+            prop_assert!(header.iter().all(|column| allowed.contains(column)));
+        }
+    }
+
+    /// Whether a cell looks like a day: YYYY-MM-DD or DD.MM.YYYY.
+    fn regex_free_date() -> impl Fn(&str) -> bool {
+        |cell: &str| {
+            let shape: String = cell
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                .collect();
+            shape.contains("9999-99-99") || shape.contains("99.99.9999")
         }
     }
 }
