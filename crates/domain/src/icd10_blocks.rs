@@ -38,13 +38,31 @@ U00-U49 U82-U85";
 /// The block of a three-character category ("C50" gives "C50-C50"); a category in a gap
 /// between WHO's blocks (such as A10-A14, which WHO leaves unused) is its own block.
 pub fn block_of(category: &str) -> String {
-    BLOCKS
-        .split_ascii_whitespace()
-        .find(|block| {
-            let (first, last) = block.split_once('-').expect("blocks are ranges");
-            (first..=last).contains(&category)
-        })
-        .map_or_else(|| category.to_string(), str::to_string)
+    // Blocks are in order within each letter run, so the first whose end is not before
+    // the category is the only candidate (a binary search over the parsed list).
+    let blocks = parsed_blocks();
+    let at = blocks.partition_point(|(_, last, _)| *last < category);
+    match blocks.get(at) {
+        Some((first, _, block)) if *first <= category => block.to_string(),
+        _ => category.to_string(),
+    }
+}
+
+/// The blocks as (first, last, "first-last"), sorted by their last category (U last in
+/// the list, which is why they are sorted here rather than taken in the list's order).
+fn parsed_blocks() -> &'static [(&'static str, &'static str, &'static str)] {
+    static PARSED: std::sync::OnceLock<Vec<(&str, &str, &str)>> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| {
+        let mut blocks: Vec<_> = BLOCKS
+            .split_ascii_whitespace()
+            .map(|block| {
+                let (first, last) = block.split_once('-').expect("blocks are ranges");
+                (first, last, block)
+            })
+            .collect();
+        blocks.sort_by_key(|(_, last, _)| *last);
+        blocks
+    })
 }
 
 #[cfg(test)]
@@ -62,6 +80,10 @@ mod tests {
             ("M05", "M05-M14"),
             ("A00", "A00-A09"),
             ("Z99", "Z80-Z99"),
+            ("U07", "U00-U49"),
+            ("U85", "U82-U85"),
+            ("A12", "A12"),
+            ("C98", "C98"),
         ] {
             assert_eq!(block_of(category), block, "{category}");
         }

@@ -400,6 +400,15 @@ pub enum BenchTarget {
         #[arg(long)]
         reuse: Option<String>,
     },
+    /// A research extract of every case streamed (rate and peak memory), against a
+    /// `COPY ... TO STDOUT` of the same rows on the same server.
+    Extracts {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Cases to seed straight into the case facts, over ten years.
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+    },
     /// Decisions over HTTP (single and batches) against the store-level append rate.
     Ingest {
         #[command(flatten)]

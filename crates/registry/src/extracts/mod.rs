@@ -28,9 +28,10 @@ use crate::actor::{Actor, Role};
 use crate::error::ServiceError;
 use crate::research::{parse_project_id, project_key};
 use crate::Registry;
-use rows::{CaseRow, Finest, Qi, CASES, ROW_COLUMNS};
+use rows::{CaseRow, Finest, Qi};
 
-pub use rows::PROCESSING_DAYS_TOP;
+/// The query the extract streams, for a benchmark's `COPY` of the same rows.
+pub use rows::{CASES, PROCESSING_DAYS_TOP, ROW_COLUMNS};
 
 /// About this many bytes go to the client at a time; at most `CHUNKS_AHEAD` wait.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -64,10 +65,6 @@ impl Plan {
 
     fn header(&self) -> Vec<String> {
         self.variables.iter().flat_map(|v| v.columns()).collect()
-    }
-
-    fn keeps(&self, row: &CaseRow) -> bool {
-        self.choice.keeps(&row.finest().labels(&self.qis))
     }
 }
 
@@ -236,7 +233,8 @@ impl Delivering {
             .bind(scheme_names(&self.project))
             .fetch(&mut *tx);
         while let Some(case) = cases.try_next().await? {
-            if !self.plan.keeps(&case) {
+            let labels = case.finest().labels(&self.plan.qis);
+            if !self.plan.choice.keeps(&labels) {
                 continue;
             }
             // A chunk leaves only before a row is written, so the last row always stays
@@ -250,7 +248,7 @@ impl Delivering {
             }
             let cells = case.cells(
                 &terms.variables,
-                &self.plan.qis,
+                (&self.plan.qis, &labels),
                 &self.plan.choice.levels,
                 &self.key,
             );

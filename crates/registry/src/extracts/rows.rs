@@ -14,10 +14,10 @@ pub const PROCESSING_DAYS_TOP: i32 = 365;
 
 /// The cases an extract may hold, with only the columns it may use. `$1`, `$2`: the
 /// project's period; `$3`: its schemes.
-pub(crate) const CASES: &str = "from case_facts
+pub const CASES: &str = "from case_facts
      where not retracted and received_date between $1 and $2 and scheme = any($3)";
 
-pub(crate) const ROW_COLUMNS: &str = "patient_pseudonym, received_date, decided_date,
+pub const ROW_COLUMNS: &str = "patient_pseudonym, received_date, decided_date,
      processing_days, age_at_application, sex, residence_county, residence_region,
      deciding_region, scheme, method_id, atc, icd10_category, icd10_chapter,
      coalesce(outcome, 'pending') as outcome, criteria, refusal_reasons, appeals_lodged,
@@ -144,14 +144,14 @@ impl CaseRow {
 
     /// The row's cells for the approved variables, with each quasi-identifier at its
     /// chosen level (`levels` in the order of `qis`).
+    /// `labels` are the row's own (`finest().labels(qis)`), taken once per row.
     pub fn cells(
         &self,
         variables: &[Variable],
-        qis: &[Qi],
+        (qis, labels): (&[Qi], &[Vec<String>]),
         levels: &[usize],
         key: &[u8; PROJECT_KEY_LEN],
     ) -> Vec<String> {
-        let labels = self.finest().labels(qis);
         let at = |wanted: fn(&Qi) -> bool| -> (String, usize) {
             qis.iter()
                 .position(wanted)
@@ -370,7 +370,8 @@ mod tests {
             let date = regex_free_date();
             let mut by_quasi_identifiers: HashMap<Vec<String>, (u64, BTreeSet<String>)> = HashMap::new();
             for case in cases.iter().filter(|case| choice.keeps(&case.finest().labels(&qis))) {
-                let cells = case.cells(&variables, &qis, &choice.levels, &key);
+                let labels = case.finest().labels(&qis);
+                let cells = case.cells(&variables, (&qis, &labels), &choice.levels, &key);
                 prop_assert_eq!(cells.len(), header.len());
                 for cell in &cells {
                     prop_assert!(!date(cell), "a date finer than a quarter: {}", cell);

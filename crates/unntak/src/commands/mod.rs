@@ -58,6 +58,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench {
             target: BenchTarget::Ingest { database, seconds },
         } => bench::ingest::run(&database, seconds).await,
+        Command::Bench {
+            target: BenchTarget::Extracts { database, cases },
+        } => bench::extracts::run(&database, cases).await,
     }
 }
 

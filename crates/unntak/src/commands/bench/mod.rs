@@ -2,6 +2,7 @@
 //! against a baseline measured in the same run on the same server.
 
 mod database;
+pub mod extracts;
 pub mod ingest;
 pub mod projections;
 pub mod store;
