@@ -34,7 +34,21 @@ async fn report_outcomes(app: &TestApp, outcomes: &[(&str, usize, usize)]) -> i6
             last = report(app, org, &format!("{org}-{n}"), json!({"outcome": outcome})).await;
         }
     }
+    until_projected(app, last).await;
     last
+}
+
+/// Waits until every projection has applied the event at `last`. A statistic's
+/// `min_position` waits 2 s at most, which a loaded test machine can exceed.
+async fn until_projected(app: &TestApp, last: i64) {
+    let path = format!("/api/v1/stats/decisions?min_position={last}");
+    for _ in 0..60 {
+        let answer = app.get(&path, Some(&app.tokens.reviewer)).await;
+        if answer.body["as_of_position"].as_i64().unwrap_or(0) >= last {
+            return;
+        }
+    }
+    panic!("the projections did not reach position {last}");
 }
 
 async fn with_projector(app: &TestApp) {
@@ -158,6 +172,7 @@ async fn residence_and_deciding_region_differ_for_patients_treated_away_from_hom
             json!({"patient": {"birth_year": 1970, "sex": "male", "residence_county": "46"}});
         last = report(&app, OUS, &format!("away-{n}"), patch).await;
     }
+    until_projected(&app, last).await;
     let region_of = |basis: &str| {
         format!("/api/v1/stats/decisions?group_by=region&region_basis={basis}&min_position={last}")
     };
@@ -216,6 +231,7 @@ async fn processing_times_are_kaplan_meier_estimates_with_pending_cases_censored
         let patch = json!({"received_date": "2024-03-01", "decided_date": decided.to_string()});
         last = report(&app, OUS, &format!("pt-{n}"), patch).await;
     }
+    until_projected(&app, last).await;
     let mut pending = harness::app::application_only("pt-pending");
     pending["received_date"] =
         json!((chrono::Utc::now().date_naive() - chrono::Days::new(5)).to_string());
@@ -265,6 +281,7 @@ async fn applications_per_100k_residents_use_the_imported_population() {
     for n in 0..7 {
         last = report(&app, OUS, &format!("app-{n}"), json!({})).await; // residents of Oslo (03)
     }
+    until_projected(&app, last).await;
     let path = format!("/api/v1/stats/applications?group_by=region,year&region_basis=residence&min_position={last}");
     let rows = rows(&app.get(&path, Some(&app.tokens.reviewer)).await);
     let row = &rows[0];
