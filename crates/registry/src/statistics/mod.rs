@@ -12,6 +12,7 @@ mod groups;
 pub(crate) mod processing;
 pub(crate) mod quality;
 mod request;
+pub(crate) mod standardised;
 
 use std::collections::HashMap;
 use std::time::Duration;
