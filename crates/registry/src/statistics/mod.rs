@@ -25,7 +25,7 @@ use projections::Projection;
 use serde::Serialize;
 
 pub use appeals::AppealRow;
-pub use applications::ApplicationRow;
+pub use applications::{ApplicationRow, RateBasis};
 pub use decisions::DecisionRow;
 pub use funnel::{FunnelQuery, FunnelRow, FunnelTable};
 pub use groups::{Bounds, GroupKeys, PartsWithheld, Quantile, Suppression, Withheld, NATIONAL};
