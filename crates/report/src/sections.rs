@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use analysis::signals::{Signal, SignalKind};
+use analysis::suppression::{suppress_grouped_rows, DEFAULT_THRESHOLD};
 use registry::statistics::{
     AppealRow, ApplicationRow, Bounds, DecisionRow, FunnelTable, ProcessingTimeRow, RateBasis,
     ReportingQualityRow, Table as Published,
@@ -172,6 +173,7 @@ pub fn all(figures: &Figures) -> Vec<Section> {
         appeals(figures),
         grounds(figures),
         signals(figures),
+        compliance(figures),
         reporting_quality(figures),
         definitions(),
     ]
@@ -763,6 +765,79 @@ fn signals(figures: &Figures) -> Section {
         paragraphs: vec![
             "Signalene er mønstre som er verdt et blikk, ikke konklusjoner. Alle statistiske signaler i året deler ett budsjett for falske funn (Benjamini-Hochberg, 5 %): q-verdien er andelen falske funn man må regne med blant signaler så sterke som dette. Signaler som sier det samme er slått sammen til ett funn.".into(),
             "Gjentatte undergrupper og etterlevelse er regler, ikke tester, og har ingen q-verdi.".into(),
+        ],
+        charts: vec![],
+        tables: vec![table],
+    }
+}
+
+/// Individual exemptions decided for a method that was not under assessment on the day:
+/// after Beslutningsforum's "yes" once the method could be used (innført), or after a "no"
+/// (ikke innført). From the compliance signals, one row per trust and method; a count from
+/// 1 to 4 is withheld, and with it what would give it away, as in the statistics API.
+fn compliance(figures: &Figures) -> Section {
+    let findings: Vec<&Signal> = figures
+        .signals
+        .iter()
+        .filter(|s| {
+            s.kind == SignalKind::Compliance && s.effect_measure == "decisions_outside_assessment"
+        })
+        .collect();
+    let keys: Vec<Vec<Option<String>>> = findings
+        .iter()
+        .map(|s| vec![s.unit.clone(), s.method_id.clone()])
+        .collect();
+    let counts: Vec<Vec<u64>> = findings
+        .iter()
+        .map(|s| vec![s.counts.get("decisions").copied().unwrap_or(0.0).max(0.0) as u64])
+        .collect();
+    let statuses = suppress_grouped_rows(&keys, &counts, DEFAULT_THRESHOLD);
+    let mut table = Table::new(
+        "etterlevelse",
+        format!(
+            "Individuelle unntak avgjort da metoden ikke var til metodevurdering, {}",
+            figures.year
+        ),
+        &["Helseforetak", "Metode", "Navn", "Vedtak"],
+    );
+    for ((finding, count), status) in findings.iter().zip(&counts).zip(&statuses) {
+        let method = finding.method_id.clone().unwrap_or_default();
+        table.push(vec![
+            Cell::Text(
+                finding
+                    .unit_name
+                    .clone()
+                    .or(finding.unit.clone())
+                    .unwrap_or_default(),
+            ),
+            Cell::Text(method.clone()),
+            Cell::Text(
+                figures
+                    .method_names
+                    .get(&method)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            Cell::Count((!status.is_suppressed()).then_some(count[0])),
+        ]);
+    }
+    let summary = match findings.len() {
+        0 => format!(
+            "Ingen individuelle unntak i {} ble avgjort for en metode som ikke var til metodevurdering.",
+            figures.year
+        ),
+        n => format!(
+            "I {} ble det avgjort individuelle unntak for en metode som ikke var til metodevurdering i {} kombinasjoner av helseforetak og metode. Et unntak skal ikke gis etter at en innført metode kan tas i bruk, og ikke etter at Beslutningsforum har sagt nei.",
+            figures.year,
+            format::count(n as u64)
+        ),
+    };
+    Section {
+        id: "etterlevelse",
+        title: "Etterlevelse".into(),
+        paragraphs: vec![
+            summary,
+            "Metodens status på vedtaksdagen kommer fra metoderegisteret (Nye metoder): unntaksmuligheten slutter den dagen metoden faktisk kan tas i bruk etter et ja, ikke på møtedatoen, og finnes ikke etter et nei. Hvert funn er en sak å sjekke, ikke et estimat: det kan være en feilregistrering. Antall under 5 vises som kolon (:), og det samme gjelder tall som ellers ville avslørt dem.".into(),
         ],
         charts: vec![],
         tables: vec![table],

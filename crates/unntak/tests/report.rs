@@ -365,6 +365,23 @@ async fn the_annual_report_shows_the_statistics_apis_figures_and_no_small_count(
     assert_eq!(counted, signals.len());
     assert!(!signals.is_empty(), "the planted effects give signals");
 
+    // Compliance: one line per trust and method with exemptions decided outside
+    // assessment, its count the signal's unless withheld.
+    let outside: Vec<&Value> = signals
+        .iter()
+        .filter(|s| s["effect_measure"] == "decisions_outside_assessment")
+        .collect();
+    let report = csv_rows(&out, "etterlevelse.csv");
+    assert_eq!(report.len(), outside.len());
+    for (shown, signal) in report.iter().zip(&outside) {
+        assert_eq!(shown["Metode"], signal["method_id"].as_str().unwrap());
+        let count = signal["counts"]["decisions"].as_f64().unwrap();
+        match number(&shown["Vedtak"]) {
+            Some(published) => assert_eq!(published, count),
+            None => assert!(report.len() > 1 || count < 5.0, "withheld only for a reason"),
+        }
+    }
+
     // No count from 1 to 4 in any table.
     for entry in std::fs::read_dir(&out).unwrap() {
         let path = entry.unwrap().path();
