@@ -378,7 +378,10 @@ async fn the_annual_report_shows_the_statistics_apis_figures_and_no_small_count(
         let count = signal["counts"]["decisions"].as_f64().unwrap();
         match number(&shown["Vedtak"]) {
             Some(published) => assert_eq!(published, count),
-            None => assert!(report.len() > 1 || count < 5.0, "withheld only for a reason"),
+            None => assert!(
+                report.len() > 1 || count < 5.0,
+                "withheld only for a reason"
+            ),
         }
     }
 

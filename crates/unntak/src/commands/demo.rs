@@ -463,7 +463,7 @@ const DEMO_STRATA: [(&str, &str, u64); 12] = [
 ];
 
 /// The demo's population file: every county's residents by age band and sex.
-fn demo_population_csv() -> anyhow::Result<String> {
+pub(crate) fn demo_population_csv() -> anyhow::Result<String> {
     let mut body = String::from("county_number,age_band,sex,population\n");
     for record in csv::Reader::from_reader(COUNTIES_CSV.as_bytes()).records() {
         let record = record?;
