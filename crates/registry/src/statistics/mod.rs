@@ -9,6 +9,7 @@ pub(crate) mod applications;
 pub(crate) mod decisions;
 pub(crate) mod funnel;
 mod groups;
+mod person_time;
 pub(crate) mod processing;
 pub(crate) mod quality;
 mod request;

@@ -11,7 +11,7 @@ use analysis::standardisation::{directly_standardised_rate, Stratum};
 use chrono::Datelike;
 use domain::case::AGE_BANDS;
 
-use super::applications::{period_of, share_of_year};
+use super::person_time::{period_of, share_of_year};
 use super::{Bounds, StatisticsRequest};
 use projections::queries::Dimension;
 
@@ -26,11 +26,14 @@ const SEXES: [&str; 2] = ["female", "male"];
 /// age and sex of single applicants. Helseatlas likewise leaves out small areas.
 pub const MIN_APPLICATIONS_FOR_STANDARDISED: u64 = 20;
 
+/// A group's applications by (age band, sex), None where the case does not say.
+type ByStratum = Vec<(Option<String>, Option<String>, u64)>;
+
 /// What standardised rates need: the residents by stratum, and each group's applications
 /// by age band and sex (the group's keys, then the age band and the sex).
 pub struct Standardisation<'a> {
     pub population: &'a StrataPopulation,
-    pub applications: HashMap<Vec<Option<String>>, Vec<(Option<String>, Option<String>, u64)>>,
+    pub applications: HashMap<Vec<Option<String>>, ByStratum>,
 }
 
 impl<'a> Standardisation<'a> {
@@ -39,7 +42,7 @@ impl<'a> Standardisation<'a> {
         population: &'a StrataPopulation,
         by_stratum: &[(Vec<Option<String>>, i64)],
     ) -> Standardisation<'a> {
-        let mut applications: HashMap<_, Vec<_>> = HashMap::new();
+        let mut applications: HashMap<_, ByStratum> = HashMap::new();
         for (keys, count) in by_stratum {
             let Some((group, stratum)) = keys.split_at_checked(keys.len().saturating_sub(2)) else {
                 continue;

@@ -156,7 +156,11 @@ fn case_append(rng: &mut StdRng, n: usize) -> StreamAppend {
             birth_year: rng.gen_range(1930..2015),
             // Alternating, so the standardised rates have strata (and the generator's
             // sequence, hence every other figure, stays as it was).
-            sex: Some(if n % 2 == 0 { Sex::Female } else { Sex::Male }),
+            sex: Some(if n.is_multiple_of(2) {
+                Sex::Female
+            } else {
+                Sex::Male
+            }),
             residence_county: CountyNumber::parse(county).expect("valid"),
         }),
         group: None,
