@@ -11,6 +11,7 @@ mod api_privacy;
 mod api_registers;
 mod api_reporting;
 mod api_scoping;
+mod api_standardised_rates;
 mod api_stats;
 mod event_store;
 mod poison;

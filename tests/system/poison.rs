@@ -32,6 +32,7 @@ async fn append_unvalidated_import(app: &TestApp, year: i32, residents: u64) -> 
         .map(|county| CountyPopulation {
             county_number: CountyNumber::parse(county.number).unwrap(),
             population: residents,
+            strata: Vec::new(),
         })
         .collect();
     let event = RegistryEvent::PopulationImported { year, counties };

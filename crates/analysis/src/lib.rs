@@ -14,6 +14,7 @@ pub mod poisson;
 pub mod proportion;
 pub mod random_effects;
 pub mod signals;
+pub mod standardisation;
 pub mod suppression;
 pub mod survival;
 

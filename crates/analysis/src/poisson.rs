@@ -97,7 +97,7 @@ fn poisson_search_bound(mean: f64) -> u64 {
 }
 
 /// The `prob` quantile of a Gamma(shape, rate 1) distribution.
-fn gamma_quantile(shape: f64, prob: f64) -> f64 {
+pub(crate) fn gamma_quantile(shape: f64, prob: f64) -> f64 {
     let mut hi = shape + 10.0;
     while gamma_lr(shape, hi) < prob {
         hi *= 2.0;

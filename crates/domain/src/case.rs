@@ -298,15 +298,19 @@ pub fn age_at(birth_year: i32, date: NaiveDate) -> i32 {
     date.year() - birth_year
 }
 
-/// Age bands used in statistics: wide enough to keep counts publishable.
+/// Age bands used in statistics, youngest first: wide enough to keep counts publishable.
+/// A population import by age gives its residents in exactly these bands.
+pub const AGE_BANDS: [&str; 6] = ["0-17", "18-39", "40-59", "60-69", "70-79", "80+"];
+
+/// The age band of an age, one of [`AGE_BANDS`].
 pub fn age_band(age: i32) -> &'static str {
     match age {
-        i32::MIN..=17 => "0-17",
-        18..=39 => "18-39",
-        40..=59 => "40-59",
-        60..=69 => "60-69",
-        70..=79 => "70-79",
-        _ => "80+",
+        i32::MIN..=17 => AGE_BANDS[0],
+        18..=39 => AGE_BANDS[1],
+        40..=59 => AGE_BANDS[2],
+        60..=69 => AGE_BANDS[3],
+        70..=79 => AGE_BANDS[4],
+        _ => AGE_BANDS[5],
     }
 }
 

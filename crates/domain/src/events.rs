@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::case::{AppealOutcome, Application, CorrectionReason, Decision, RetractionReason};
 use crate::codes::{CountyNumber, MethodId};
+use crate::identity::Sex;
 use crate::methods::{MethodDescription, MethodStatus};
 use crate::organisation_register::Organisation;
 use crate::research::{Delivery, ProjectId, ProjectTerms};
@@ -94,6 +95,21 @@ pub enum RegistryEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CountyPopulation {
     pub county_number: CountyNumber,
+    /// All residents; the sum of `strata` when they are given.
+    pub population: u64,
+    /// Residents by age band and sex, when the import carries them (every band of
+    /// `case::AGE_BANDS` for each sex), for age- and sex-standardised rates. Imports
+    /// before these existed have none, and read as county totals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strata: Vec<PopulationStratum>,
+}
+
+/// The residents of one age band and sex in a county.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PopulationStratum {
+    /// One of `case::AGE_BANDS`.
+    pub age_band: String,
+    pub sex: Sex,
     pub population: u64,
 }
 

@@ -41,62 +41,67 @@ pub async fn annual_report(
         unit: None,
         suppress: None,
     };
+    // The statistics are independent of each other: gathered concurrently, each on a
+    // connection of its own, so the report takes about as long as its slowest few.
+    let whole = of_year(year, "");
+    let by_scheme_query = of_year(year, "scheme");
+    let by_quarter = of_year(year, "quarter");
+    let by_region_query = of_year(year, "region");
+    let by_org_query = of_year(year, "org");
+    let by_method = of_year(year, "method_id");
+    let by_refusal_reason = of_year(year, "scheme,refusal_reason");
+    let by_criterion = of_year(year, "scheme,criterion");
+    let (national, applications_national, by_scheme, applications_by_scheme) = futures::try_join!(
+        registry.decision_statistics(actor, &whole),
+        registry.application_statistics(actor, &whole),
+        registry.decision_statistics(actor, &by_scheme_query),
+        registry.application_statistics(actor, &by_scheme_query),
+    )?;
+    let (applications_by_quarter, by_region, residence, by_org, funnel) = futures::try_join!(
+        registry.application_statistics(actor, &by_quarter),
+        registry.decision_statistics(actor, &by_region_query),
+        registry.application_statistics(actor, &residence),
+        registry.decision_statistics(actor, &by_org_query),
+        registry.funnel(actor, &funnel_query, year),
+    )?;
+    let (applications_by_method, decisions_by_method, methods, processing, processing_national) = futures::try_join!(
+        registry.application_statistics(actor, &by_method),
+        registry.decision_statistics(actor, &by_method),
+        registry.methods(actor),
+        registry.processing_time_statistics(actor, &processing),
+        registry.processing_time_statistics(actor, &whole),
+    )?;
+    let (appeals, refusal_reasons, criteria, quality, signals) = futures::try_join!(
+        registry.appeal_statistics(actor, &by_scheme_query),
+        registry.decision_statistics(actor, &by_refusal_reason),
+        registry.decision_statistics(actor, &by_criterion),
+        registry.reporting_quality_statistics(actor, &whole),
+        registry.signals(actor, year, None),
+    )?;
     let figures = Figures {
         year,
-        national: registry
-            .decision_statistics(actor, &of_year(year, ""))
-            .await?,
-        applications_national: registry
-            .application_statistics(actor, &of_year(year, ""))
-            .await?,
-        by_scheme: registry
-            .decision_statistics(actor, &of_year(year, "scheme"))
-            .await?,
-        applications_by_scheme: registry
-            .application_statistics(actor, &of_year(year, "scheme"))
-            .await?,
-        applications_by_quarter: registry
-            .application_statistics(actor, &of_year(year, "quarter"))
-            .await?,
-        by_region: registry
-            .decision_statistics(actor, &of_year(year, "region"))
-            .await?,
-        residence: registry.application_statistics(actor, &residence).await?,
-        by_org: registry
-            .decision_statistics(actor, &of_year(year, "org"))
-            .await?,
-        funnel: registry.funnel(actor, &funnel_query, year).await?,
-        applications_by_method: registry
-            .application_statistics(actor, &of_year(year, "method_id"))
-            .await?,
-        decisions_by_method: registry
-            .decision_statistics(actor, &of_year(year, "method_id"))
-            .await?,
-        method_names: registry
-            .methods(actor)
-            .await?
+        national,
+        applications_national,
+        by_scheme,
+        applications_by_scheme,
+        applications_by_quarter,
+        by_region,
+        residence,
+        by_org,
+        funnel,
+        applications_by_method,
+        decisions_by_method,
+        method_names: methods
             .into_iter()
             .filter_map(|m| Some((m.method_id.as_str().to_string(), m.description?.name)))
             .collect(),
-        processing: registry
-            .processing_time_statistics(actor, &processing)
-            .await?,
-        processing_national: registry
-            .processing_time_statistics(actor, &of_year(year, ""))
-            .await?,
-        appeals: registry
-            .appeal_statistics(actor, &of_year(year, "scheme"))
-            .await?,
-        refusal_reasons: registry
-            .decision_statistics(actor, &of_year(year, "scheme,refusal_reason"))
-            .await?,
-        criteria: registry
-            .decision_statistics(actor, &of_year(year, "scheme,criterion"))
-            .await?,
-        quality: registry
-            .reporting_quality_statistics(actor, &of_year(year, ""))
-            .await?,
-        signals: registry.signals(actor, year, None).await?,
+        processing,
+        processing_national,
+        appeals,
+        refusal_reasons,
+        criteria,
+        quality,
+        signals,
     };
     let as_of_position = figures.national.as_of_position();
     Ok(AnnualReport {

@@ -46,7 +46,45 @@ fn x_of_share(share: f64) -> f64 {
     LEFT + share.clamp(0.0, 1.0) * (WIDTH - LEFT - RIGHT)
 }
 
-/// Horizontal bars of shares from 0 to 100 %, with interval whiskers.
+/// The widest a bar's label line may be, in characters: what fits left of the bars at the
+/// labels' font size (12 px, about 6.6 px a character on average, with room to spare).
+const LABEL_CHARACTERS: usize = 26;
+/// The distance between a wrapped label's lines.
+const LINE: f64 = 14.0;
+
+/// A label broken at spaces into lines of at most [`LABEL_CHARACTERS`] characters (a
+/// longer word is cut), so that a long name such as "Nasjonalt (Helfo og
+/// Helsedirektoratet)" stays whole and within the chart.
+pub fn wrap_label(label: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in label.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > LABEL_CHARACTERS {
+            if !current.is_empty() {
+                lines.push(std::mem::take(&mut current));
+            }
+            lines.push(word.drain(..LABEL_CHARACTERS).collect());
+        }
+        let word: String = word.into_iter().collect();
+        let fits = current.chars().count() + 1 + word.chars().count() <= LABEL_CHARACTERS;
+        if current.is_empty() {
+            current = word;
+        } else if fits {
+            current.push(' ');
+            current.push_str(&word);
+        } else {
+            lines.push(std::mem::replace(&mut current, word));
+        }
+    }
+    if !current.is_empty() || lines.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+/// Horizontal bars of shares from 0 to 100 %, with interval whiskers. A bar's row grows
+/// with its label's lines.
 pub fn bars_with_intervals(
     id: &str,
     title: &str,
@@ -54,8 +92,15 @@ pub fn bars_with_intervals(
     axis: &str,
     bars: &[Bar],
 ) -> Chart {
-    let height = TOP + ROW * bars.len() as f64 + BOTTOM;
-    let axis_y = TOP + ROW * bars.len() as f64;
+    let labels: Vec<Vec<String>> = bars.iter().map(|b| wrap_label(&b.label)).collect();
+    let row_height = |lines: usize| ROW + LINE * lines.saturating_sub(1) as f64;
+    let mut tops = Vec::with_capacity(bars.len());
+    let mut axis_y = TOP;
+    for lines in &labels {
+        tops.push(axis_y);
+        axis_y += row_height(lines.len());
+    }
+    let height = axis_y + BOTTOM;
     let body = html! {
         @for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
             line x1=(x_of_share(tick)) x2=(x_of_share(tick)) y1=(TOP - 6.0) y2=(axis_y)
@@ -65,9 +110,14 @@ pub fn bars_with_intervals(
             }
         }
         text x=(x_of_share(0.5)) y=(axis_y + 36.0) text-anchor="middle" font-size="12" { (axis) }
-        @for (index, bar) in bars.iter().enumerate() {
-            @let y = TOP + ROW * index as f64;
-            text x=(LEFT - 8.0) y=(y + ROW * 0.62) text-anchor="end" font-size="12" { (bar.label) }
+        @for ((bar, lines), top) in bars.iter().zip(&labels).zip(&tops) {
+            @let row = row_height(lines.len());
+            @let y = top + (row - ROW) / 2.0;
+            text x=(LEFT - 8.0) y=(top + ROW * 0.62) text-anchor="end" font-size="12" {
+                @for (index, line) in lines.iter().enumerate() {
+                    tspan x=(LEFT - 8.0) dy=(if index == 0 { 0.0 } else { LINE }) { (line) }
+                }
+            }
             @if let Some(share) = bar.share {
                 rect x=(LEFT) y=(y + 5.0) width=(x_of_share(share) - LEFT) height=(ROW - 10.0)
                     fill="#7ea6cf" {}
@@ -89,6 +139,24 @@ pub fn bars_with_intervals(
         description: description.to_string(),
         svg: frame(id, title, description, height, body),
     }
+}
+
+/// Ticks for an axis of counts from 0 to `max`: every multiple of a round step (1, 2 or 5
+/// times a power of ten) giving at most five intervals.
+pub fn count_ticks(max: u64) -> Vec<u64> {
+    let max = max.max(1);
+    let mut magnitude = 1u64;
+    let step = loop {
+        if let Some(step) = [1, 2, 5]
+            .into_iter()
+            .map(|m| m * magnitude)
+            .find(|step| max.div_ceil(*step) <= 5)
+        {
+            break step;
+        }
+        magnitude *= 10;
+    };
+    (0..=max / step).map(|k| k * step).collect()
 }
 
 /// Columns of counts (applications by quarter).
@@ -250,7 +318,14 @@ pub fn funnel(
                 }
             }
         }
-        text x=(WIDTH / 2.0) y=(plot_bottom + 34.0) text-anchor="middle" font-size="12" {
+        line x1=(left) x2=(WIDTH - RIGHT) y1=(plot_bottom) y2=(plot_bottom) stroke="#555555" {}
+        @for tick in count_ticks(max_n as u64) {
+            line class="x-tick" x1=(x_of(tick as f64)) x2=(x_of(tick as f64)) y1=(plot_bottom)
+                y2=(plot_bottom + 5.0) stroke="#555555" {}
+            text class="x-tick-label" x=(x_of(tick as f64)) y=(plot_bottom + 18.0)
+                text-anchor="middle" font-size="12" { (format::count(tick)) }
+        }
+        text x=(WIDTH / 2.0) y=(plot_bottom + 38.0) text-anchor="middle" font-size="12" {
             "Antall vedtak"
         }
         text x="14" y=(TOP + 100.0) font-size="12" transform={ "rotate(-90 14 " (TOP + 100.0) ")" }
@@ -260,5 +335,120 @@ pub fn funnel(
         title: title.to_string(),
         description: description.to_string(),
         svg: frame(id, title, description, height, body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts of every `<tspan>` of a label in the SVG.
+    fn tspans(svg: &str) -> Vec<String> {
+        svg.split("<tspan")
+            .skip(1)
+            .map(|part| {
+                let text = &part[part.find('>').unwrap() + 1..];
+                text[..text.find("</tspan>").unwrap()].to_string()
+            })
+            .collect()
+    }
+
+    fn view_height(svg: &str) -> f64 {
+        let view_box = &svg[svg.find("viewBox=\"").unwrap() + 9..];
+        let view_box = &view_box[..view_box.find('"').unwrap()];
+        view_box.split(' ').nth(3).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn a_long_bar_label_is_shown_whole_on_lines_that_fit_left_of_the_bars() {
+        let label = "Nasjonalt (Helfo og Helsedirektoratet)";
+        let bars = [
+            Bar {
+                label: label.into(),
+                share: Some(0.4),
+                lower: Some(0.3),
+                upper: Some(0.5),
+            },
+            Bar {
+                label: "Helse Vest".into(),
+                share: Some(0.6),
+                lower: None,
+                upper: None,
+            },
+        ];
+        let chart = bars_with_intervals("b", "Innvilget", "Andel", "Andel innvilget", &bars);
+        let lines = tspans(&chart.svg);
+        // The first label takes two lines, the second one.
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[..2].join(" "), label);
+        for line in &lines {
+            // Right-aligned at LEFT - 8, so a line fits when it is narrower than that even
+            // at a generous 7 px a character.
+            assert!(line.chars().count() as f64 * 7.0 <= LEFT - 8.0, "{line}");
+        }
+        // The rows grew by one line: the axis labels still lie inside the view box.
+        let height = view_height(&chart.svg);
+        assert_eq!(height, TOP + 2.0 * ROW + LINE + BOTTOM);
+        assert!(chart
+            .svg
+            .contains(&format!("y=\"{}\"", TOP + 2.0 * ROW + LINE + 36.0)));
+    }
+
+    #[test]
+    fn labels_wrap_at_spaces_and_cut_only_words_too_long_for_a_line() {
+        assert_eq!(wrap_label("Helse Sør-Øst"), vec!["Helse Sør-Øst"]);
+        assert_eq!(
+            wrap_label("Nasjonalt (Helfo og Helsedirektoratet)"),
+            vec!["Nasjonalt (Helfo og", "Helsedirektoratet)"]
+        );
+        let long = "a".repeat(30);
+        assert_eq!(
+            wrap_label(&format!("x {long}")),
+            vec!["x".to_string(), "a".repeat(26), "aaaa".into()]
+        );
+        assert_eq!(wrap_label(""), vec![String::new()]);
+    }
+
+    #[test]
+    fn count_ticks_are_round_and_at_most_six() {
+        assert_eq!(count_ticks(137), vec![0, 50, 100]);
+        assert_eq!(count_ticks(4), vec![0, 1, 2, 3, 4]);
+        assert_eq!(count_ticks(10), vec![0, 2, 4, 6, 8, 10]);
+        assert_eq!(count_ticks(0), vec![0, 1]);
+        assert_eq!(count_ticks(12_345), vec![0, 5000, 10_000]);
+    }
+
+    #[test]
+    fn the_funnel_plot_has_ticks_and_labels_for_the_number_of_decisions() {
+        let unit = |decided, rate| FunnelUnit {
+            label: format!("HF {decided}"),
+            decided,
+            rate,
+            limits_95: (0.4, 0.8),
+            limits_998: (0.3, 0.9),
+        };
+        let chart = funnel(
+            "f",
+            "Trakt",
+            "Trakt",
+            0.6,
+            &[unit(40, 0.5), unit(180, 0.65)],
+        );
+        let ticks = chart.svg.matches("class=\"x-tick\"").count();
+        assert_eq!(ticks, 4, "0, 50, 100 and 150 decisions");
+        for label in ["0", "50", "100", "150"] {
+            assert!(
+                chart
+                    .svg
+                    .contains(&format!("class=\"x-tick-label\" x=\"{}\"", {
+                        let n: f64 = label.parse().unwrap();
+                        60.0 + n / 180.0 * (WIDTH - 60.0 - RIGHT)
+                    })),
+                "tick {label}: {}",
+                chart.svg
+            );
+            assert!(chart.svg.contains(&format!(">{label}</text>")), "{label}");
+        }
+        assert!(chart.svg.contains("Antall vedtak"));
     }
 }

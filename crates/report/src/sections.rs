@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use analysis::signals::{Signal, SignalKind};
+use analysis::suppression::{suppress_grouped_rows, DEFAULT_THRESHOLD};
 use registry::statistics::{
-    AppealRow, ApplicationRow, DecisionRow, FunnelTable, ProcessingTimeRow, ReportingQualityRow,
-    Table as Published,
+    AppealRow, ApplicationRow, Bounds, DecisionRow, FunnelTable, ProcessingTimeRow, RateBasis,
+    ReportingQualityRow, Table as Published,
 };
 
 use crate::charts::{self, Bar, FunnelUnit};
@@ -172,6 +173,7 @@ pub fn all(figures: &Figures) -> Vec<Section> {
         appeals(figures),
         grounds(figures),
         signals(figures),
+        compliance(figures),
         reporting_quality(figures),
         definitions(),
     ]
@@ -303,22 +305,43 @@ fn variation_measures(rates: &[f64]) -> Vec<(String, Option<f64>)> {
     ]
 }
 
+/// An interval of rates as the report shows it, or the not-published mark.
+fn rate_interval(bounds: Option<Bounds>) -> Cell {
+    Cell::Text(match bounds.map_or((None, None), |b| (b.lower, b.upper)) {
+        (Some(l), Some(u)) => format!("{}–{}", format::decimal(l, 1), format::decimal(u, 1)),
+        _ => format::NOT_PUBLISHED.to_string(),
+    })
+}
+
 fn application_rates(figures: &Figures) -> Section {
+    let standardised = figures
+        .residence
+        .rows()
+        .iter()
+        .any(|r| r.rate_basis == Some(RateBasis::AgeSexStandardised));
+    let mut columns = vec![
+        "Bostedsregion",
+        "Søknader",
+        "Innbyggere",
+        "Per 100 000 per år",
+        "95 % KI",
+    ];
+    if standardised {
+        columns.extend([
+            "Standardisert per 100 000 per år",
+            "95 % KI (standardisert)",
+        ]);
+    }
     let mut table = Table::new(
         "rater",
         format!(
             "Søknader per 100 000 innbyggere per år etter bostedsregion, {}",
             figures.year
         ),
-        &[
-            "Bostedsregion",
-            "Søknader",
-            "Innbyggere",
-            "Per 100 000 per år",
-            "95 % KI",
-        ],
+        &columns,
     );
-    let mut rates = Vec::new();
+    let (mut crude_rates, mut standardised_rates) = (Vec::new(), Vec::new());
+    let mut regions = 0;
     for row in figures.residence.rows() {
         let label = region_label(
             row.group.text("region_name"),
@@ -326,42 +349,60 @@ fn application_rates(figures: &Figures) -> Section {
             "Uten bostedsregion (gruppeunntak)",
         );
         let rate = row.per_100k.flatten();
+        let standardised_rate = row.per_100k_standardised.flatten();
         if row.group.text("region").is_some() {
-            rates.extend(rate);
+            regions += 1;
+            crude_rates.extend(rate);
+            standardised_rates.extend(standardised_rate);
         }
-        let (lower, upper) = row
-            .per_100k_ci95
-            .map_or((None, None), |b| (b.lower, b.upper));
-        table.push(vec![
+        let mut cells = vec![
             Cell::Text(label),
             Cell::Count(row.applications),
             Cell::Count(row.residents.flatten().map(|r| r.max(0) as u64)),
             Cell::Decimal(rate, 1),
-            Cell::Text(match (lower, upper) {
-                (Some(l), Some(u)) => {
-                    format!("{}–{}", format::decimal(l, 1), format::decimal(u, 1))
-                }
-                _ => format::NOT_PUBLISHED.to_string(),
-            }),
-        ]);
+            rate_interval(row.per_100k_ci95),
+        ];
+        if standardised {
+            cells.push(Cell::Decimal(standardised_rate, 1));
+            cells.push(rate_interval(row.per_100k_standardised_ci95));
+        }
+        table.push(cells);
     }
+    // The variation measures compare like with like: standardised rates when every region
+    // has one, else the crude rates.
+    let measured_standardised = standardised && standardised_rates.len() == regions;
     let mut measures = Table::new(
         "variasjon",
-        "Variasjon mellom bostedsregionene (som i Helseatlas)",
+        match measured_standardised {
+            true => "Variasjon mellom bostedsregionene (som i Helseatlas), standardiserte rater",
+            false => "Variasjon mellom bostedsregionene (som i Helseatlas), ujusterte rater",
+        },
         &["Mål", "Verdi"],
     );
-    for (name, value) in variation_measures(&rates) {
+    let rates = match measured_standardised {
+        true => &standardised_rates,
+        false => &crude_rates,
+    };
+    for (name, value) in variation_measures(rates) {
         measures.push(vec![Cell::Text(name), Cell::Decimal(value, 2)]);
     }
     Section {
         id: "rater",
         title: "Søknader per 100 000 innbyggere".into(),
         paragraphs: vec![
-            "Ujusterte rater: søknader etter pasientens bostedsregion per 100 000 innbyggere per år (personår). Befolkningsimporten har ikke alder og kjønn, så ratene er ikke standardisert.".into(),
+            rate_basis_text(standardised).into(),
             "FT-målene sammenligner høyeste og laveste rate; med fire regioner finnes ikke FT3. Signalene om søknadsrater bruker i tillegg den systematiske variasjonskomponenten (SCV).".into(),
         ],
         charts: vec![],
         tables: vec![table, measures],
+    }
+}
+
+/// What the rates are, in the report's words.
+fn rate_basis_text(standardised: bool) -> &'static str {
+    match standardised {
+        true => "Ujusterte rater: søknader etter pasientens bostedsregion per 100 000 innbyggere per år (personår). Befolkningsimporten for året har alder og kjønn, så tabellen viser også alders- og kjønnsstandardiserte rater (direkte standardisering; standardbefolkningen er hele landets befolkning samme år, etter aldersgruppe og kjønn). De standardiserte ratene viser hvor mange søknader regionen ville hatt om innbyggerne hadde landets alders- og kjønnssammensetning. Rader med færre enn 20 søknader får ingen standardisert rate.",
+        false => "Ujusterte rater: søknader etter pasientens bostedsregion per 100 000 innbyggere per år (personår). Befolkningsimporten for året har ikke alder og kjønn, så ratene er ikke standardisert.",
     }
 }
 
@@ -724,6 +765,79 @@ fn signals(figures: &Figures) -> Section {
         paragraphs: vec![
             "Signalene er mønstre som er verdt et blikk, ikke konklusjoner. Alle statistiske signaler i året deler ett budsjett for falske funn (Benjamini-Hochberg, 5 %): q-verdien er andelen falske funn man må regne med blant signaler så sterke som dette. Signaler som sier det samme er slått sammen til ett funn.".into(),
             "Gjentatte undergrupper og etterlevelse er regler, ikke tester, og har ingen q-verdi.".into(),
+        ],
+        charts: vec![],
+        tables: vec![table],
+    }
+}
+
+/// Individual exemptions decided for a method that was not under assessment on the day:
+/// after Beslutningsforum's "yes" once the method could be used (innført), or after a "no"
+/// (ikke innført). From the compliance signals, one row per trust and method; a count from
+/// 1 to 4 is withheld, and with it what would give it away, as in the statistics API.
+fn compliance(figures: &Figures) -> Section {
+    let findings: Vec<&Signal> = figures
+        .signals
+        .iter()
+        .filter(|s| {
+            s.kind == SignalKind::Compliance && s.effect_measure == "decisions_outside_assessment"
+        })
+        .collect();
+    let keys: Vec<Vec<Option<String>>> = findings
+        .iter()
+        .map(|s| vec![s.unit.clone(), s.method_id.clone()])
+        .collect();
+    let counts: Vec<Vec<u64>> = findings
+        .iter()
+        .map(|s| vec![s.counts.get("decisions").copied().unwrap_or(0.0).max(0.0) as u64])
+        .collect();
+    let statuses = suppress_grouped_rows(&keys, &counts, DEFAULT_THRESHOLD);
+    let mut table = Table::new(
+        "etterlevelse",
+        format!(
+            "Individuelle unntak avgjort da metoden ikke var til metodevurdering, {}",
+            figures.year
+        ),
+        &["Helseforetak", "Metode", "Navn", "Vedtak"],
+    );
+    for ((finding, count), status) in findings.iter().zip(&counts).zip(&statuses) {
+        let method = finding.method_id.clone().unwrap_or_default();
+        table.push(vec![
+            Cell::Text(
+                finding
+                    .unit_name
+                    .clone()
+                    .or(finding.unit.clone())
+                    .unwrap_or_default(),
+            ),
+            Cell::Text(method.clone()),
+            Cell::Text(
+                figures
+                    .method_names
+                    .get(&method)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            Cell::Count((!status.is_suppressed()).then_some(count[0])),
+        ]);
+    }
+    let summary = match findings.len() {
+        0 => format!(
+            "Ingen individuelle unntak i {} ble avgjort for en metode som ikke var til metodevurdering.",
+            figures.year
+        ),
+        n => format!(
+            "I {} ble det avgjort individuelle unntak for en metode som ikke var til metodevurdering i {} kombinasjoner av helseforetak og metode. Et unntak skal ikke gis etter at en innført metode kan tas i bruk, og ikke etter at Beslutningsforum har sagt nei.",
+            figures.year,
+            format::count(n as u64)
+        ),
+    };
+    Section {
+        id: "etterlevelse",
+        title: "Etterlevelse".into(),
+        paragraphs: vec![
+            summary,
+            "Metodens status på vedtaksdagen kommer fra metoderegisteret (Nye metoder): unntaksmuligheten slutter den dagen metoden faktisk kan tas i bruk etter et ja, ikke på møtedatoen, og finnes ikke etter et nei. Hvert funn er en sak å sjekke, ikke et estimat: det kan være en feilregistrering. Antall under 5 vises som kolon (:), og det samme gjelder tall som ellers ville avslørt dem.".into(),
         ],
         charts: vec![],
         tables: vec![table],

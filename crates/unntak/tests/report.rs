@@ -106,6 +106,67 @@ async fn rows(server: &Server, token: &str, path: &str) -> Vec<Value> {
         .unwrap_or_else(|| panic!("{path}: {answer}"))
 }
 
+/// The counties, and a population by age band and sex in which Oslo (03) has twice the
+/// children of any other county, so standardised rates differ from the crude ones.
+const COUNTIES: [&str; 15] = [
+    "03", "31", "32", "33", "34", "39", "40", "42", "11", "46", "15", "50", "18", "55", "56",
+];
+const BANDS: [&str; 6] = ["0-17", "18-39", "40-59", "60-69", "70-79", "80+"];
+
+async fn import_stratified_population(db: &TestDatabase, server: &Server, reader: &str) {
+    let admin = String::from_utf8(
+        unntak(
+            db,
+            &[
+                "token",
+                "create",
+                "--role",
+                "admin",
+                "--label",
+                "report test admin",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let mut csv = String::from("county_number,age_band,sex,population\n");
+    for county in COUNTIES {
+        for band in BANDS {
+            for sex in ["female", "male"] {
+                let residents = if county == "03" && band == "0-17" {
+                    60_000
+                } else {
+                    30_000
+                };
+                csv.push_str(&format!("{county},{band},{sex},{residents}\n"));
+            }
+        }
+    }
+    let answer = reqwest::Client::new()
+        .put(format!("{}/api/v1/population/{YEAR}", server.base))
+        .bearer_auth(&admin)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let position = answer.json::<Value>().await.unwrap()["position"]
+        .as_i64()
+        .unwrap();
+    // The report reads the read models directly: wait for the projector to have it.
+    let path = format!(
+        "/api/v1/stats/applications?{PERIOD}&group_by=region&region_basis=residence&min_position={position}"
+    );
+    let rows = rows(server, reader, &path).await;
+    assert!(
+        rows.iter()
+            .any(|r| r["rate_basis"] == "age_sex_standardised"),
+        "{rows:?}"
+    );
+}
+
 fn number(text: &str) -> Option<f64> {
     (!text.is_empty()).then(|| text.parse().expect("a number in the CSV"))
 }
@@ -159,6 +220,26 @@ async fn the_annual_report_shows_the_statistics_apis_figures_and_no_small_count(
         ],
     );
     unntak(&db, &["project", "--rebuild", "all"]);
+    let token = String::from_utf8(
+        unntak(
+            &db,
+            &[
+                "token",
+                "create",
+                "--role",
+                "supervisor",
+                "--label",
+                "report test",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+    let server = serve(&db).await;
+    // The year's residents by age band and sex, so the report standardises its rates.
+    import_stratified_population(&db, &server, &token).await;
     let out: PathBuf = std::env::temp_dir().join(format!("unntak-report-{}", Uuid::new_v4()));
     unntak(
         &db,
@@ -181,25 +262,6 @@ async fn the_annual_report_shows_the_statistics_apis_figures_and_no_small_count(
     for external in ["<script", "<link", "src=", "href=\"http", "url("] {
         assert!(!html.contains(external), "the report holds {external}");
     }
-
-    let token = String::from_utf8(
-        unntak(
-            &db,
-            &[
-                "token",
-                "create",
-                "--role",
-                "supervisor",
-                "--label",
-                "report test",
-            ],
-        )
-        .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
-    let server = serve(&db).await;
 
     // Decisions by region: counts and grant rates.
     let api = rows(
@@ -258,7 +320,17 @@ async fn the_annual_report_shows_the_statistics_apis_figures_and_no_small_count(
             Some(api_rate) => assert!((rate.unwrap() - api_rate).abs() <= 0.05, "{region}"),
             None => assert_eq!(rate, None),
         }
+        let standardised = number(&shown["Standardisert per 100 000 per år"]);
+        match row["per_100k_standardised"].as_f64() {
+            Some(api_rate) => assert!((standardised.unwrap() - api_rate).abs() <= 0.05, "{region}"),
+            None => assert_eq!(standardised, None, "{region}"),
+        }
     }
+    assert!(
+        api.iter().any(|r| r["per_100k_standardised"].is_f64()),
+        "some region has a standardised rate: {api:?}"
+    );
+    assert!(html.contains("alders- og kjønnsstandardiserte rater"));
 
     // Median processing times by region.
     let api = rows(
@@ -292,6 +364,26 @@ async fn the_annual_report_shows_the_statistics_apis_figures_and_no_small_count(
         .sum();
     assert_eq!(counted, signals.len());
     assert!(!signals.is_empty(), "the planted effects give signals");
+
+    // Compliance: one line per trust and method with exemptions decided outside
+    // assessment, its count the signal's unless withheld.
+    let outside: Vec<&Value> = signals
+        .iter()
+        .filter(|s| s["effect_measure"] == "decisions_outside_assessment")
+        .collect();
+    let report = csv_rows(&out, "etterlevelse.csv");
+    assert_eq!(report.len(), outside.len());
+    for (shown, signal) in report.iter().zip(&outside) {
+        assert_eq!(shown["Metode"], signal["method_id"].as_str().unwrap());
+        let count = signal["counts"]["decisions"].as_f64().unwrap();
+        match number(&shown["Vedtak"]) {
+            Some(published) => assert_eq!(published, count),
+            None => assert!(
+                report.len() > 1 || count < 5.0,
+                "withheld only for a reason"
+            ),
+        }
+    }
 
     // No count from 1 to 4 in any table.
     for entry in std::fs::read_dir(&out).unwrap() {

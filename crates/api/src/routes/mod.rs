@@ -215,6 +215,9 @@ mod tests {
         for (row, field) in [
             ("DecisionRow", "grant_rate_ci95"),
             ("ApplicationRow", "per_100k"),
+            ("ApplicationRow", "per_100k_standardised"),
+            ("ApplicationRow", "rate_basis"),
+            ("PopulationImported", "by_age_and_sex"),
             ("ProcessingTimeRow", "median_days"),
             ("AppealRow", "overturned"),
             ("ReportingQualityRow", "share_complete_criteria"),

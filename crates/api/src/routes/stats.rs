@@ -31,7 +31,11 @@ pub async fn decisions(
     render::table(&http, &table)
 }
 
-/// Applications received per group; with region_basis=residence also per 100 000 residents.
+/// Applications received per group; with region_basis=residence also per 100 000 residents
+/// per year: crude rates, and where the year's population import gives residents by age
+/// band and sex (and the row has at least 20 applications) also a rate directly
+/// standardised for age and sex to the country's residents of the period
+/// (`per_100k_standardised`, Fay-Feuer interval). `rate_basis` says which a row has.
 #[utoipa::path(get, tag = "statistics", params(StatisticsQuery),
     security(("bearer" = [])), responses(
     (status = 403, description = "role may not read statistics, or may not turn suppression off", body = Problem, content_type = "application/problem+json"),

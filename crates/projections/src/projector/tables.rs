@@ -7,7 +7,7 @@ pub enum Projection {
     /// Case facts, decision counts, the signals' counts, appeals (and the organisation
     /// regions they need).
     Cases,
-    /// Residents by year and county.
+    /// Residents by year and county, and by age band and sex where the import gives them.
     Population,
 }
 
@@ -36,7 +36,7 @@ impl Projection {
                 "signal_counts",
                 "appeal_facts",
             ],
-            Projection::Population => &["population"],
+            Projection::Population => &["population", "population_strata"],
         }
     }
 

@@ -11,8 +11,9 @@ pub use grouping::{ends_quarter, starts_quarter, CountsTable, Dimension, Filter,
 pub use signal_input::{exemption_days, signal_cases, signal_counts};
 pub use statistics::{
     appeals, applications, decisions, decisions_from_counts, decisions_from_facts, last_day_known,
-    organisation_names, organisation_regions, population_by_year_and_region, processing,
-    reporting_quality, AppealRow, DecisionGroup, Processing, ReportingQuality,
+    organisation_names, organisation_regions, population_by_year_and_region,
+    population_strata_by_year_and_region, processing, reporting_quality, AppealRow, DecisionGroup,
+    Processing, ReportingQuality,
 };
 
 /// A date as the analysis crate counts days.

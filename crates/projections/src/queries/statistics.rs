@@ -251,6 +251,26 @@ pub async fn population_by_year_and_region(
     Ok(totals)
 }
 
+/// Residents per (year, region, age band, sex), for the years whose population import
+/// gives them; region is the RHF that serves the county.
+pub async fn population_strata_by_year_and_region(
+    pool: &PgPool,
+) -> Result<HashMap<(i32, String, String, String), i64>, ProjectionError> {
+    let rows: Vec<(i32, String, String, String, i64)> = sqlx::query_as(
+        "select year, county_number, age_band, sex, population from population_strata",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut totals = HashMap::new();
+    for (year, county, age_band, sex, population) in rows {
+        let region = domain::codes::CountyNumber::parse(&county)
+            .map(|c| c.county().health_authority_org_number.to_string())
+            .unwrap_or_default();
+        *totals.entry((year, region, age_band, sex)).or_insert(0) += population;
+    }
+    Ok(totals)
+}
+
 /// Names of the organisations the cases projection knows, by number.
 pub async fn organisation_names(pool: &PgPool) -> Result<HashMap<String, String>, ProjectionError> {
     let rows: Vec<(String, String)> =

@@ -1,14 +1,18 @@
 //! Applications received per group; with region_basis=residence also per 100 000
 //! residents per year (person-time: each year's residents times the share of that year the
-//! period covers), with a Poisson interval. Crude rates, not standardised for age or sex.
+//! period covers), with a Poisson interval: crude rates, and beside them age- and
+//! sex-standardised ones where the population import gives residents by age band and sex
+//! (see `standardised`). Each row says which it has (`rate_basis`).
 
 use std::collections::HashMap;
 
 use analysis::poisson::rate_per_100k_interval;
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use projections::queries::{self, Dimension, RegionBasis};
 use serde::Serialize;
 
+use super::person_time::{period_of, share_of_year};
+use super::standardised::{Standardisation, StrataPopulation};
 use super::{Bounds, GroupKeys, Publishable, StatisticsQuery, StatisticsRequest, Table, Withheld};
 use crate::actor::Actor;
 use crate::error::ServiceError;
@@ -36,8 +40,32 @@ pub struct ApplicationRow {
     pub per_100k: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_100k_ci95: Option<Bounds>,
+    /// Which rates the row has: `crude` only, or `age_sex_standardised` beside the crude.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_basis: Option<RateBasis>,
+    /// Applications per 100 000 person-years, directly standardised for age band and sex
+    /// to the country's residents over the period (null where withheld).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::groups::rounded::nested_one_decimal"
+    )]
+    pub per_100k_standardised: Option<Option<f64>>,
+    /// The standardised rate's 95 % interval (Fay and Feuer's gamma interval).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_100k_standardised_ci95: Option<Bounds>,
     #[serde(flatten)]
     pub withheld: Withheld,
+}
+
+/// Which rates per 100 000 a row gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RateBasis {
+    /// Crude rates only: the year's import has no age bands and sex, the row is grouped by
+    /// something residents cannot be split by, or it has too few applications.
+    Crude,
+    /// A directly age- and sex-standardised rate beside the crude one.
+    AgeSexStandardised,
 }
 
 impl Publishable for ApplicationRow {
@@ -64,16 +92,22 @@ impl Publishable for ApplicationRow {
             self.per_100k = Some(None);
             self.per_100k_ci95 = Some(Bounds::default());
         }
+        if self.per_100k_standardised.is_some() {
+            self.per_100k_standardised = Some(None);
+            self.per_100k_standardised_ci95 = Some(Bounds::default());
+        }
     }
 }
 
-/// The applications table from its counted groups; rates when `population` is given.
+/// The applications table from its counted groups; rates when `population` is given, and
+/// standardised ones where `standardisation` can give them.
 pub fn application_table(
     request: &StatisticsRequest,
     as_of_position: i64,
     groups: &[(Vec<Option<String>>, i64)],
     names: &HashMap<String, String>,
     population: Option<&Population>,
+    standardisation: Option<&Standardisation>,
 ) -> Table<ApplicationRow> {
     let rows = groups
         .iter()
@@ -87,6 +121,9 @@ pub fn application_table(
                 per_100k: None,
                 per_100k_ci95: None,
                 withheld: Withheld::default(),
+                rate_basis: None,
+                per_100k_standardised: None,
+                per_100k_standardised_ci95: None,
             };
             if let Some(population) = population {
                 let person_years = person_years(population, request, keys);
@@ -102,24 +139,20 @@ pub fn application_table(
                         })
                         .into(),
                 );
+                let standardised = standardisation.and_then(|s| s.rate(request, keys, count));
+                row.rate_basis = Some(match standardised {
+                    Some(_) => RateBasis::AgeSexStandardised,
+                    None => RateBasis::Crude,
+                });
+                if let Some((rate, bounds)) = standardised {
+                    row.per_100k_standardised = Some(Some(rate));
+                    row.per_100k_standardised_ci95 = Some(bounds);
+                }
             }
             row
         })
         .collect();
     Table::publish(request, as_of_position, rows)
-}
-
-/// The days of `year` from `from` to `to` (inclusive), as a share of the year.
-fn share_of_year(year: i32, from: NaiveDate, to: NaiveDate) -> f64 {
-    let (first, last) = (
-        NaiveDate::from_ymd_opt(year, 1, 1).expect("a year's first day"),
-        NaiveDate::from_ymd_opt(year, 12, 31).expect("a year's last day"),
-    );
-    let (start, end) = (from.max(first), to.min(last));
-    if end < start {
-        return 0.0;
-    }
-    ((end - start).num_days() + 1) as f64 / ((last - first).num_days() + 1) as f64
 }
 
 /// Person-years of residents behind a row: its region's (or the whole country's) residents
@@ -131,32 +164,10 @@ fn person_years(
     request: &StatisticsRequest,
     keys: &[Option<String>],
 ) -> Option<f64> {
-    let splittable = [
-        Dimension::Year,
-        Dimension::Region,
-        Dimension::Scheme,
-        Dimension::MethodId,
-        Dimension::Icd10Category,
-    ];
-    if !request.dimensions.iter().all(|d| splittable.contains(d)) {
-        return None;
-    }
-    let key_of = |dimension| request.position_of(dimension).and_then(|i| keys[i].clone());
-    let (from, to) = match key_of(Dimension::Year) {
-        Some(year) => {
-            let year: i32 = year.parse().ok()?;
-            let (first, last) = (
-                NaiveDate::from_ymd_opt(year, 1, 1)?,
-                NaiveDate::from_ymd_opt(year, 12, 31)?,
-            );
-            (
-                request.filter.from.map_or(first, |from| from.max(first)),
-                request.filter.to.map_or(last, |to| to.min(last)),
-            )
-        }
-        None => (request.filter.from?, request.filter.to?),
-    };
-    let region = key_of(Dimension::Region);
+    let (from, to) = period_of(request, keys)?;
+    let region = request
+        .position_of(Dimension::Region)
+        .and_then(|i| keys[i].clone());
     let mut total = 0.0;
     for year in from.year()..=to.year() {
         let of_year: Vec<i64> = population
@@ -184,9 +195,27 @@ impl Registry {
         let pool = self.pool();
         let groups = queries::applications(pool, &request.filter, &request.dimensions).await?;
         let names = self.group_names(&request).await?;
-        let population = match request.filter.region_basis {
-            RegionBasis::Residence => Some(queries::population_by_year_and_region(pool).await?),
-            RegionBasis::Deciding => None,
+        let (population, strata) = match request.filter.region_basis {
+            RegionBasis::Residence => (
+                Some(queries::population_by_year_and_region(pool).await?),
+                queries::population_strata_by_year_and_region(pool).await?,
+            ),
+            RegionBasis::Deciding => (None, StrataPopulation::new()),
+        };
+        // Rows grouped by age band or sex have no standardised rate (nor crude: see
+        // `period_of`), so their strata are not counted.
+        let by_age_or_sex = request
+            .dimensions
+            .iter()
+            .any(|d| matches!(d, Dimension::AgeBand | Dimension::Sex));
+        let standardisation = match strata.is_empty() || by_age_or_sex {
+            true => None,
+            false => {
+                let mut by_stratum = request.dimensions.clone();
+                by_stratum.extend([Dimension::AgeBand, Dimension::Sex]);
+                let counted = queries::applications(pool, &request.filter, &by_stratum).await?;
+                Some(Standardisation::new(&strata, &counted))
+            }
         };
         Ok(application_table(
             &request,
@@ -194,6 +223,7 @@ impl Registry {
             &groups,
             &names,
             population.as_ref(),
+            standardisation.as_ref(),
         ))
     }
 }

@@ -9,9 +9,11 @@ pub(crate) mod applications;
 pub(crate) mod decisions;
 pub(crate) mod funnel;
 mod groups;
+mod person_time;
 pub(crate) mod processing;
 pub(crate) mod quality;
 mod request;
+pub(crate) mod standardised;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,7 +26,7 @@ use projections::Projection;
 use serde::Serialize;
 
 pub use appeals::AppealRow;
-pub use applications::ApplicationRow;
+pub use applications::{ApplicationRow, RateBasis};
 pub use decisions::DecisionRow;
 pub use funnel::{FunnelQuery, FunnelRow, FunnelTable};
 pub use groups::{Bounds, GroupKeys, PartsWithheld, Quantile, Suppression, Withheld, NATIONAL};

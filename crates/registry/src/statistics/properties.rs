@@ -303,7 +303,7 @@ proptest! {
     fn applications_never_show_or_give_away_a_small_count(table in random_table()) {
         let groups: Vec<(Vec<Option<String>>, i64)> =
             table.rows.iter().map(|(keys, c)| (keys.clone(), c[0] as i64)).collect();
-        let published = both(|s| application_table(&request(&table.dimensions, s), 0, &groups, &names(), None),
+        let published = both(|s| application_table(&request(&table.dimensions, s), 0, &groups, &names(), None, None),
             &["applications"]);
         check(&published, &own_keys(&published.raw))?;
     }

@@ -444,22 +444,57 @@ async fn wait_for_projections(pool: &PgPool) {
 /// The county list shipped with the binary, with populations rounded from public statistics.
 const COUNTIES_CSV: &str = include_str!("../../../../deploy/reference/counties.csv");
 
-/// Imports the approximate county populations for the demo's years through the admin API.
-/// A real deployment imports Statistics Norway's exact figures for each year.
-async fn import_demo_population(registry: &Registry) -> anyhow::Result<()> {
-    let admin = Actor::client("demo", Role::Admin, None);
-    let mut body = String::from("county_number,population\n");
+/// Norway's residents by age band and sex, as shares in per mille (rounded from Statistics
+/// Norway's table 07459 for 2024): the demo gives every county this make-up, so its
+/// standardised rates differ from the crude ones only by what the applicants are.
+const DEMO_STRATA: [(&str, &str, u64); 12] = [
+    ("0-17", "female", 99),
+    ("0-17", "male", 104),
+    ("18-39", "female", 142),
+    ("18-39", "male", 151),
+    ("40-59", "female", 128),
+    ("40-59", "male", 135),
+    ("60-69", "female", 56),
+    ("60-69", "male", 56),
+    ("70-79", "female", 45),
+    ("70-79", "male", 42),
+    ("80+", "female", 24),
+    ("80+", "male", 18),
+];
+
+/// The demo's population file: every county's residents by age band and sex.
+pub(crate) fn demo_population_csv() -> anyhow::Result<String> {
+    let mut body = String::from("county_number,age_band,sex,population\n");
     for record in csv::Reader::from_reader(COUNTIES_CSV.as_bytes()).records() {
         let record = record?;
-        body.push_str(&format!("{},{}\n", &record[0], &record[4]));
+        let residents: u64 = record[4].parse().context("a county's residents")?;
+        let mut left = residents;
+        for (at, (band, sex, per_mille)) in DEMO_STRATA.iter().enumerate() {
+            // The last stratum takes what rounding left, so the county adds up.
+            let stratum = match at + 1 == DEMO_STRATA.len() {
+                true => left,
+                false => (residents * per_mille / 1000).min(left),
+            };
+            left -= stratum;
+            body.push_str(&format!("{},{band},{sex},{stratum}\n", &record[0]));
+        }
     }
+    Ok(body)
+}
+
+/// Imports the approximate county populations for the demo's years, by age band and sex,
+/// through the admin API. A real deployment imports Statistics Norway's exact figures for
+/// each year.
+async fn import_demo_population(registry: &Registry) -> anyhow::Result<()> {
+    let admin = Actor::client("demo", Role::Admin, None);
+    let body = demo_population_csv()?;
     for year in 2024..=2025 {
         registry
             .import_population(&admin, year, body.as_bytes())
             .await
             .with_context(|| format!("population import for {year}"))?;
     }
-    println!("imported county populations for 2024 and 2025");
+    println!("imported county populations by age band and sex for 2024 and 2025");
     Ok(())
 }
 
@@ -481,6 +516,13 @@ fn print_tokens(base: &str, tokens: &[DemoToken], database_url: &str) {
         println!(
             "  curl -s -X POST {base}/api/v1/decisions -H 'Authorization: Bearer {}' \\\n    -H 'Content-Type: application/json' -d @docs/examples/decision.json\n",
             oslo.token
+        );
+    }
+    if let Some(reviewer) = tokens.iter().find(|t| t.role == Role::Reviewer) {
+        println!("The dashboard: {base}/");
+        println!(
+            "  sign in at {base}/logg-inn with the reviewer token {}\n",
+            reviewer.token
         );
     }
     println!("API description: {base}/api/v1/openapi.json, interactive docs: {base}/api/docs");
@@ -506,4 +548,31 @@ fn demo_database_url(server_url: &str, database: &str) -> String {
         .find('/')
         .map_or(address.len(), |at| after_scheme + at);
     format!("{}/{database}{query}", &address[..host_end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_population_gives_every_county_by_age_and_sex_adding_up_to_its_total() {
+        let csv = demo_population_csv().unwrap();
+        let counties = registry::population::parse_population(csv.as_bytes()).unwrap();
+        let totals: Vec<(String, u64)> = csv::Reader::from_reader(COUNTIES_CSV.as_bytes())
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), r[4].parse().unwrap())
+            })
+            .collect();
+        assert_eq!(counties.len(), totals.len());
+        for county in &counties {
+            assert_eq!(county.strata.len(), 12);
+            let (_, total) = totals
+                .iter()
+                .find(|(number, _)| number == county.county_number.as_str())
+                .unwrap();
+            assert_eq!(county.population, *total);
+        }
+    }
 }

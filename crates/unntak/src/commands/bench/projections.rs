@@ -16,6 +16,7 @@ use domain::case::{
 };
 use domain::codes::{CountyNumber, Icd10Code, MethodId, COUNTIES};
 use domain::events::RegistryEvent;
+use domain::identity::Sex;
 use domain::organisation::OrganisationNumber;
 use projections::projector::REBUILD_BATCH_SIZE;
 use projections::{Projection, Projector};
@@ -23,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use registry::codec::new_event;
 use registry::tokens::{create_token, NewToken};
-use registry::Role;
+use registry::{Actor, Role};
 use serde_json::json;
 use store::{Checkpoint, EventStore, ExpectedVersion, StreamAppend};
 use uuid::Uuid;
@@ -103,6 +104,7 @@ async fn measure(bench: &BenchDatabase, cases: usize, seeded: bool) -> anyhow::R
     let api_p95 = api_latency_p95(bench).await?;
     let sql_p95 = plain_query_p95(bench).await?;
     let (signals_seconds, scan_seconds, signals) = signals_against_scan(bench, 2024).await?;
+    let (report_seconds, report_signals_seconds) = report_against_signals(bench, 2024).await?;
     println!("| measurement | figure | baseline | ratio |");
     println!("|---|---:|---:|---:|");
     println!("| rebuild of `cases` over {rebuilt} events (events/s) | {rebuild_rate:.0} | {decoded_rate:.0} (bare read: the events read and decoded as the rebuild does, no projection work) | {:.2} |", rebuild_rate / decoded_rate);
@@ -110,6 +112,7 @@ async fn measure(bench: &BenchDatabase, cases: usize, seeded: bool) -> anyhow::R
     println!("| the same rebuild | {rebuild_rate:.0} | {values_rate:.0} (bare `EventStore::read_all`, payloads as JSON values) | {:.2} |", rebuild_rate / values_rate);
     println!("| GET /api/v1/stats/decisions?group_by=region,method_id over {cases} cases, p95 (ms) | {api_p95:.1} | {sql_p95:.1} (plain GROUP BY on case_facts) | {:.2} |", api_p95 / sql_p95);
     println!("| all signals for 2024 ({signals} signals), load and compute (ms) | {:.0} | {:.0} (one GROUP BY scan of case_facts) | {:.2} |", signals_seconds * 1000.0, scan_seconds * 1000.0, signals_seconds / scan_seconds);
+    println!("| annual report for 2024, gathered and rendered as HTML (ms) | {:.0} | {:.0} (all signals for 2024, load and compute, just before) | {:.2} |", report_seconds * 1000.0, report_signals_seconds * 1000.0, report_seconds / report_signals_seconds);
     Ok(())
 }
 
@@ -156,7 +159,13 @@ fn case_append(rng: &mut StdRng, n: usize) -> StreamAppend {
         patient: Some(PatientFacts {
             pseudonym: None,
             birth_year: rng.gen_range(1930..2015),
-            sex: None,
+            // Alternating, so the standardised rates have strata (and the generator's
+            // sequence, hence every other figure, stays as it was).
+            sex: Some(if n.is_multiple_of(2) {
+                Sex::Female
+            } else {
+                Sex::Male
+            }),
             residence_county: CountyNumber::parse(county).expect("valid"),
         }),
         group: None,
@@ -327,6 +336,34 @@ async fn signals_against_scan(
     .await?;
     std::hint::black_box(rows);
     Ok((signals_seconds, started.elapsed().as_secs_f64(), signals))
+}
+
+/// Seconds for the annual report of `year` (every statistic and the signals gathered as a
+/// reviewer, then rendered as HTML and CSV), and for the year's signals measured just
+/// before it. The year's population is imported by age band and sex first, so the rates
+/// are standardised as well.
+async fn report_against_signals(bench: &BenchDatabase, year: i32) -> anyhow::Result<(f64, f64)> {
+    let admin = Actor::client("bench", Role::Admin, None);
+    let population = crate::commands::demo::demo_population_csv()?;
+    bench
+        .registry
+        .import_population(&admin, year, population.as_bytes())
+        .await?;
+    Projector::new(EventStore::new(bench.pool.clone()))
+        .rebuild(Projection::Population)
+        .await?;
+    let started = Instant::now();
+    let input = bench
+        .registry
+        .analysis_input(year, analysis::signals::Settings::default())
+        .await?;
+    std::hint::black_box(analysis::signals::all_signals(&input));
+    let signals_seconds = started.elapsed().as_secs_f64();
+    let reviewer = Actor::client("bench", Role::Reviewer, None);
+    let started = Instant::now();
+    let annual = report::annual_report(&bench.registry, &reviewer, year).await?;
+    std::hint::black_box((annual.html(), annual.csv_files()));
+    Ok((started.elapsed().as_secs_f64(), signals_seconds))
 }
 
 fn p95(samples: &mut [Duration]) -> f64 {
