@@ -117,7 +117,6 @@ tokens[admin]=$(token admin)
 tokens[reporter]=$(token reporter --org 993467049)   # Oslo universitetssykehus
 tokens[reviewer]=$(token reviewer)
 tokens[supervisor]=$(token supervisor)
-tokens[researcher]=$(token researcher --project schemathesis)
 
 "$unntak" seal --generate-key "$work/seal.pem" >/dev/null
 export UNNTAK_PSEUDONYM_KEY="schemathesis-only-pseudonym-key-not-for-any-real-use"
@@ -136,6 +135,15 @@ for _ in $(seq 1 300); do
     sleep 0.2
 done
 curl -sf -o /dev/null "$base/readyz" || { log "serve did not become ready"; exit 1; }
+# A researcher's token is for an approved project only: approve one, then make the token.
+curl -sf -o /dev/null -X POST "$base/api/v1/research-projects" \
+    -H "Authorization: Bearer ${tokens[admin]}" -H 'Content-Type: application/json' \
+    -d '{"project_id": "schemathesis", "title": "Schemathesis", "institution": "unntak",
+         "approval_ref": "REK 2025/1", "valid_from": "2024-01-01", "valid_until": "2099-12-31",
+         "variables": ["scheme", "outcome"], "period_from": "2024-01-01",
+         "period_until": "2025-12-31", "schemes": ["individual_exemption"]}' \
+    || { log "could not approve the research project"; exit 1; }
+tokens[researcher]=$(token researcher --project schemathesis)
 
 # --- one run per role, side by side (each in one worker: the runs are separate processes).
 # The phases: the description's examples, its boundaries (coverage: each parameter's
