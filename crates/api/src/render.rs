@@ -146,7 +146,7 @@ fn flatten(row: &Map<String, Value>, prefix: &str) -> Vec<(String, String)> {
             Value::Array(_) => {}
             Value::Null => cells.push((name, String::new())),
             // Names come from admins' input, and a supervisor opens the file in a spreadsheet.
-            Value::String(text) => cells.push((name, report::csv_cell(text))),
+            Value::String(text) => cells.push((name, report::csv_cell(text).into_owned())),
             other => cells.push((name, other.to_string())),
         }
     }

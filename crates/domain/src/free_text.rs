@@ -88,10 +88,12 @@ pub fn check_text(
 /// return would start a formula, so such a cell gets a leading apostrophe (OWASP's rule).
 /// Every CSV the registry writes (statistics, reports, research extracts) passes its cells
 /// through here.
-pub fn csv_cell(text: &str) -> String {
+/// A cell that needs no apostrophe is lent back as it is: a research extract writes
+/// millions of them.
+pub fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
     match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_string(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
     }
 }
 

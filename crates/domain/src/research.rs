@@ -378,12 +378,9 @@ pub const PROJECT_KEY_LEN: usize = 32;
 pub fn project_pseudonym(key: &[u8; PROJECT_KEY_LEN], registry_pseudonym: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(registry_pseudonym.as_bytes());
-    hex_lower(&mac.finalize().into_bytes())
+    hex::encode(mac.finalize().into_bytes())
 }
 
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// What an `ExtractDelivered` event records of one delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

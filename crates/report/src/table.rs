@@ -41,7 +41,7 @@ impl Cell {
     fn csv(&self) -> Vec<String> {
         let number = |value: Option<f64>| value.map_or(String::new(), |v| format!("{v:.4}"));
         match self {
-            Cell::Text(text) => vec![csv_cell(text)],
+            Cell::Text(text) => vec![csv_cell(text).into_owned()],
             Cell::Count(count) => vec![count.map_or(String::new(), |c| c.to_string())],
             Cell::Share(share) => vec![number(*share)],
             Cell::ShareInterval(lower, upper) => vec![number(*lower), number(*upper)],
@@ -99,7 +99,7 @@ impl Table {
                 }
                 _ => vec![column.clone()],
             })
-            .map(|heading| csv_cell(&heading))
+            .map(|heading| csv_cell(&heading).into_owned())
             .collect();
         writer.write_record(&header).expect("writing to memory");
         for row in &self.rows {

@@ -67,6 +67,11 @@ impl Dimension {
         Dimension::ALL.into_iter().find(|d| d.name() == name)
     }
 
+    /// Whether the dimension has several values per case (joined laterally, one row each).
+    pub(super) fn joins_several_rows(self) -> bool {
+        matches!(self, Dimension::RefusalReason | Dimension::Criterion)
+    }
+
     /// The SQL for this dimension over `case_facts` (aliased `f`), as text. `date` is the
     /// date column the statistic is about.
     pub(super) fn facts_expression(self, date: &str, basis: RegionBasis) -> String {

@@ -131,9 +131,15 @@ pub async fn applications(
     filter: &Filter,
     dimensions: &[Dimension],
 ) -> Result<Vec<(Vec<Option<String>>, i64)>, ProjectionError> {
+    // A case is one row of the facts unless a multi-valued dimension joins it once per
+    // value; only then must its rows be told apart, which costs a sort.
+    let columns = match dimensions.iter().any(|d| d.joins_several_rows()) {
+        true => "count(distinct f.case_id) as applications",
+        false => "count(*) as applications",
+    };
     let sql = FactsQuery {
         date: "f.received_date",
-        columns: "count(distinct f.case_id) as applications",
+        columns,
         from: "case_facts f",
         condition: "not f.retracted",
         grouped: true,
@@ -187,9 +193,12 @@ pub async fn processing(
 /// cases are censored there, in the published processing times as in the signals, so late
 /// reporting does not count as waiting. None while there are no cases.
 pub async fn last_day_known(pool: &PgPool) -> Result<Option<NaiveDate>, ProjectionError> {
+    // The greater of the two latest dates, each read off the end of its index rather
+    // than by a scan of every case.
     Ok(sqlx::query_scalar(
-        "select max(greatest(received_date, coalesce(decided_date, received_date)))
-           from case_facts where not retracted",
+        "select greatest(
+                    (select max(received_date) from case_facts where not retracted),
+                    (select max(decided_date) from case_facts where not retracted))",
     )
     .fetch_one(pool)
     .await?)

@@ -13,6 +13,10 @@
 mod codebook;
 mod rows;
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use analysis::disclosure::{choose, Choice, Dimension, Group, Rules};
 use chrono::NaiveDate;
 use domain::events::RegistryEvent;
@@ -232,11 +236,11 @@ impl Delivering {
             .bind(terms.period_until)
             .bind(scheme_names(&self.project))
             .fetch(&mut *tx);
+        let mut chosen_labels = ChosenLabels::default();
         while let Some(case) = cases.try_next().await? {
-            let labels = case.finest().labels(&self.plan.qis);
-            if !self.plan.choice.keeps(&labels) {
-                continue;
-            }
+            let Some(chosen) = chosen_labels.of(&case, &self.plan) else {
+                continue; // its group is withheld
+            };
             // A chunk leaves only before a row is written, so the last row always stays
             // for the final chunk, sent after the delivery is recorded.
             if writer.get_ref().len() >= CHUNK_BYTES {
@@ -248,13 +252,11 @@ impl Delivering {
             }
             let cells = case.cells(
                 &terms.variables,
-                (&self.plan.qis, &labels),
+                (&self.plan.qis, &chosen),
                 &self.plan.choice.levels,
                 &self.key,
             );
-            writer
-                .write_record(cells.iter().map(|cell| csv_cell(cell)))
-                .map_err(ServiceError::ExtractWrite)?;
+            write_row(&mut writer, &cells)?;
             rows += 1;
         }
         drop(cases);
@@ -283,6 +285,39 @@ impl Delivering {
             .append_project_event(&self.actor, id, ExpectedVersion::StreamExists, event)
             .await
     }
+}
+
+/// The quasi-identifiers' labels at the chosen levels, by the finest ones: worked out once
+/// per combination (there are as many as the first pass counted groups), not per row.
+#[derive(Default)]
+struct ChosenLabels(HashMap<Finest, Option<Arc<[String]>>>);
+
+impl ChosenLabels {
+    /// The row's labels at the chosen levels, or None when its group is withheld.
+    fn of(&mut self, case: &CaseRow, plan: &Plan) -> Option<Arc<[String]>> {
+        self.0
+            .entry(case.finest())
+            .or_insert_with_key(|finest| {
+                let labels = finest.labels(&plan.qis);
+                plan.choice
+                    .keeps(&labels)
+                    .then(|| plan.choice.key(&labels).into())
+            })
+            .clone()
+    }
+}
+
+/// One row, each cell neutralised against spreadsheet formulas.
+fn write_row(writer: &mut csv::Writer<Vec<u8>>, cells: &[Cow<'_, str>]) -> Result<(), ServiceError> {
+    for cell in cells {
+        writer
+            .write_field(csv_cell(cell).as_bytes())
+            .map_err(ServiceError::ExtractWrite)?;
+    }
+    // An empty record ends the row the fields began.
+    writer
+        .write_record(None::<&[u8]>)
+        .map_err(ServiceError::ExtractWrite)
 }
 
 fn new_writer() -> csv::Writer<Vec<u8>> {

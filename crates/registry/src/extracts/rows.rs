@@ -2,6 +2,8 @@
 //! hierarchies, and its cells. Nothing here reads a case reference, an organisation's case
 //! number, an identity number or a free text: the query does not select them.
 
+use std::borrow::Cow;
+
 use analysis::disclosure::Dimension;
 use chrono::{Datelike, NaiveDate};
 use domain::case::Criterion;
@@ -92,7 +94,7 @@ impl Qi {
 }
 
 /// The finest quasi-identifiers of a case, as the first pass counts them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Finest {
     pub age: Option<i32>,
     pub sex: Option<String>,
@@ -142,85 +144,90 @@ impl CaseRow {
         }
     }
 
-    /// The row's cells for the approved variables, with each quasi-identifier at its
-    /// chosen level (`levels` in the order of `qis`).
-    /// `labels` are the row's own (`finest().labels(qis)`), taken once per row.
-    pub fn cells(
-        &self,
+    /// The row's cells for the approved variables, each quasi-identifier at its chosen
+    /// level: `chosen` holds their labels in the order of `qis` (`Choice::key` of the
+    /// row's labels), `levels` the levels chosen. Cells borrow from the row where they can:
+    /// an extract writes millions.
+    pub fn cells<'a>(
+        &'a self,
         variables: &[Variable],
-        (qis, labels): (&[Qi], &[Vec<String>]),
+        (qis, chosen): (&[Qi], &'a [String]),
         levels: &[usize],
         key: &[u8; PROJECT_KEY_LEN],
-    ) -> Vec<String> {
-        let at = |wanted: fn(&Qi) -> bool| -> (String, usize) {
+    ) -> Vec<Cow<'a, str>> {
+        let at = |wanted: fn(&Qi) -> bool| -> Cow<'a, str> {
             qis.iter()
                 .position(wanted)
-                .map(|i| (labels[i][levels[i]].clone(), levels[i]))
-                .unwrap_or_default()
+                .map_or(Cow::Borrowed(""), |i| Cow::Borrowed(chosen[i].as_str()))
         };
         // A quarter column is approved only with a period of quarters; at its year level
         // the quarters are left empty.
-        let by_year = at(|qi| matches!(qi, Qi::Period { .. })).1 > 0;
-        let mut cells = Vec::new();
+        let by_year = qis
+            .iter()
+            .position(|qi| matches!(qi, Qi::Period { .. }))
+            .is_some_and(|i| levels[i] > 0);
+        let text = |value: &'a Option<String>| Cow::Borrowed(value.as_deref().unwrap_or(""));
+        let mut cells: Vec<Cow<'a, str>> =
+            Vec::with_capacity(variables.len() + Criterion::ALL.len());
         for variable in variables {
             match variable {
                 Variable::PatientPseudonym => cells.push(
                     self.patient_pseudonym
                         .as_deref()
-                        .map(|p| project_pseudonym(key, p))
-                        .unwrap_or_default(),
+                        .map_or(Cow::Borrowed(""), |p| project_pseudonym(key, p).into()),
                 ),
-                Variable::ApplicationYear => cells.push(self.received_date.year().to_string()),
+                Variable::ApplicationYear => {
+                    cells.push(self.received_date.year().to_string().into())
+                }
                 Variable::ApplicationQuarter => {
                     cells.push(quarter_cell(Some(self.received_date), by_year))
                 }
                 Variable::DecisionYear => cells.push(
                     self.decided_date
-                        .map(|d| d.year().to_string())
-                        .unwrap_or_default(),
+                        .map_or(Cow::Borrowed(""), |d| d.year().to_string().into()),
                 ),
                 Variable::DecisionQuarter => cells.push(quarter_cell(self.decided_date, by_year)),
-                Variable::ProcessingDays => cells.push(
-                    self.processing_days
-                        .map(|days| days.min(PROCESSING_DAYS_TOP).to_string())
-                        .unwrap_or_default(),
-                ),
-                Variable::AgeBand => cells.push(at(|qi| *qi == Qi::Age).0),
-                Variable::Sex => cells.push(at(|qi| *qi == Qi::Sex).0),
-                Variable::Residence => cells.push(at(|qi| *qi == Qi::Residence).0),
-                Variable::DecidingRegion => {
-                    cells.push(self.deciding_region.clone().unwrap_or_default())
+                Variable::ProcessingDays => cells.push(self.processing_days.map_or(
+                    Cow::Borrowed(""),
+                    |days| days.min(PROCESSING_DAYS_TOP).to_string().into(),
+                )),
+                Variable::AgeBand => cells.push(at(|qi| *qi == Qi::Age)),
+                Variable::Sex => cells.push(at(|qi| *qi == Qi::Sex)),
+                Variable::Residence => cells.push(at(|qi| *qi == Qi::Residence)),
+                Variable::DecidingRegion => cells.push(text(&self.deciding_region)),
+                Variable::Scheme => cells.push(Cow::Borrowed(&self.scheme)),
+                Variable::MethodId => cells.push(Cow::Borrowed(&self.method_id)),
+                Variable::Atc => cells.push(text(&self.atc)),
+                Variable::Icd10 => cells.push(at(|qi| *qi == Qi::Icd10)),
+                Variable::Outcome => cells.push(Cow::Borrowed(&self.outcome)),
+                Variable::Criteria => {
+                    for criterion in Criterion::ALL {
+                        cells.push(Cow::Borrowed(self.criterion_cell(criterion)));
+                    }
                 }
-                Variable::Scheme => cells.push(self.scheme.clone()),
-                Variable::MethodId => cells.push(self.method_id.clone()),
-                Variable::Atc => cells.push(self.atc.clone().unwrap_or_default()),
-                Variable::Icd10 => cells.push(at(|qi| *qi == Qi::Icd10).0),
-                Variable::Outcome => cells.push(self.outcome.clone()),
-                Variable::Criteria => cells.extend(self.criteria_cells()),
                 Variable::RefusalReasons => {
                     let mut reasons = self.refusal_reasons.clone();
                     reasons.sort();
-                    cells.push(reasons.join(";"));
+                    cells.push(reasons.join(";").into());
                 }
-                Variable::AppealOutcome => cells.push(self.appeal_outcome().to_string()),
+                Variable::AppealOutcome => cells.push(Cow::Borrowed(self.appeal_outcome())),
             }
         }
         cells
     }
 
-    /// One cell per criterion: "true", "false", or empty when not assessed.
-    fn criteria_cells(&self) -> Vec<String> {
-        Criterion::ALL
-            .iter()
-            .map(|criterion| {
-                self.criteria
-                    .as_ref()
-                    .and_then(|c| c.get(criterion.as_str()))
-                    .and_then(Value::as_bool)
-                    .map(|met| met.to_string())
-                    .unwrap_or_default()
-            })
-            .collect()
+    /// A criterion's cell: "true", "false", or empty when not assessed.
+    fn criterion_cell(&self, criterion: Criterion) -> &'static str {
+        let met = self
+            .criteria
+            .as_ref()
+            .and_then(|c| c.get(criterion.as_str()))
+            .and_then(Value::as_bool);
+        match met {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "",
+        }
     }
 
     fn appeal_outcome(&self) -> &'static str {
@@ -238,10 +245,10 @@ fn quarter(date: NaiveDate) -> u32 {
 }
 
 /// A quarter, or empty when the period is generalised to the year.
-fn quarter_cell(date: Option<NaiveDate>, by_year: bool) -> String {
+fn quarter_cell(date: Option<NaiveDate>, by_year: bool) -> Cow<'static, str> {
     match (date, by_year) {
-        (Some(date), false) => quarter(date).to_string(),
-        _ => String::new(),
+        (Some(date), false) => Cow::Borrowed(["1", "2", "3", "4"][quarter(date) as usize - 1]),
+        _ => Cow::Borrowed(""),
     }
 }
 
@@ -370,8 +377,8 @@ mod tests {
             let date = regex_free_date();
             let mut by_quasi_identifiers: HashMap<Vec<String>, (u64, BTreeSet<String>)> = HashMap::new();
             for case in cases.iter().filter(|case| choice.keeps(&case.finest().labels(&qis))) {
-                let labels = case.finest().labels(&qis);
-                let cells = case.cells(&variables, (&qis, &labels), &choice.levels, &key);
+                let chosen = choice.key(&case.finest().labels(&qis));
+                let cells = case.cells(&variables, (&qis, &chosen), &choice.levels, &key);
                 prop_assert_eq!(cells.len(), header.len());
                 for cell in &cells {
                     prop_assert!(!date(cell), "a date finer than a quarter: {}", cell);

@@ -23,6 +23,7 @@ use projections::{Projection, Projector};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use registry::codec::new_event;
+use registry::statistics::{FunnelQuery, StatisticsQuery};
 use registry::tokens::{create_token, NewToken};
 use registry::{Actor, Role};
 use serde_json::json;
@@ -105,6 +106,7 @@ async fn measure(bench: &BenchDatabase, cases: usize, seeded: bool) -> anyhow::R
     let sql_p95 = plain_query_p95(bench).await?;
     let (signals_seconds, scan_seconds, signals) = signals_against_scan(bench, 2024).await?;
     let (report_seconds, report_signals_seconds) = report_against_signals(bench, 2024).await?;
+    let parts = report_parts(bench, 2024).await?;
     println!("| measurement | figure | baseline | ratio |");
     println!("|---|---:|---:|---:|");
     println!("| rebuild of `cases` over {rebuilt} events (events/s) | {rebuild_rate:.0} | {decoded_rate:.0} (bare read: the events read and decoded as the rebuild does, no projection work) | {:.2} |", rebuild_rate / decoded_rate);
@@ -113,6 +115,12 @@ async fn measure(bench: &BenchDatabase, cases: usize, seeded: bool) -> anyhow::R
     println!("| GET /api/v1/stats/decisions?group_by=region,method_id over {cases} cases, p95 (ms) | {api_p95:.1} | {sql_p95:.1} (plain GROUP BY on case_facts) | {:.2} |", api_p95 / sql_p95);
     println!("| all signals for 2024 ({signals} signals), load and compute (ms) | {:.0} | {:.0} (one GROUP BY scan of case_facts) | {:.2} |", signals_seconds * 1000.0, scan_seconds * 1000.0, signals_seconds / scan_seconds);
     println!("| annual report for 2024, gathered and rendered as HTML (ms) | {:.0} | {:.0} (all signals for 2024, load and compute, just before) | {:.2} |", report_seconds * 1000.0, report_signals_seconds * 1000.0, report_seconds / report_signals_seconds);
+    println!();
+    println!("| the report's statistics of 2024, each alone | ms |");
+    println!("|---|---:|");
+    for (part, seconds) in parts {
+        println!("| {part} | {:.0} |", seconds * 1000.0);
+    }
     Ok(())
 }
 
@@ -364,6 +372,62 @@ async fn report_against_signals(bench: &BenchDatabase, year: i32) -> anyhow::Res
     let annual = report::annual_report(&bench.registry, &reviewer, year).await?;
     std::hint::black_box((annual.html(), annual.csv_files()));
     Ok((started.elapsed().as_secs_f64(), signals_seconds))
+}
+
+/// Seconds of each statistic the annual report gathers, one at a time, as a reviewer:
+/// where the report's time goes.
+async fn report_parts(
+    bench: &BenchDatabase,
+    year: i32,
+) -> anyhow::Result<Vec<(String, f64)>> {
+    let reviewer = Actor::client("bench", Role::Reviewer, None);
+    let registry = &bench.registry;
+    let of_year = |group_by: &str| StatisticsQuery {
+        from: NaiveDate::from_ymd_opt(year, 1, 1),
+        to: NaiveDate::from_ymd_opt(year, 12, 31),
+        group_by: (!group_by.is_empty()).then(|| group_by.to_string()),
+        ..StatisticsQuery::default()
+    };
+    let mut parts = Vec::new();
+    for group_by in ["", "scheme", "region", "org", "method_id", "scheme,refusal_reason", "scheme,criterion"] {
+        let started = Instant::now();
+        std::hint::black_box(registry.decision_statistics(&reviewer, &of_year(group_by)).await?);
+        parts.push((format!("decisions by `{group_by}`"), started.elapsed().as_secs_f64()));
+    }
+    for group_by in ["", "scheme", "quarter", "method_id"] {
+        let started = Instant::now();
+        std::hint::black_box(registry.application_statistics(&reviewer, &of_year(group_by)).await?);
+        parts.push((format!("applications by `{group_by}`"), started.elapsed().as_secs_f64()));
+    }
+    let residence = StatisticsQuery {
+        region_basis: Some("residence".into()),
+        ..of_year("region")
+    };
+    let started = Instant::now();
+    std::hint::black_box(registry.application_statistics(&reviewer, &residence).await?);
+    parts.push(("applications by residence region, standardised".into(), started.elapsed().as_secs_f64()));
+    for (label, query) in [
+        ("processing times by region, curves", StatisticsQuery { curve: Some(true), ..of_year("region") }),
+        ("processing times, national", of_year("")),
+    ] {
+        let started = Instant::now();
+        std::hint::black_box(registry.processing_time_statistics(&reviewer, &query).await?);
+        parts.push((label.to_string(), started.elapsed().as_secs_f64()));
+    }
+    let started = Instant::now();
+    std::hint::black_box(registry.appeal_statistics(&reviewer, &of_year("scheme")).await?);
+    parts.push(("appeals by scheme".into(), started.elapsed().as_secs_f64()));
+    let started = Instant::now();
+    std::hint::black_box(registry.reporting_quality_statistics(&reviewer, &of_year("")).await?);
+    parts.push(("reporting quality".into(), started.elapsed().as_secs_f64()));
+    let funnel = FunnelQuery { year: Some(year), scheme: None, method_id: None, unit: None, suppress: None };
+    let started = Instant::now();
+    std::hint::black_box(registry.funnel(&reviewer, &funnel, year).await?);
+    parts.push(("funnel by trust".into(), started.elapsed().as_secs_f64()));
+    let started = Instant::now();
+    std::hint::black_box(registry.signals(&reviewer, year, None).await?);
+    parts.push(("signals".into(), started.elapsed().as_secs_f64()));
+    Ok(parts)
 }
 
 fn p95(samples: &mut [Duration]) -> f64 {
