@@ -57,26 +57,25 @@ pub async fn annual_report(
         registry.decision_statistics(actor, &by_scheme_query),
         registry.application_statistics(actor, &by_scheme_query),
     )?;
-    let (applications_by_quarter, by_region, residence, by_org, funnel) = futures::try_join!(
+    let (applications_by_quarter, by_region, residence, by_org, methods) = futures::try_join!(
         registry.application_statistics(actor, &by_quarter),
         registry.decision_statistics(actor, &by_region_query),
         registry.application_statistics(actor, &residence),
         registry.decision_statistics(actor, &by_org_query),
-        registry.funnel(actor, &funnel_query, year),
+        registry.methods(actor),
     )?;
-    let (applications_by_method, decisions_by_method, methods, processing, processing_national) = futures::try_join!(
+    let (applications_by_method, decisions_by_method, processing, processing_national) = futures::try_join!(
         registry.application_statistics(actor, &by_method),
         registry.decision_statistics(actor, &by_method),
-        registry.methods(actor),
         registry.processing_time_statistics(actor, &processing),
         registry.processing_time_statistics(actor, &whole),
     )?;
-    let (appeals, refusal_reasons, criteria, quality, signals) = futures::try_join!(
+    let (appeals, refusal_reasons, criteria, quality, (signals, funnel)) = futures::try_join!(
         registry.appeal_statistics(actor, &by_scheme_query),
         registry.decision_statistics(actor, &by_refusal_reason),
         registry.decision_statistics(actor, &by_criterion),
         registry.reporting_quality_statistics(actor, &whole),
-        registry.signals(actor, year, None),
+        registry.signals_and_funnel(actor, &funnel_query, year),
     )?;
     let figures = Figures {
         year,

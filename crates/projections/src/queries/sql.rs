@@ -19,6 +19,8 @@ pub(super) struct FactsQuery {
     pub(super) condition: &'static str,
     /// Whether to group (and order) by the dimensions.
     pub(super) grouped: bool,
+    /// How many of the leading `columns` are grouped by as well, after the dimensions.
+    pub(super) grouped_columns: usize,
 }
 
 impl FactsQuery {
@@ -31,8 +33,8 @@ impl FactsQuery {
         let grouping = match self.grouped {
             true => format!(
                 "{} order by {}",
-                group_list(keys.len()),
-                order_list(keys.len())
+                group_list(keys.len() + self.grouped_columns),
+                order_list(keys.len() + self.grouped_columns)
             ),
             false => String::new(),
         };
@@ -97,8 +99,10 @@ pub(super) fn lateral_joins(dimensions: &[Dimension]) -> String {
 }
 
 pub(super) fn facts_filters(date: &str) -> String {
+    // The period as a range even when open, so that a plan made for any values (a
+    // prepared statement's generic plan) can still use the date's index.
     format!(
-        "and ($1::date is null or {date} >= $1) and ($2::date is null or {date} <= $2)
+        "and {date} >= coalesce($1::date, '-infinity') and {date} <= coalesce($2::date, 'infinity')
          and ($3::text is null or f.scheme = $3) and ($4::text is null or f.method_id = $4)
          and ($5::text is null or f.deciding_org = $5)"
     )

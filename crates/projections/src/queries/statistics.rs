@@ -114,6 +114,7 @@ pub async fn decisions_from_facts(
         from: "case_facts f",
         condition: "not f.retracted and f.decided_date is not null",
         grouped: true,
+        grouped_columns: 0,
     }
     .sql(filter, dimensions);
     let rows = bind_filter(sqlx::query(&sql), filter)
@@ -143,6 +144,7 @@ pub async fn applications(
         from: "case_facts f",
         condition: "not f.retracted",
         grouped: true,
+        grouped_columns: 0,
     }
     .sql(filter, dimensions);
     let rows = bind_filter(sqlx::query(&sql), filter)
@@ -154,37 +156,47 @@ pub async fn applications(
         .collect())
 }
 
-/// One case's processing: received, and decided unless pending.
+/// Cases of one group that took the same number of days: decided after `days`, or
+/// still pending after `days` (censored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Processing {
     pub keys: Vec<Option<String>>,
-    pub received_date: NaiveDate,
-    pub decided_date: Option<NaiveDate>,
+    pub days: i32,
+    pub decided: bool,
+    pub cases: i64,
 }
 
-/// Cases received in the period, with their groups, for survival analysis.
+/// Cases received in the period, with their groups, for survival analysis: counted by
+/// days to decision, pending cases by days until `censored_at`, so that a year's
+/// hundred thousand cases arrive as some thousand counts.
 pub async fn processing(
     pool: &PgPool,
     filter: &Filter,
     dimensions: &[Dimension],
+    censored_at: NaiveDate,
 ) -> Result<Vec<Processing>, ProjectionError> {
     let sql = FactsQuery {
         date: "f.received_date",
-        columns: "f.received_date, f.decided_date",
+        columns: "case when f.decided_date is null then greatest($6 - f.received_date, 0)
+                       else f.decided_date - f.received_date end as days,
+                  f.decided_date is not null as decided, count(*) as cases",
         from: "case_facts f",
         condition: "not f.retracted",
-        grouped: false,
+        grouped: true,
+        grouped_columns: 2,
     }
     .sql(filter, dimensions);
     let rows = bind_filter(sqlx::query(&sql), filter)
+        .bind(censored_at)
         .fetch_all(pool)
         .await?;
     Ok(rows
         .iter()
         .map(|row| Processing {
             keys: group_keys(row, dimensions.len()),
-            received_date: row.get("received_date"),
-            decided_date: row.get("decided_date"),
+            days: row.get("days"),
+            decided: row.get("decided"),
+            cases: row.get("cases"),
         })
         .collect())
 }
@@ -225,6 +237,7 @@ pub async fn appeals(
         from: "appeal_facts a join case_facts f on f.case_id = a.case_id",
         condition: "not f.retracted",
         grouped: false,
+        grouped_columns: 0,
     }
     .sql(filter, dimensions);
     let rows = bind_filter(sqlx::query(&sql), filter)

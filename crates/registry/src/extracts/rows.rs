@@ -132,15 +132,20 @@ impl Finest {
 }
 
 impl CaseRow {
+    /// The case's quasi-identifiers at their finest levels, as the first pass counts them:
+    /// the age by its 5-year band (90 and over as 90), the date by its quarter's first day.
+    /// Cases that share these share every label.
     pub fn finest(&self) -> Finest {
         Finest {
-            age: self.age_at_application,
+            age: self
+                .age_at_application
+                .map(|age| age.clamp(0, 90) / 5 * 5),
             sex: self.sex.clone(),
             county: self.residence_county.clone(),
             region: self.residence_region.clone(),
             icd10_category: self.icd10_category.clone(),
             icd10_chapter: self.icd10_chapter.clone(),
-            received_date: self.received_date,
+            received_date: first_day_of_quarter(self.received_date),
         }
     }
 
@@ -238,6 +243,10 @@ impl CaseRow {
             _ => "upheld",
         }
     }
+}
+
+fn first_day_of_quarter(date: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(date.year(), (quarter(date) - 1) * 3 + 1, 1).unwrap_or(date)
 }
 
 fn quarter(date: NaiveDate) -> u32 {

@@ -2,7 +2,7 @@
 //! 99.8 % limits (widened for overdispersion where detected), as the grant-rate signals
 //! use them, published like every other statistic.
 
-use analysis::signals::{funnel, FunnelPoint, Settings};
+use analysis::signals::{all_signals, funnel, AnalysisInput, FunnelPoint, Settings, Signal};
 use serde::{Deserialize, Serialize};
 
 use super::{Bounds, Publishable, StatisticsRequest, Table, Withheld};
@@ -139,6 +139,34 @@ impl Registry {
         query: &FunnelQuery,
         year: i32,
     ) -> Result<FunnelTable, ServiceError> {
+        let asked = FunnelAsked::parse(actor, query)?;
+        let input = self.analysis_input(year, Settings::default()).await?;
+        Ok(asked.answer(&input, query, year))
+    }
+
+    /// The year's signals and its funnel from one reading of the year's counts, as
+    /// `signals` and `funnel` answer them each: the annual report shows both.
+    pub async fn signals_and_funnel(
+        &self,
+        actor: &Actor,
+        query: &FunnelQuery,
+        year: i32,
+    ) -> Result<(Vec<Signal>, FunnelTable), ServiceError> {
+        actor.require(ANALYSTS)?;
+        let asked = FunnelAsked::parse(actor, query)?;
+        let input = self.analysis_input(year, Settings::default()).await?;
+        Ok((all_signals(&input), asked.answer(&input, query, year)))
+    }
+}
+
+/// A funnel request, checked: its unit and whether it is suppressed.
+struct FunnelAsked {
+    by_region: bool,
+    suppress: bool,
+}
+
+impl FunnelAsked {
+    fn parse(actor: &Actor, query: &FunnelQuery) -> Result<FunnelAsked, ServiceError> {
         actor.require(ANALYSTS)?;
         let by_region = match query.unit.as_deref() {
             None | Some("org") => false,
@@ -157,27 +185,33 @@ impl Registry {
                 "only reviewers and admins may see unsuppressed statistics".into(),
             ));
         }
+        Ok(FunnelAsked {
+            by_region,
+            suppress,
+        })
+    }
+
+    fn answer(&self, input: &AnalysisInput, query: &FunnelQuery, year: i32) -> FunnelTable {
         let scheme = query
             .scheme
             .clone()
             .unwrap_or_else(|| "individual_exemption".into());
-        let input = self.analysis_input(year, Settings::default()).await?;
         let cells = input
             .tallies
             .decisions
             .iter()
             .filter(|c| c.scheme == scheme)
             .filter(|c| query.method_id.as_ref().is_none_or(|m| &c.method_id == m));
-        let points = funnel(&input, cells, |c| match by_region {
+        let points = funnel(input, cells, |c| match self.by_region {
             true => c.deciding_region.clone(),
             false => Some(c.deciding_org.clone()),
         });
-        Ok(FunnelTable {
+        FunnelTable {
             year,
             scheme,
             method_id: query.method_id.clone(),
-            suppressed: suppress,
-            points: funnel_table(points, suppress),
-        })
+            suppressed: self.suppress,
+            points: funnel_table(points, self.suppress),
+        }
     }
 }

@@ -232,18 +232,26 @@ pub fn days_until(start: NaiveDate, end: Option<NaiveDate>, today: NaiveDate) ->
     }
 }
 
-/// The processing-time table from the cases received in the period.
+/// The processing-time table from the cases received in the period, counted by days
+/// (pending cases by days until the day they are censored at).
 pub fn processing_table(
     request: &StatisticsRequest,
     as_of_position: i64,
     cases: Vec<Processing>,
     names: &HashMap<String, String>,
-    today: NaiveDate,
 ) -> Table<ProcessingTimeRow> {
     let mut groups: BTreeMap<Vec<Option<String>>, Vec<Observation>> = BTreeMap::new();
-    for case in cases {
-        let observation = days_until(case.received_date, case.decided_date, today);
-        groups.entry(case.keys).or_default().push(observation);
+    for counted in cases {
+        let days = f64::from(counted.days);
+        let observation = match counted.decided {
+            true => Observation::event(days),
+            false => Observation::censored(days),
+        };
+        let cases = u64::try_from(counted.cases).unwrap_or(0);
+        groups
+            .entry(counted.keys)
+            .or_default()
+            .push(observation.times(cases));
     }
     let rows = groups
         .into_iter()
@@ -266,17 +274,13 @@ impl Registry {
     ) -> Result<Table<ProcessingTimeRow>, ServiceError> {
         let request = self.statistics_request(actor, query).await?;
         let as_of_position = self.as_of(request.min_position).await?;
-        let cases = queries::processing(self.pool(), &request.filter, &request.dimensions).await?;
-        let names = self.group_names(&request).await?;
         let censored_at = queries::last_day_known(self.pool())
             .await?
             .unwrap_or_else(|| Utc::now().date_naive());
-        Ok(processing_table(
-            &request,
-            as_of_position,
-            cases,
-            &names,
-            censored_at,
-        ))
+        let pool = self.pool();
+        let cases =
+            queries::processing(pool, &request.filter, &request.dimensions, censored_at).await?;
+        let names = self.group_names(&request).await?;
+        Ok(processing_table(&request, as_of_position, cases, &names))
     }
 }
