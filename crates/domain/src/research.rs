@@ -381,7 +381,6 @@ pub fn project_pseudonym(key: &[u8; PROJECT_KEY_LEN], registry_pseudonym: &str) 
     hex::encode(mac.finalize().into_bytes())
 }
 
-
 /// What an `ExtractDelivered` event records of one delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {

@@ -308,7 +308,10 @@ impl ChosenLabels {
 }
 
 /// One row, each cell neutralised against spreadsheet formulas.
-fn write_row(writer: &mut csv::Writer<Vec<u8>>, cells: &[Cow<'_, str>]) -> Result<(), ServiceError> {
+fn write_row(
+    writer: &mut csv::Writer<Vec<u8>>,
+    cells: &[Cow<'_, str>],
+) -> Result<(), ServiceError> {
     for cell in cells {
         writer
             .write_field(csv_cell(cell).as_bytes())

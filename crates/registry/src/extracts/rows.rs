@@ -137,9 +137,7 @@ impl CaseRow {
     /// Cases that share these share every label.
     pub fn finest(&self) -> Finest {
         Finest {
-            age: self
-                .age_at_application
-                .map(|age| age.clamp(0, 90) / 5 * 5),
+            age: self.age_at_application.map(|age| age.clamp(0, 90) / 5 * 5),
             sex: self.sex.clone(),
             county: self.residence_county.clone(),
             region: self.residence_region.clone(),
@@ -192,10 +190,11 @@ impl CaseRow {
                         .map_or(Cow::Borrowed(""), |d| d.year().to_string().into()),
                 ),
                 Variable::DecisionQuarter => cells.push(quarter_cell(self.decided_date, by_year)),
-                Variable::ProcessingDays => cells.push(self.processing_days.map_or(
-                    Cow::Borrowed(""),
-                    |days| days.min(PROCESSING_DAYS_TOP).to_string().into(),
-                )),
+                Variable::ProcessingDays => {
+                    cells.push(self.processing_days.map_or(Cow::Borrowed(""), |days| {
+                        days.min(PROCESSING_DAYS_TOP).to_string().into()
+                    }))
+                }
                 Variable::AgeBand => cells.push(at(|qi| *qi == Qi::Age)),
                 Variable::Sex => cells.push(at(|qi| *qi == Qi::Sex)),
                 Variable::Residence => cells.push(at(|qi| *qi == Qi::Residence)),

@@ -376,10 +376,7 @@ async fn report_against_signals(bench: &BenchDatabase, year: i32) -> anyhow::Res
 
 /// Seconds of each statistic the annual report gathers, one at a time, as a reviewer:
 /// where the report's time goes.
-async fn report_parts(
-    bench: &BenchDatabase,
-    year: i32,
-) -> anyhow::Result<Vec<(String, f64)>> {
+async fn report_parts(bench: &BenchDatabase, year: i32) -> anyhow::Result<Vec<(String, f64)>> {
     let reviewer = Actor::client("bench", Role::Reviewer, None);
     let registry = &bench.registry;
     let of_year = |group_by: &str| StatisticsQuery {
@@ -389,38 +386,91 @@ async fn report_parts(
         ..StatisticsQuery::default()
     };
     let mut parts = Vec::new();
-    for group_by in ["", "scheme", "region", "org", "method_id", "scheme,refusal_reason", "scheme,criterion"] {
+    for group_by in [
+        "",
+        "scheme",
+        "region",
+        "org",
+        "method_id",
+        "scheme,refusal_reason",
+        "scheme,criterion",
+    ] {
         let started = Instant::now();
-        std::hint::black_box(registry.decision_statistics(&reviewer, &of_year(group_by)).await?);
-        parts.push((format!("decisions by `{group_by}`"), started.elapsed().as_secs_f64()));
+        std::hint::black_box(
+            registry
+                .decision_statistics(&reviewer, &of_year(group_by))
+                .await?,
+        );
+        parts.push((
+            format!("decisions by `{group_by}`"),
+            started.elapsed().as_secs_f64(),
+        ));
     }
     for group_by in ["", "scheme", "quarter", "method_id"] {
         let started = Instant::now();
-        std::hint::black_box(registry.application_statistics(&reviewer, &of_year(group_by)).await?);
-        parts.push((format!("applications by `{group_by}`"), started.elapsed().as_secs_f64()));
+        std::hint::black_box(
+            registry
+                .application_statistics(&reviewer, &of_year(group_by))
+                .await?,
+        );
+        parts.push((
+            format!("applications by `{group_by}`"),
+            started.elapsed().as_secs_f64(),
+        ));
     }
     let residence = StatisticsQuery {
         region_basis: Some("residence".into()),
         ..of_year("region")
     };
     let started = Instant::now();
-    std::hint::black_box(registry.application_statistics(&reviewer, &residence).await?);
-    parts.push(("applications by residence region, standardised".into(), started.elapsed().as_secs_f64()));
+    std::hint::black_box(
+        registry
+            .application_statistics(&reviewer, &residence)
+            .await?,
+    );
+    parts.push((
+        "applications by residence region, standardised".into(),
+        started.elapsed().as_secs_f64(),
+    ));
     for (label, query) in [
-        ("processing times by region, curves", StatisticsQuery { curve: Some(true), ..of_year("region") }),
+        (
+            "processing times by region, curves",
+            StatisticsQuery {
+                curve: Some(true),
+                ..of_year("region")
+            },
+        ),
         ("processing times, national", of_year("")),
     ] {
         let started = Instant::now();
-        std::hint::black_box(registry.processing_time_statistics(&reviewer, &query).await?);
+        std::hint::black_box(
+            registry
+                .processing_time_statistics(&reviewer, &query)
+                .await?,
+        );
         parts.push((label.to_string(), started.elapsed().as_secs_f64()));
     }
     let started = Instant::now();
-    std::hint::black_box(registry.appeal_statistics(&reviewer, &of_year("scheme")).await?);
+    std::hint::black_box(
+        registry
+            .appeal_statistics(&reviewer, &of_year("scheme"))
+            .await?,
+    );
     parts.push(("appeals by scheme".into(), started.elapsed().as_secs_f64()));
     let started = Instant::now();
-    std::hint::black_box(registry.reporting_quality_statistics(&reviewer, &of_year("")).await?);
+    std::hint::black_box(
+        registry
+            .reporting_quality_statistics(&reviewer, &of_year(""))
+            .await?,
+    );
     parts.push(("reporting quality".into(), started.elapsed().as_secs_f64()));
-    let funnel = FunnelQuery { year: Some(year), scheme: None, method_id: None, unit: None, suppress: None };
+    let funnel = FunnelQuery {
+        year: Some(year),
+        scheme: None,
+        method_id: None,
+        unit: None,
+        suppress: None,
+    };
     let started = Instant::now();
     std::hint::black_box(registry.funnel(&reviewer, &funnel, year).await?);
     parts.push(("funnel by trust".into(), started.elapsed().as_secs_f64()));
