@@ -3,8 +3,11 @@
 -- cannot answer) and group them by a few columns. With those columns carried in the
 -- indexes (INCLUDE), PostgreSQL answers them from an index alone, an index-only scan of
 -- the period's entries, instead of reading every page of the table the period's cases lie
--- on. The columns are the dimensions of `projections::queries::grouping`, and what each
--- statistic counts.
+-- on. The columns are the single-valued dimensions of `projections::queries::grouping`,
+-- and what each statistic counts; grouping by refusal reason or criterion (one row per
+-- value) still reads the table, except for decisions, whose index carries both.
+-- Run it with no rebuild under way: a rebuild copies the indexes as they were when it
+-- began and would swap the old ones back in.
 --
 -- A rebuild swaps in a copy of the table whose indexes PostgreSQL named itself, so the
 -- indexes on the two dates are found by what they index, not by their names.

@@ -315,6 +315,57 @@ async fn every_quasi_identifier_group_in_an_extract_has_k_rows() {
     }
 }
 
+/// Group exemptions name no patient: no age, sex or residence. Such cases form groups of
+/// their own, held to k like every other (the first pass once counted a missing age as 90
+/// and over, so their rows were never found in a withheld group and went out).
+#[tokio::test]
+async fn cases_without_a_patient_are_held_to_k_like_the_others() {
+    let app = spawn_app().await;
+    report_cases(&app).await;
+    for n in 0..3 {
+        let mut body = harness::app::individual_access(&format!("GRUPPE-{}", ["a", "b", "c"][n]));
+        body["scheme"] = json!("group_exemption");
+        body["group"] = json!({"expected_patients": 12, "description": "Sjelden mutasjon"});
+        body["method_id"] = json!(harness::app::METHOD_UNDER_ASSESSMENT);
+        body.as_object_mut().unwrap().remove("patient");
+        let answer = app
+            .post_json("/api/v1/decisions", &app.tokens.helse_vest, &body)
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+    }
+    wait_for_case_facts(&app, 24).await;
+    let variables = [
+        "age_band",
+        "sex",
+        "residence",
+        "application_quarter",
+        "outcome",
+    ];
+    let mut body = project("uten-pasient", &variables);
+    body["schemes"] = json!(["individual_exemption", "group_exemption"]);
+    approve(&app, &body).await;
+    let token = researcher(&app, "uten-pasient").await.expect("a token");
+    let (status, bytes) = download(&app, "/api/v1/extracts/uten-pasient/cases.csv", &token).await;
+    assert_eq!(status, 200);
+    let (header, rows) = read_csv(&bytes);
+    let outcome = header
+        .iter()
+        .position(|c| c == "outcome")
+        .expect("an outcome column");
+    let mut groups: HashMap<Vec<String>, usize> = HashMap::new();
+    for row in &rows {
+        let key: Vec<String> = (0..row.len())
+            .filter(|i| *i != outcome)
+            .map(|i| row[i].clone())
+            .collect();
+        *groups.entry(key).or_default() += 1;
+    }
+    assert!(!groups.is_empty());
+    for (key, count) in groups {
+        assert!(count >= 5, "{key:?} has {count} rows");
+    }
+}
+
 #[tokio::test]
 async fn pseudonyms_differ_between_projects_and_ending_a_project_destroys_its_key() {
     let app = spawn_app().await;

@@ -129,9 +129,12 @@ async fn plan(
     let qis = Qi::of(&terms.variables);
     let dimensions: Vec<Dimension> = qis.iter().map(|qi| qi.dimension()).collect();
     // Ages are counted in 5-year bands (90 and over as 90), dates by their quarter: the
-    // finest level any hierarchy has.
+    // finest level any hierarchy has, as `CaseRow::finest` normalises each row. A missing
+    // age stays missing (least and greatest would pass over the null).
     let sql = format!(
-        "select least(age_at_application, 90) / 5 * 5 as age, sex, residence_county,
+        "select case when age_at_application is null then null
+                     else greatest(least(age_at_application, 90), 0) / 5 * 5 end as age,
+                sex, residence_county,
                 residence_region, icd10_category, icd10_chapter,
                 date_trunc('quarter', received_date)::date as received_date,
                 coalesce(outcome, 'pending') as outcome, count(*) as rows

@@ -333,7 +333,8 @@ mod tests {
                         received_date,
                         decided_date,
                         processing_days: decided_date.map(|_| days as i32),
-                        age_at_application: Some(age),
+                        // Now and then no age, as a group exemption has none.
+                        age_at_application: (age < 95).then_some(age),
                         sex: Some(sex.to_string()),
                         residence_county: Some(county.number.to_string()),
                         residence_region: Some(county.health_authority_org_number.to_string()),
