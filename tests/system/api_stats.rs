@@ -466,6 +466,88 @@ async fn appeals_and_reporting_quality_are_counted_per_group() {
     assert_eq!(ous["share_complete_criteria"], json!(1.0));
 }
 
+/// Helse Vest RHF decides two cases, Helse Bergen twelve, OUS ten: the region's 14 are published
+/// by the other statistics, so Bergen's row must be withheld beside the RHF's, or 14 less
+/// 12 tells the RHF's 2. (Reporting quality once published its rows on their own.)
+#[tokio::test]
+async fn reporting_quality_by_trust_gives_nothing_away_to_the_region() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    // OUS, in another region, could hide the RHF's 2 from the nation's total, not from
+    // the region's.
+    report_outcomes(&app, &[(BERGEN, 8, 4), (OUS, 6, 4)]).await;
+    let mut last = 0;
+    for n in 0..2 {
+        let mut body = harness::app::individual_access(&format!("HV-{}", ["a", "b"][n]));
+        body["received_date"] = json!("2024-03-01");
+        let answer = app
+            .post_json("/api/v1/decisions", &app.tokens.helse_vest, &body)
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        last = answer.body["position"].as_i64().expect("a position");
+    }
+    until_projected(&app, last).await;
+    let region = rows(
+        &app.get(
+            &format!("/api/v1/stats/applications?group_by=region&min_position={last}"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    let helse_vest = region
+        .iter()
+        .find(|r| r["region"] == json!(harness::app::HELSE_VEST))
+        .expect("Helse Vest's row");
+    assert_eq!(helse_vest["applications"], json!(14), "{region:?}");
+    let quality = rows(
+        &app.get(
+            &format!("/api/v1/stats/reporting-quality?min_position={last}"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    let row_of = |org: &str| {
+        quality
+            .iter()
+            .find(|r| r["org"] == json!(org))
+            .cloned()
+            .expect("a row")
+    };
+    assert_eq!(row_of(harness::app::HELSE_VEST)["cases"], Value::Null);
+    let bergen = row_of(BERGEN);
+    assert_eq!(bergen["cases"], Value::Null, "{bergen}");
+    assert_eq!(bergen["suppression"], json!("complementary"), "{bergen}");
+}
+
+/// Cases less decisions are the pending ones: a row with one pending case is withheld.
+#[tokio::test]
+async fn reporting_quality_withholds_a_row_whose_pending_cases_are_few() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    report_outcomes(&app, &[(OUS, 6, 4)]).await;
+    let mut pending = harness::app::application_only("pending-one");
+    pending["deciding_org"] = json!(OUS);
+    let answer = app
+        .post_json("/api/v1/cases", &app.tokens.ous, &pending)
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let last = answer.body["position"].as_i64().expect("a position");
+    until_projected(&app, last).await;
+    let quality = rows(
+        &app.get(
+            &format!("/api/v1/stats/reporting-quality?min_position={last}"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    let ous = quality
+        .iter()
+        .find(|r| r["org"] == json!(OUS))
+        .expect("an OUS row");
+    assert_eq!(ous["cases"], Value::Null, "11 cases, 10 decisions: {ous}");
+    assert_eq!(ous["suppression"], json!("primary"), "{ous}");
+}
+
 #[tokio::test]
 async fn signals_name_unequal_treatment_and_the_funnel_has_its_points() {
     let app = spawn_app().await;

@@ -8,9 +8,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
 use super::grouping::{period_key, CountsTable, Dimension, Filter, RegionBasis};
-use super::sql::{
-    bind_filter, facts_filters, group_keys, group_list, order_list, select_list, FactsQuery,
-};
+use super::sql::{bind_filter, group_keys, group_list, order_list, select_list, FactsQuery};
 use crate::error::ProjectionError;
 
 /// Counts of one group; `keys` in the order of the dimensions asked for.
@@ -315,9 +313,11 @@ pub async fn organisation_regions(
 
 /// How one organisation reports: volume, delay from decision to report, corrections,
 /// retractions and how often the criteria are documented in full.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ReportingQuality {
-    pub org: String,
+    /// The group's keys in the order of the dimensions asked for (the deciding
+    /// organisation first).
+    pub keys: Vec<Option<String>>,
     pub cases: i64,
     pub decisions: i64,
     /// Median days from the decision to its report reaching the registry.
@@ -328,14 +328,17 @@ pub struct ReportingQuality {
     pub share_complete_criteria: Option<f64>,
 }
 
-/// Reporting quality per deciding organisation, for cases received in the period
-/// (retracted ones included: retracting is part of how an organisation reports).
+/// Reporting quality per group of `dimensions` (the deciding organisation, and what a
+/// filter is sliced by), for cases received in the period (retracted ones included:
+/// retracting is part of how an organisation reports).
 pub async fn reporting_quality(
     pool: &PgPool,
     filter: &Filter,
+    dimensions: &[Dimension],
 ) -> Result<Vec<ReportingQuality>, ProjectionError> {
-    let sql = format!(
-        "select f.deciding_org as org, count(*) as cases,
+    let sql = FactsQuery {
+        date: "f.received_date",
+        columns: "count(*) as cases,
                 count(*) filter (where f.decided_date is not null) as decisions,
                 percentile_cont(0.5) within group (
                     order by ((f.decision_reported_at at time zone 'UTC')::date - f.decided_date)::float8
@@ -343,17 +346,26 @@ pub async fn reporting_quality(
                 coalesce(sum(f.corrections), 0)::bigint as corrections,
                 count(*) filter (where f.retracted) as retractions,
                 (avg(case when f.criteria_complete then 1.0 else 0.0 end)
-                    filter (where f.decided_date is not null))::float8 as share_complete_criteria
-           from case_facts f
-          where true {filters}
-          group by f.deciding_org order by f.deciding_org",
-        filters = facts_filters("f.received_date"),
-    );
+                    filter (where f.decided_date is not null))::float8 as share_complete_criteria",
+        from: "case_facts f",
+        condition: "true",
+        grouped: true,
+        grouped_columns: 0,
+    }
+    .sql(filter, dimensions);
     let rows = bind_filter(sqlx::query(&sql), filter)
         .fetch_all(pool)
         .await?;
     Ok(rows
         .iter()
-        .map(<ReportingQuality as sqlx::FromRow<PgRow>>::from_row)
-        .collect::<Result<_, _>>()?)
+        .map(|row| ReportingQuality {
+            keys: group_keys(row, dimensions.len()),
+            cases: row.get("cases"),
+            decisions: row.get("decisions"),
+            median_report_delay_days: row.get("median_report_delay_days"),
+            corrections: row.get("corrections"),
+            retractions: row.get("retractions"),
+            share_complete_criteria: row.get("share_complete_criteria"),
+        })
+        .collect())
 }

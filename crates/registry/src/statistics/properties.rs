@@ -290,6 +290,33 @@ proptest! {
     }
 
     #[test]
+    fn reporting_quality_by_trust_gives_nothing_away_to_the_regions_and_the_nation(groups in random_trust_table()) {
+        // Cases and decisions by trust (the method a slice), as the regions' other
+        // statistics publish them.
+        for dimensions in [vec![Dimension::Org, Dimension::MethodId], vec![Dimension::Org]] {
+            let qualities: Vec<ReportingQuality> = by_dimensions(&groups, dimensions.len())
+                .into_iter()
+                .map(|g| ReportingQuality {
+                    keys: g.keys, cases: g.granted + g.refused, decisions: g.granted,
+                    median_report_delay_days: Some(3.0), corrections: 0, retractions: 0,
+                    share_complete_criteria: Some(1.0),
+                })
+                .collect();
+            let mut request = request(&dimensions, true);
+            request.org_regions = org_regions();
+            let build = |suppress: bool| {
+                let mut request = request.clone();
+                request.suppress = suppress;
+                reporting_quality_table(&request, 0, qualities.clone(), &names())
+            };
+            let published = both(build, &["cases", "decisions"]);
+            let keys = request.suppression_keys(own_keys(&published.raw));
+            prop_assert_eq!(keys[0].len(), dimensions.len() + 1, "the region is a key");
+            check(&published, &keys)?;
+        }
+    }
+
+    #[test]
     fn decisions_never_show_or_give_away_a_small_count(table in random_table()) {
         let groups: Vec<DecisionGroup> = table.rows.iter().map(|(keys, c)| DecisionGroup {
             keys: keys.clone(), granted: c[0] as i64, refused: c[1] as i64,
@@ -348,13 +375,25 @@ proptest! {
     #[test]
     fn reporting_quality_never_shows_or_gives_away_a_small_count(table in random_table()) {
         let qualities: Vec<ReportingQuality> = table.rows.iter().enumerate().map(|(i, (_, c))| ReportingQuality {
-            org: format!("org{i}"), cases: (c[0] + c[1]) as i64, decisions: c[0] as i64,
-            median_report_delay_days: Some(3.0), corrections: c[2] as i64, retractions: c[3] as i64,
+            keys: vec![Some(format!("org{i}"))], cases: (c[0] + c[1]) as i64, decisions: c[0] as i64,
+            median_report_delay_days: Some(3.0), corrections: c[2] as i64, retractions: c[3].min(c[0] + c[1]) as i64,
             share_complete_criteria: Some(1.0),
         }).collect();
-        let published = both(|s| reporting_quality_table(&request(&[], s), 0, qualities.clone(), &names()),
+        let published = both(|s| reporting_quality_table(&request(&[Dimension::Org], s), 0, qualities.clone(), &names()),
             &["cases", "decisions", "corrections", "retractions"]);
         check(&published, &own_keys(&published.raw))?;
+        // Cases less decisions are the pending ones, cases less retractions the ones that
+        // stand: a row shows neither difference small.
+        for row in &published.published {
+            let json = serde_json::to_value(row).expect("a row serialises");
+            let (Some(cases), Some(decisions), Some(retractions)) =
+                (json["cases"].as_u64(), json["decisions"].as_u64(), json["retractions"].as_u64())
+            else {
+                continue;
+            };
+            prop_assert!(!is_small(cases - decisions), "pending {} in {}", cases - decisions, json);
+            prop_assert!(!is_small(cases - retractions), "standing {} in {}", cases - retractions, json);
+        }
     }
 
     #[test]

@@ -37,11 +37,14 @@ fn count(n: i64) -> Option<u64> {
 }
 
 impl ReportingQualityRow {
-    fn new(quality: ReportingQuality, names: &HashMap<String, String>) -> Self {
-        let name = names.get(&quality.org).cloned();
+    fn new(
+        dimensions: &[Dimension],
+        quality: ReportingQuality,
+        names: &HashMap<String, String>,
+    ) -> Self {
         ReportingQualityRow {
-            group: GroupKeys::of([("org", Some(quality.org.clone())), ("org_name", name)]),
-            keys: vec![Some(quality.org.clone())],
+            group: GroupKeys::new(dimensions, &quality.keys, names),
+            keys: quality.keys,
             cases: count(quality.cases),
             decisions: count(quality.decisions),
             median_report_delay_days: quality.median_report_delay_days,
@@ -54,8 +57,8 @@ impl ReportingQualityRow {
 }
 
 impl Publishable for ReportingQualityRow {
-    // One row per organisation, whatever the request groups by: the rows' only coarser
-    // grouping is all organisations together.
+    // One row per organisation (and per value of what a filter slices by): the
+    // organisation's region and the nation are its coarser groupings.
     fn group(&self) -> &[Option<String>] {
         &self.keys
     }
@@ -69,16 +72,25 @@ impl Publishable for ReportingQualityRow {
         self.group.remove(name);
     }
 
-    // Counts of cases narrowed by method and period are counts of patients.
+    // Counts of cases narrowed by method and period are counts of patients; so are the
+    // differences a reader can take within the row: cases less decisions are the pending
+    // ones, cases less retractions the ones that stand.
     fn counts(&self) -> Vec<u64> {
-        [
+        let [cases, decisions, corrections, retractions] = [
             self.cases,
             self.decisions,
             self.corrections,
             self.retractions,
         ]
-        .map(|n| n.unwrap_or(0))
-        .to_vec()
+        .map(|n| n.unwrap_or(0));
+        vec![
+            cases,
+            decisions,
+            cases.saturating_sub(decisions),
+            corrections,
+            retractions,
+            cases.saturating_sub(retractions),
+        ]
     }
 
     fn withhold(&mut self) {
@@ -99,7 +111,7 @@ pub fn reporting_quality_table(
 ) -> Table<ReportingQualityRow> {
     let rows = qualities
         .into_iter()
-        .map(|quality| ReportingQualityRow::new(quality, names))
+        .map(|quality| ReportingQualityRow::new(&request.dimensions, quality, names))
         .collect();
     Table::publish(request, as_of_position, rows)
 }
@@ -111,12 +123,20 @@ impl Registry {
         actor: &Actor,
         query: &StatisticsQuery,
     ) -> Result<Table<ReportingQualityRow>, ServiceError> {
-        // Filters stay filters here: one row per organisation, whatever is asked.
-        let request = StatisticsRequest::parse(actor, query)?;
-        refuse_other_groupings(&request)?;
+        // Always by organisation: published like `group_by=org` of any other statistic,
+        // the region beside each organisation and the filters answered as slices, so
+        // that the regions' and the nation's figures give nothing away.
+        let parsed = StatisticsRequest::parse(actor, query)?;
+        refuse_other_groupings(&parsed)?;
+        let by_org = StatisticsQuery {
+            group_by: Some(Dimension::Org.name().to_string()),
+            ..query.clone()
+        };
+        let request = self.statistics_request(actor, &by_org).await?;
         let as_of_position = self.as_of(request.min_position).await?;
         let names = queries::organisation_names(self.pool()).await?;
-        let qualities = queries::reporting_quality(self.pool(), &request.filter).await?;
+        let qualities =
+            queries::reporting_quality(self.pool(), &request.filter, &request.dimensions).await?;
         Ok(reporting_quality_table(
             &request,
             as_of_position,

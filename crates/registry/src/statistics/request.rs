@@ -14,7 +14,7 @@ use crate::actor::{Actor, Role, STATISTICS_READERS};
 use crate::error::ServiceError;
 
 /// The parameters every statistic takes.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatisticsQuery {
