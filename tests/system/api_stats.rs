@@ -628,6 +628,80 @@ async fn signals_name_unequal_treatment_and_the_funnel_has_its_points() {
     assert_eq!(ous["outside_998"], json!(true));
 }
 
+/// A supervisor sees every signal, but not the figures of one that would tell a count
+/// from 1 to 4 (one grant in twelve); a reviewer sees them all.
+#[tokio::test]
+async fn signals_withhold_small_counts_from_a_supervisor() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 1, 11), (BERGEN, 11, 1)]).await;
+    until_projected(&app, last).await;
+    let supervisor = registry::tokens::create_token(
+        &app.db.pool,
+        registry::tokens::NewToken {
+            role: registry::Role::Supervisor,
+            org: None,
+            project: None,
+            label: "Helsetilsynet".into(),
+            expires: None,
+        },
+    )
+    .await
+    .map(|(_, token)| token)
+    .expect("a supervisor token");
+    let signals_of = |token: &str| {
+        let token = token.to_string();
+        let app = &app;
+        async move {
+            let answer = app.get("/api/v1/signals?year=2024", Some(&token)).await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            answer.body["signals"].as_array().expect("signals").clone()
+        }
+    };
+    let small = |signal: &Value| {
+        let counts: Vec<i64> = signal["counts"]
+            .as_object()
+            .map(|c| c.values().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        counts.iter().any(|c| (1..=4).contains(c))
+            || counts
+                .iter()
+                .any(|a| counts.iter().any(|b| (1..=4).contains(&(a - b))))
+    };
+    let reviewers = signals_of(&app.tokens.reviewer).await;
+    assert!(
+        reviewers.iter().any(small),
+        "the world has a small count: {reviewers:?}"
+    );
+    let supervisors = signals_of(&supervisor).await;
+    assert_eq!(
+        supervisors.len(),
+        reviewers.len(),
+        "every signal, figures or not"
+    );
+    for signal in &supervisors {
+        assert!(!small(signal), "{signal}");
+    }
+    let mut withheld = 0;
+    for (signal, as_reviewed) in supervisors.iter().zip(&reviewers) {
+        if signal["message"] != json!(registry::analysis_input::FIGURES_WITHHELD) {
+            assert_eq!(
+                signal, as_reviewed,
+                "a signal without small counts is whole"
+            );
+            continue;
+        }
+        withheld += 1;
+        assert_eq!(signal["p_value"], Value::Null, "{signal}");
+        assert_eq!(
+            signal["q_value"], as_reviewed["q_value"],
+            "the q-value stays"
+        );
+        assert_eq!(signal["unit"], as_reviewed["unit"], "and what it is about");
+    }
+    assert!(withheld > 0);
+}
+
 #[tokio::test]
 async fn the_funnel_withholds_units_with_small_counts_as_the_decisions_statistic_does() {
     let app = spawn_app().await;

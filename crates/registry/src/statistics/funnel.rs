@@ -144,8 +144,11 @@ impl Registry {
         Ok(asked.answer(&input, query, year))
     }
 
-    /// The year's signals and its funnel from one reading of the year's counts, as
-    /// `signals` and `funnel` answer them each: the annual report shows both.
+    /// The year's signals and its funnel from one reading of the year's counts: the annual
+    /// report shows both. The funnel is published as `funnel` answers it; the signals come
+    /// with their figures, as reviewers see them, for the report to publish through its own
+    /// suppression (it shows their kinds, units and q-values, and the compliance findings'
+    /// counts suppressed). `signals` is what the API answers with.
     pub async fn signals_and_funnel(
         &self,
         actor: &Actor,
