@@ -1,5 +1,7 @@
 //! Answers: statistics as JSON or, with `Accept: text/csv`, as CSV; accepted reports.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpRequest, HttpResponse};
 use registry::cases::Written;
 use registry::statistics::Table;
@@ -100,34 +102,44 @@ fn column_rank(name: &str, group_by: &[&str]) -> (usize, usize) {
 }
 
 /// Flat CSV: nested values (intervals) become `<field>_<part>` columns, ordered by
-/// `column_rank`.
+/// `column_rank`. Rows need not have the same fields (curves, standardised rates): the
+/// header is every field of any row, in order of rank and then of first appearance, and
+/// a row without a field leaves its cell empty.
 fn to_csv<R: Serialize>(rows: &[R], group_by: &[&str]) -> Result<String, ApiError> {
     let flat: Vec<Vec<(String, String)>> = rows
         .iter()
         .map(|row| match serde_json::to_value(row) {
-            Ok(Value::Object(fields)) => {
-                let mut cells = flatten(&fields, "");
-                cells.sort_by_key(|(name, _)| column_rank(name, group_by));
-                cells
-            }
+            Ok(Value::Object(fields)) => flatten(&fields, ""),
             _ => Vec::new(),
         })
         .collect();
-    let header: Vec<String> = flat
-        .first()
-        .map(|r| r.iter().map(|(k, _)| k.clone()).collect())
-        .unwrap_or_default();
+    let header = union_of_columns(&flat, group_by);
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(&header).map_err(csv_failed)?;
-    for row in &flat {
-        writer
-            .write_record(row.iter().map(|(_, v)| v))
-            .map_err(csv_failed)?;
+    for row in flat {
+        let cells: HashMap<String, String> = row.into_iter().collect();
+        let in_order = header
+            .iter()
+            .map(|name| cells.get(name).map_or("", String::as_str));
+        writer.write_record(in_order).map_err(csv_failed)?;
     }
     let bytes = writer
         .into_inner()
         .map_err(|e| csv_failed(e.into_error().into()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Every column of any row, ordered by `column_rank`, ties by first appearance.
+fn union_of_columns(rows: &[Vec<(String, String)>], group_by: &[&str]) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    for (name, _) in rows.iter().flatten() {
+        if !columns.contains(name) {
+            columns.push(name.clone());
+        }
+    }
+    // A stable sort keeps first appearance among equals.
+    columns.sort_by_key(|name| column_rank(name, group_by));
+    columns
 }
 
 fn csv_failed(error: csv::Error) -> ApiError {
@@ -151,4 +163,28 @@ fn flatten(row: &Map<String, Value>, prefix: &str) -> Vec<(String, String)> {
         }
     }
     cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Rows need not all have the same fields (a curve, a standardised rate, the number
+    /// at risk are only in some): the header is every field any row has, and a row
+    /// without one leaves its cell empty, in its own column.
+    #[test]
+    fn rows_with_different_fields_share_one_header() {
+        let rows = vec![
+            json!({"region": "r1", "applications": 10, "rate_basis": "crude"}),
+            json!({"region": "r2", "applications": 12, "per_100k": 3.5, "rate_basis": "age_sex_standardised"}),
+            json!({"region": "r3", "applications": 7}),
+        ];
+        let csv = to_csv(&rows, &["region"]).expect("a CSV");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "region,applications,rate_basis,per_100k");
+        assert_eq!(lines[1], "r1,10,crude,");
+        assert_eq!(lines[2], "r2,12,age_sex_standardised,3.5");
+        assert_eq!(lines[3], "r3,7,,");
+    }
 }
