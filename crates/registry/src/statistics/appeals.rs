@@ -151,12 +151,9 @@ impl Registry {
         let appeals = queries::appeals(self.pool(), &request.filter, &request.dimensions).await?;
         let names = self.group_names(&request).await?;
         let today = Utc::now().date_naive();
-        Ok(appeal_table(
-            &request,
-            as_of_position,
-            appeals,
-            &names,
-            today,
-        ))
+        super::published_apart(move || {
+            appeal_table(&request, as_of_position, appeals, &names, today)
+        })
+        .await
     }
 }

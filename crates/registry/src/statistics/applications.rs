@@ -208,22 +208,27 @@ impl Registry {
             .dimensions
             .iter()
             .any(|d| matches!(d, Dimension::AgeBand | Dimension::Sex));
-        let standardisation = match strata.is_empty() || by_age_or_sex {
+        let counted_by_stratum = match strata.is_empty() || by_age_or_sex {
             true => None,
             false => {
                 let mut by_stratum = request.dimensions.clone();
                 by_stratum.extend([Dimension::AgeBand, Dimension::Sex]);
-                let counted = queries::applications(pool, &request.filter, &by_stratum).await?;
-                Some(Standardisation::new(&strata, &counted))
+                Some(queries::applications(pool, &request.filter, &by_stratum).await?)
             }
         };
-        Ok(application_table(
-            &request,
-            as_of_position,
-            &groups,
-            &names,
-            population.as_ref(),
-            standardisation.as_ref(),
-        ))
+        super::published_apart(move || {
+            let standardisation = counted_by_stratum
+                .as_ref()
+                .map(|counted| Standardisation::new(&strata, counted));
+            application_table(
+                &request,
+                as_of_position,
+                &groups,
+                &names,
+                population.as_ref(),
+                standardisation.as_ref(),
+            )
+        })
+        .await
     }
 }

@@ -116,6 +116,7 @@ impl Registry {
         let as_of_position = self.as_of(request.min_position).await?;
         let groups = queries::decisions(self.pool(), &request.filter, &request.dimensions).await?;
         let names = self.group_names(&request).await?;
-        Ok(decision_table(&request, as_of_position, &groups, &names))
+        super::published_apart(move || decision_table(&request, as_of_position, &groups, &names))
+            .await
     }
 }

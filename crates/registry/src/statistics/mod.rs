@@ -232,6 +232,23 @@ pub fn is_small(count: u64) -> bool {
     count > 0 && count < DEFAULT_THRESHOLD
 }
 
+/// Publishes a table on a thread of its own. Choosing complements for a wide table can
+/// keep a core busy for a good part of a second, and on the async runtime's worker that
+/// would stall every other request the worker serves (their database answers included).
+pub(crate) async fn published_apart<T, F>(publish: F) -> Result<T, ServiceError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(publish).await {
+        Ok(table) => Ok(table),
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => Err(ServiceError::Unavailable(
+            "the server is shutting down".into(),
+        )),
+    }
+}
+
 impl Registry {
     /// A statistics request parsed and authorised, with what suppression needs to know
     /// beyond the rows: the organisations' regions, when grouped by organisation.

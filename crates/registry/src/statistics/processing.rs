@@ -281,6 +281,7 @@ impl Registry {
         let cases =
             queries::processing(pool, &request.filter, &request.dimensions, censored_at).await?;
         let names = self.group_names(&request).await?;
-        Ok(processing_table(&request, as_of_position, cases, &names))
+        super::published_apart(move || processing_table(&request, as_of_position, cases, &names))
+            .await
     }
 }

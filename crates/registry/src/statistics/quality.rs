@@ -137,12 +137,10 @@ impl Registry {
         let names = queries::organisation_names(self.pool()).await?;
         let qualities =
             queries::reporting_quality(self.pool(), &request.filter, &request.dimensions).await?;
-        Ok(reporting_quality_table(
-            &request,
-            as_of_position,
-            qualities,
-            &names,
-        ))
+        super::published_apart(move || {
+            reporting_quality_table(&request, as_of_position, qualities, &names)
+        })
+        .await
     }
 }
 
