@@ -702,6 +702,32 @@ async fn signals_withhold_small_counts_from_a_supervisor() {
     assert!(withheld > 0);
 }
 
+/// Eight grants and two refusals in all: the decisions statistic publishes the 10 and
+/// withholds the split, so the funnel's target (8 / 10) must go too, or it tells the 2.
+#[tokio::test]
+async fn the_funnel_withholds_its_target_where_the_national_split_is_withheld() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = report_outcomes(&app, &[(OUS, 5, 1), (BERGEN, 3, 1)]).await;
+    let national = rows(
+        &app.get(
+            &format!("/api/v1/stats/decisions?from=2024-01-01&to=2024-12-31&scheme=individual_exemption&min_position={last}"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    assert_eq!(national[0]["decided"], json!(10), "{national:?}");
+    assert_eq!(national[0]["granted"], Value::Null, "{national:?}");
+    let funnel = app
+        .get("/api/v1/stats/funnel?year=2024", Some(&app.tokens.reviewer))
+        .await;
+    assert_eq!(funnel.status, 200, "{}", funnel.text);
+    for point in funnel.body["points"].as_array().expect("points") {
+        assert_eq!(point["target"], Value::Null, "{point}");
+        assert_eq!(point["granted"], Value::Null, "{point}");
+    }
+}
+
 #[tokio::test]
 async fn the_funnel_withholds_units_with_small_counts_as_the_decisions_statistic_does() {
     let app = spawn_app().await;

@@ -435,7 +435,12 @@ fn trusts(figures: &Figures) -> Section {
             })
         })
         .collect();
-    let target = figures.funnel.points.first().map_or(0.0, |p| p.target);
+    let target = figures
+        .funnel
+        .points
+        .first()
+        .and_then(|p| p.target)
+        .unwrap_or(0.0);
     Section {
         id: "helseforetak",
         title: "Helseforetak og andre besluttende organisasjoner".into(),

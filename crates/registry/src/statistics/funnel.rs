@@ -5,7 +5,13 @@
 use analysis::signals::{all_signals, funnel, AnalysisInput, FunnelPoint, Settings, Signal};
 use serde::{Deserialize, Serialize};
 
-use super::{Bounds, Publishable, StatisticsRequest, Table, Withheld};
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+
+use super::{
+    Bounds, Publishable, StatisticsQuery, StatisticsRequest, Suppression, Table, Withheld,
+};
 use crate::actor::{Actor, Role, ANALYSTS};
 use crate::error::ServiceError;
 use crate::Registry;
@@ -35,9 +41,10 @@ pub struct FunnelRow {
     pub granted: Option<u64>,
     #[serde(serialize_with = "super::groups::rounded::share")]
     pub grant_rate: Option<f64>,
-    /// The national grant rate the units are compared with.
-    #[serde(serialize_with = "super::groups::rounded::share_always")]
-    pub target: f64,
+    /// The national grant rate the units are compared with; null when the decisions
+    /// statistic withholds the national split of this scheme and method.
+    #[serde(serialize_with = "super::groups::rounded::share")]
+    pub target: Option<f64>,
     pub limits_95: Bounds,
     pub limits_998: Bounds,
     /// Whether the limits were widened for overdispersion.
@@ -64,7 +71,7 @@ impl From<FunnelPoint> for FunnelRow {
             decided: Some(point.decided),
             granted: Some(point.granted),
             grant_rate: Some(point.grant_rate),
-            target: point.target,
+            target: Some(point.target),
             limits_95: bounds(point.limits_95),
             limits_998: bounds(point.limits_998),
             overdispersion_adjusted: point.overdispersion_adjusted,
@@ -141,7 +148,10 @@ impl Registry {
     ) -> Result<FunnelTable, ServiceError> {
         let asked = FunnelAsked::parse(actor, query)?;
         let input = self.analysis_input(year, Settings::default()).await?;
-        Ok(asked.answer(&input, query, year))
+        let mut table = asked.answer(&input, query, year);
+        self.withhold_as_the_decisions_do(actor, &asked, &mut table)
+            .await?;
+        Ok(table)
     }
 
     /// The year's signals and its funnel from one reading of the year's counts: the annual
@@ -158,7 +168,64 @@ impl Registry {
         actor.require(ANALYSTS)?;
         let asked = FunnelAsked::parse(actor, query)?;
         let input = self.analysis_input(year, Settings::default()).await?;
-        Ok((all_signals(&input), asked.answer(&input, query, year)))
+        let mut table = asked.answer(&input, query, year);
+        self.withhold_as_the_decisions_do(actor, &asked, &mut table)
+            .await?;
+        Ok((all_signals(&input), table))
+    }
+
+    /// A funnel's points are the decisions statistic's rows of the same year, scheme and
+    /// method by unit, and its target the national row's rate: each is withheld where
+    /// that statistic withholds it (its mask carries the hierarchy and the slices), so
+    /// that the two answers side by side give nothing away.
+    async fn withhold_as_the_decisions_do(
+        &self,
+        actor: &Actor,
+        asked: &FunnelAsked,
+        table: &mut FunnelTable,
+    ) -> Result<(), ServiceError> {
+        if !asked.suppress {
+            return Ok(());
+        }
+        let unit = if asked.by_region { "region" } else { "org" };
+        let of_year = |group_by: Option<&str>| StatisticsQuery {
+            from: NaiveDate::from_ymd_opt(table.year, 1, 1),
+            to: NaiveDate::from_ymd_opt(table.year, 12, 31),
+            scheme: Some(table.scheme.clone()),
+            method_id: table.method_id.clone(),
+            group_by: group_by.map(str::to_string),
+            ..StatisticsQuery::default()
+        };
+        let by_unit = self
+            .decision_statistics(actor, &of_year(Some(unit)))
+            .await?;
+        let national = self.decision_statistics(actor, &of_year(None)).await?;
+        let published: HashSet<String> = by_unit
+            .rows()
+            .iter()
+            .filter(|row| row.granted.is_some())
+            .filter_map(|row| row.group.text(unit))
+            .collect();
+        for point in &mut table.points {
+            if point.decided.is_some() && !published.contains(&point.unit) {
+                point.withhold();
+                point.withheld = Withheld::row(Suppression::Complementary);
+            }
+        }
+        if national
+            .rows()
+            .first()
+            .is_none_or(|row| row.granted.is_none())
+        {
+            for point in &mut table.points {
+                point.target = None;
+                point.limits_95 = Bounds::default();
+                point.limits_998 = Bounds::default();
+                point.p_value = None;
+                point.outside_998 = None;
+            }
+        }
+        Ok(())
     }
 }
 
