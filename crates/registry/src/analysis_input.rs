@@ -102,40 +102,25 @@ impl Registry {
 }
 
 /// What a signal says in place of its figures when they are withheld.
-pub const FIGURES_WITHHELD: &str = "Tallene bak dette signalet holdes tilbake fordi de omfatter eller gjør det mulig å regne ut en telling fra 1 til 4.";
+pub const FIGURES_WITHHELD: &str = "Tallene bak signalet vises bare for fagdirektørmøtet (gjennomgang) og administratorer; bruk den skjermede statistikken for tallene.";
 
 /// Signals as the actor may see them. Reviewers and admins see every figure, as they may
-/// ask for unsuppressed statistics; for anyone else a signal whose counts hold a count
-/// from 1 to 4, or two counts that differ by 1 to 4 (refused = decided - granted), keeps
-/// its kind, unit, method and q-value but loses its counts, effect size, p-value and the
-/// sentence that quotes them.
+/// ask for unsuppressed statistics. Anyone else (supervisors) gets each signal's kind,
+/// unit, method and q-value, without its counts, effect size, p-value and the sentence
+/// that quotes them: a signal's counts are a trust's or a region's cells for one method
+/// and scheme, which the decisions statistic may withhold as a complement even when they
+/// are not small, so no rule on the signal alone could keep them consistent with it.
 pub fn as_the_actor_may_see(actor: &Actor, mut signals: Vec<Signal>) -> Vec<Signal> {
     if actor.require(&[Role::Reviewer, Role::Admin]).is_ok() {
         return signals;
     }
-    for signal in signals.iter_mut().filter(|s| gives_a_small_count(s)) {
+    for signal in &mut signals {
         signal.counts.clear();
         signal.effect_size = None;
         signal.p_value = None;
         signal.message = FIGURES_WITHHELD.to_string();
     }
     signals
-}
-
-/// Whether a signal's whole-number counts, or a difference of two of them, lie from 1 to 4.
-fn gives_a_small_count(signal: &Signal) -> bool {
-    let counts: Vec<f64> = signal
-        .counts
-        .values()
-        .copied()
-        .filter(|c| c.is_finite() && c.fract() == 0.0)
-        .collect();
-    let small = |c: f64| (1.0..=4.0).contains(&c.abs());
-    counts.iter().any(|&c| small(c))
-        || counts
-            .iter()
-            .enumerate()
-            .any(|(i, &a)| counts[i + 1..].iter().any(|&b| small(a - b)))
 }
 
 pub fn parse_signal_kind(name: &str) -> Result<SignalKind, ServiceError> {
