@@ -699,6 +699,65 @@ async fn signals_withhold_their_figures_from_a_supervisor() {
 
 /// Eight grants and two refusals in all: the decisions statistic publishes the 10 and
 /// withholds the split, so the funnel's target (8 / 10) must go too, or it tells the 2.
+/// Twelve decisions assess every criterion: two find the standard treatment suitable,
+/// three find no substantially larger effect. Each criterion's "met" and "not met" add up
+/// to the 12, so "met" is withheld beside a withheld "not met" (10 would tell the 2).
+#[tokio::test]
+async fn a_criterion_met_is_withheld_beside_a_withheld_not_met() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let mut last = 0;
+    for n in 0..12 {
+        let (outcome, unsuitable, larger) = match n {
+            0..=6 => ("granted", true, true),
+            7..=8 => ("refused", false, true),
+            _ => ("refused", true, false),
+        };
+        let patch = json!({
+            "outcome": outcome,
+            "criteria": {
+                "marketing_authorisation": true,
+                "standard_treatment_unsuitable": unsuitable,
+                "substantially_larger_effect": larger
+            }
+        });
+        last = report(
+            &app,
+            OUS,
+            &format!("KRIT-{}", "abcdefghijkl".as_bytes()[n] as char),
+            patch,
+        )
+        .await;
+    }
+    until_projected(&app, last).await;
+    let criteria = rows(
+        &app.get(
+            &format!("/api/v1/stats/decisions?group_by=scheme,criterion&min_position={last}"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    let decided = |key: &str| {
+        criteria
+            .iter()
+            .find(|r| r["criterion"] == json!(key))
+            .map(|r| r["decided"].clone())
+            .unwrap_or_else(|| panic!("no row {key}: {criteria:?}"))
+    };
+    assert_eq!(decided("standard_treatment_unsuitable=false"), Value::Null);
+    assert_eq!(
+        decided("standard_treatment_unsuitable=true"),
+        Value::Null,
+        "{criteria:?}"
+    );
+    assert_eq!(decided("substantially_larger_effect=false"), Value::Null);
+    assert_eq!(
+        decided("substantially_larger_effect=true"),
+        Value::Null,
+        "{criteria:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_funnel_withholds_its_target_where_the_national_split_is_withheld() {
     let app = spawn_app().await;

@@ -143,29 +143,39 @@ impl StatisticsRequest {
             .collect()
     }
 
-    /// The keys suppression works on: each row's group, and, when rows are grouped by
-    /// organisation but not by deciding region, the organisation's region after them, so
+    /// The keys suppression works on: each row's group, and after it what a reader can
+    /// add rows up to although no dimension of the request names it. When rows are
+    /// grouped by organisation but not by deciding region, the organisation's region, so
     /// that the region's answer (and the national one) count as coarser groupings of this
-    /// one. A region is a function of the organisation, so no group is split.
+    /// one; a region is a function of the organisation, so no group is split. When rows
+    /// are grouped by criterion, the criterion without its value: a criterion's "met" and
+    /// "not met" add up to the decisions that assessed it, nearly every decision of the
+    /// scheme, where the rows of different criteria add up to nothing a reader can see.
     pub(super) fn suppression_keys(
         &self,
         groups: Vec<Vec<Option<String>>>,
     ) -> Vec<Vec<Option<String>>> {
         let by_deciding_region = self.position_of(Dimension::Region).is_some()
             && self.filter.region_basis == RegionBasis::Deciding;
-        let Some(org_at) = self.position_of(Dimension::Org) else {
-            return groups;
-        };
-        if by_deciding_region {
-            return groups;
-        }
+        let org_at = self
+            .position_of(Dimension::Org)
+            .filter(|_| !by_deciding_region);
+        let criterion_at = self.position_of(Dimension::Criterion);
         groups
             .into_iter()
             .map(|mut keys| {
-                let region = keys[org_at]
-                    .as_ref()
-                    .and_then(|org| self.org_regions.get(org).cloned().flatten());
-                keys.push(region);
+                if let Some(org_at) = org_at {
+                    let region = keys[org_at]
+                        .as_ref()
+                        .and_then(|org| self.org_regions.get(org).cloned().flatten());
+                    keys.push(region);
+                }
+                if let Some(criterion_at) = criterion_at {
+                    let criterion = keys[criterion_at]
+                        .as_ref()
+                        .map(|assessed| assessed.split('=').next().unwrap_or("").to_string());
+                    keys.push(criterion);
+                }
                 keys
             })
             .collect()
