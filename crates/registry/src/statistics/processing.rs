@@ -50,6 +50,9 @@ pub struct ProcessingTimeRow {
     /// Decided by the day, and not decided by the day, for each share.
     #[serde(skip)]
     split_at: [(u64, u64); 2],
+    /// Every decision of the row, whether published or not.
+    #[serde(skip)]
+    decided_total: u64,
 }
 
 /// One step of a processing-time curve.
@@ -104,6 +107,7 @@ impl ProcessingTimeRow {
             curve: curve.map(Some),
             withheld: Withheld::default(),
             split_at: [split_at(observations, 14.0), split_at(observations, 30.0)],
+            decided_total: decided,
         }
     }
 }
@@ -178,50 +182,100 @@ impl Publishable for ProcessingTimeRow {
         self.withhold_small_details();
     }
 
-    /// A share times n is a count: withheld when either part is small. A curve's steps are
-    /// merged until each stands for at least five decisions, and the number at risk, which
-    /// falls to single cases at the tail, is left out.
+    /// A share times n is a count: withheld when either part is small, or when it lies 1
+    /// to 4 decisions from the other share or from the decided total, as their
+    /// difference would tell. A curve's steps are merged until each stands for at least
+    /// five decisions and none lies 1 to 4 decisions from a published share or the
+    /// total; the number at risk, which falls to single cases at the tail, is left out.
     fn withhold_small_details(&mut self) {
         let [within_14, within_30] = self.split_at;
-        if is_small(within_14.0) || is_small(within_14.1) {
+        let total = self.decided_total;
+        let mut known_14 = !(is_small(within_14.0) || is_small(within_14.1));
+        let mut known_30 = !(is_small(within_30.0) || is_small(within_30.1));
+        if known_14 && known_30 && is_small(within_30.0.saturating_sub(within_14.0)) {
+            known_30 = false;
+        }
+        if known_30 && is_small(total.saturating_sub(within_30.0)) {
+            known_30 = false;
+        }
+        if known_14 && !known_30 && is_small(total.saturating_sub(within_14.0)) {
+            known_14 = false;
+        }
+        if !known_14 {
             self.share_within_14_days = None;
         }
-        if is_small(within_30.0) || is_small(within_30.1) {
+        if !known_30 {
             self.share_within_30_days = None;
         }
+        let mut fixed: Vec<(f64, u64)> = Vec::new();
+        if known_14 {
+            fixed.push((14.0, within_14.0));
+        }
+        if known_30 {
+            fixed.push((30.0, within_30.0));
+        }
         if let Some(Some(steps)) = &self.curve {
-            self.curve = Some(Some(coarsened(steps)));
+            self.curve = Some(Some(coarsened(steps, &fixed)));
         }
     }
 }
 
-/// The steps of a curve merged so that each published step stands for at least
-/// `DECISIONS_PER_PUBLISHED_STEP` decisions, the last one ending the curve.
-fn coarsened(steps: &[CurveStep]) -> Vec<CurveStep> {
-    let mut published: Vec<CurveStep> = Vec::new();
-    let mut pending_decisions = 0;
+/// A cumulative count of decisions a reader knows: a published step's (which may be
+/// merged away) or a fixed one (the start, a published share, the total).
+struct Known {
+    decided: u64,
+    step: Option<CurveStep>,
+}
+
+/// The steps of a curve merged so that between any two cumulative counts a reader knows
+/// (the published steps, the `fixed` ones at their days, the start and the decided total)
+/// lie no fewer than `DECISIONS_PER_PUBLISHED_STEP` decisions, or none.
+fn coarsened(steps: &[CurveStep], fixed: &[(f64, u64)]) -> Vec<CurveStep> {
+    let mut known = vec![Known {
+        decided: 0,
+        step: None,
+    }];
+    let mut fixed = fixed.iter().peekable();
+    let mut decided = 0;
     for step in steps.iter().filter(|s| s.decisions > 0) {
-        pending_decisions += step.decisions;
-        if pending_decisions >= DECISIONS_PER_PUBLISHED_STEP {
-            published.push(CurveStep {
-                at_risk: None,
-                decisions: pending_decisions,
-                ..step.clone()
+        while let Some(&(_, at)) = fixed.next_if(|(day, _)| *day < step.day) {
+            settle(&mut known, at);
+        }
+        decided += step.decisions;
+        let last = known.last().map_or(0, |k| k.decided);
+        if decided - last >= DECISIONS_PER_PUBLISHED_STEP {
+            known.push(Known {
+                decided,
+                step: Some(CurveStep {
+                    at_risk: None,
+                    decisions: decided - last,
+                    ..step.clone()
+                }),
             });
-            pending_decisions = 0;
         }
     }
-    if pending_decisions > 0 {
-        // Too few decisions after the last published step: they join it, which then ends
-        // where the curve ends.
-        let last = steps.iter().rev().find(|s| s.decisions > 0).cloned();
-        if let (Some(merged), Some(last)) = (published.last_mut(), last) {
-            merged.day = last.day;
-            merged.still_pending = last.still_pending;
-            merged.decisions += pending_decisions;
-        }
+    for &(_, at) in fixed {
+        settle(&mut known, at);
     }
-    published
+    settle(&mut known, decided);
+    known.into_iter().filter_map(|k| k.step).collect()
+}
+
+/// A fixed count `at` comes next: published steps are merged away, latest first, until
+/// the decisions since the last one left are not from 1 to 4.
+fn settle(known: &mut Vec<Known>, at: u64) {
+    while let Some(last) = known.last() {
+        if !is_small(at.abs_diff(last.decided)) || last.step.is_none() {
+            break;
+        }
+        known.pop();
+    }
+    // The step after a merged one now stands for the decisions of both.
+    let decided = known.last().map_or(0, |k| k.decided);
+    known.push(Known {
+        decided: at.max(decided),
+        step: None,
+    });
 }
 
 /// Days from `start` until `end`, or, while there is no end yet, censored at `today`.

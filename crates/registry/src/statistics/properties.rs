@@ -452,6 +452,38 @@ fn check_shares_and_curve(row: &super::ProcessingTimeRow) -> Result<(), TestCase
             );
         }
     }
+    // Every cumulative count a reader can read off the row (the curve's steps, the
+    // shares at 14 and 30 days, the decided total), in order of day: no two that follow
+    // each other differ by 1 to 4 decisions.
+    let mut known: Vec<(f64, u64)> = vec![(0.0, 0)];
+    for (day, share) in [
+        (14.0, "share_within_14_days"),
+        (30.0, "share_within_30_days"),
+    ] {
+        if let Some(share) = json[share].as_f64() {
+            known.push((day, (share * n).round() as u64));
+        }
+    }
+    for step in json["curve"].as_array().into_iter().flatten() {
+        let pending = step["still_pending"].as_f64().expect("a share");
+        let day = step["day"].as_f64().expect("a day");
+        known.push((day, ((1.0 - pending) * n).round() as u64));
+    }
+    if let Some(decided) = json["decided"].as_u64() {
+        known.push((f64::INFINITY, decided));
+    }
+    known.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for pair in known.windows(2) {
+        let between = pair[1].1.abs_diff(pair[0].1);
+        prop_assert!(
+            !is_small(between),
+            "{} decisions between day {} and day {}: {}",
+            between,
+            pair[0].0,
+            pair[1].0,
+            json
+        );
+    }
     if let Some(steps) = json["curve"].as_array() {
         let mut before = 1.0;
         for step in steps {
