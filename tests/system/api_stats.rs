@@ -519,6 +519,45 @@ async fn reporting_quality_by_trust_gives_nothing_away_to_the_region() {
     assert_eq!(bergen["suppression"], json!("complementary"), "{bergen}");
 }
 
+/// The same by applying organisation: Helse Stavanger applies for two cases Helse Vest
+/// RHF decides, Helse Bergen for twelve, OUS for ten; the region's 14 are published.
+#[tokio::test]
+async fn applications_by_applying_trust_give_nothing_away_to_the_region() {
+    const STAVANGER: &str = "983974678";
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    report_outcomes(&app, &[(BERGEN, 8, 4), (OUS, 6, 4)]).await;
+    let mut last = 0;
+    for n in 0..2 {
+        let mut body = harness::app::individual_access(&format!("HV-EGEN-{}", ["a", "b"][n]));
+        body["applying_org"] = json!(STAVANGER);
+        body["received_date"] = json!("2024-03-01");
+        let answer = app
+            .post_json("/api/v1/decisions", &app.tokens.helse_vest, &body)
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        last = answer.body["position"].as_i64().expect("a position");
+    }
+    until_projected(&app, last).await;
+    let by_applying = rows(
+        &app.get(
+            &format!("/api/v1/stats/applications?group_by=applying_org&min_position={last}"),
+            Some(&app.tokens.reviewer),
+        )
+        .await,
+    );
+    let row_of = |org: &str| {
+        by_applying
+            .iter()
+            .find(|r| r["applying_org"] == json!(org))
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for {org}: {by_applying:?}"))
+    };
+    assert_eq!(row_of(STAVANGER)["applications"], Value::Null);
+    let bergen = row_of(BERGEN);
+    assert_eq!(bergen["applications"], Value::Null, "{bergen}");
+}
+
 /// Cases less decisions are the pending ones: a row with one pending case is withheld.
 #[tokio::test]
 async fn reporting_quality_withholds_a_row_whose_pending_cases_are_few() {

@@ -259,7 +259,10 @@ impl Registry {
     ) -> Result<StatisticsRequest, ServiceError> {
         let mut request = StatisticsRequest::parse(actor, query)?;
         request.slice_filters();
-        if request.position_of(Dimension::Org).is_some() {
+        let by_org = [Dimension::Org, Dimension::ApplyingOrg]
+            .into_iter()
+            .any(|d| request.position_of(d).is_some());
+        if by_org {
             request.org_regions = queries::organisation_regions(self.pool()).await?;
         }
         Ok(request)

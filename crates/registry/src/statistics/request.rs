@@ -145,7 +145,9 @@ impl StatisticsRequest {
 
     /// The keys suppression works on: each row's group, and after it what a reader can
     /// add rows up to although no dimension of the request names it. When rows are
-    /// grouped by organisation but not by deciding region, the organisation's region, so
+    /// grouped by deciding or applying organisation but not by deciding region, the
+    /// organisation's region (an applying trust's cases are nearly always decided in its
+    /// own region), so
     /// that the region's answer (and the national one) count as coarser groupings of this
     /// one; a region is a function of the organisation, so no group is split. When rows
     /// are grouped by criterion, the criterion without its value: a criterion's "met" and
@@ -157,14 +159,16 @@ impl StatisticsRequest {
     ) -> Vec<Vec<Option<String>>> {
         let by_deciding_region = self.position_of(Dimension::Region).is_some()
             && self.filter.region_basis == RegionBasis::Deciding;
-        let org_at = self
-            .position_of(Dimension::Org)
-            .filter(|_| !by_deciding_region);
+        let orgs_at: Vec<usize> = [Dimension::Org, Dimension::ApplyingOrg]
+            .into_iter()
+            .filter_map(|d| self.position_of(d))
+            .filter(|_| !by_deciding_region)
+            .collect();
         let criterion_at = self.position_of(Dimension::Criterion);
         groups
             .into_iter()
             .map(|mut keys| {
-                if let Some(org_at) = org_at {
+                for &org_at in &orgs_at {
                     let region = keys[org_at]
                         .as_ref()
                         .and_then(|org| self.org_regions.get(org).cloned().flatten());
