@@ -466,19 +466,18 @@ async fn appeals_and_reporting_quality_are_counted_per_group() {
     assert_eq!(ous["share_complete_criteria"], json!(1.0));
 }
 
-/// Helse Vest RHF decides two cases, Helse Bergen twelve, OUS ten: the region's 14 are published
-/// by the other statistics, so Bergen's row must be withheld beside the RHF's, or 14 less
-/// 12 tells the RHF's 2. (Reporting quality once published its rows on their own.)
-#[tokio::test]
-async fn reporting_quality_by_trust_gives_nothing_away_to_the_region() {
-    let app = spawn_app().await;
-    with_projector(&app).await;
-    // OUS, in another region, could hide the RHF's 2 from the nation's total, not from
-    // the region's.
-    report_outcomes(&app, &[(BERGEN, 8, 4), (OUS, 6, 4)]).await;
+/// Helse Bergen decides twelve cases and OUS ten, both for their own patients; Helse
+/// Vest RHF two, applied for by `applying_org` (Helse Bergen when None). Returns the
+/// position of the last, projected. OUS, in another region, could hide a small count of
+/// Helse Vest's from the nation's total, not from the region's.
+async fn two_in_helse_vest_beside_bergen_and_ous(app: &TestApp, applying_org: Option<&str>) -> i64 {
+    report_outcomes(app, &[(BERGEN, 8, 4), (OUS, 6, 4)]).await;
     let mut last = 0;
     for n in 0..2 {
         let mut body = harness::app::individual_access(&format!("HV-{}", ["a", "b"][n]));
+        if let Some(org) = applying_org {
+            body["applying_org"] = json!(org);
+        }
         body["received_date"] = json!("2024-03-01");
         let answer = app
             .post_json("/api/v1/decisions", &app.tokens.helse_vest, &body)
@@ -486,7 +485,18 @@ async fn reporting_quality_by_trust_gives_nothing_away_to_the_region() {
         assert_eq!(answer.status, 201, "{}", answer.text);
         last = answer.body["position"].as_i64().expect("a position");
     }
-    until_projected(&app, last).await;
+    until_projected(app, last).await;
+    last
+}
+
+/// Helse Vest RHF decides two cases, Helse Bergen twelve, OUS ten: the region's 14 are published
+/// by the other statistics, so Bergen's row must be withheld beside the RHF's, or 14 less
+/// 12 tells the RHF's 2. (Reporting quality once published its rows on their own.)
+#[tokio::test]
+async fn reporting_quality_by_trust_gives_nothing_away_to_the_region() {
+    let app = spawn_app().await;
+    with_projector(&app).await;
+    let last = two_in_helse_vest_beside_bergen_and_ous(&app, None).await;
     let region = rows(
         &app.get(
             &format!("/api/v1/stats/applications?group_by=region&min_position={last}"),
@@ -526,19 +536,7 @@ async fn applications_by_applying_trust_give_nothing_away_to_the_region() {
     const STAVANGER: &str = "983974678";
     let app = spawn_app().await;
     with_projector(&app).await;
-    report_outcomes(&app, &[(BERGEN, 8, 4), (OUS, 6, 4)]).await;
-    let mut last = 0;
-    for n in 0..2 {
-        let mut body = harness::app::individual_access(&format!("HV-EGEN-{}", ["a", "b"][n]));
-        body["applying_org"] = json!(STAVANGER);
-        body["received_date"] = json!("2024-03-01");
-        let answer = app
-            .post_json("/api/v1/decisions", &app.tokens.helse_vest, &body)
-            .await;
-        assert_eq!(answer.status, 201, "{}", answer.text);
-        last = answer.body["position"].as_i64().expect("a position");
-    }
-    until_projected(&app, last).await;
+    let last = two_in_helse_vest_beside_bergen_and_ous(&app, Some(STAVANGER)).await;
     let by_applying = rows(
         &app.get(
             &format!("/api/v1/stats/applications?group_by=applying_org&min_position={last}"),

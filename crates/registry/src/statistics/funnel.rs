@@ -148,10 +148,7 @@ impl Registry {
     ) -> Result<FunnelTable, ServiceError> {
         let asked = FunnelAsked::parse(actor, query)?;
         let input = self.analysis_input(year, Settings::default()).await?;
-        let mut table = asked.answer(&input, query, year);
-        self.withhold_as_the_decisions_do(actor, &asked, &mut table)
-            .await?;
-        Ok(table)
+        self.funnel_from(actor, &asked, &input, query, year).await
     }
 
     /// The year's signals and its funnel from one reading of the year's counts: the annual
@@ -165,13 +162,26 @@ impl Registry {
         query: &FunnelQuery,
         year: i32,
     ) -> Result<(Vec<Signal>, FunnelTable), ServiceError> {
-        actor.require(ANALYSTS)?;
         let asked = FunnelAsked::parse(actor, query)?;
         let input = self.analysis_input(year, Settings::default()).await?;
-        let mut table = asked.answer(&input, query, year);
-        self.withhold_as_the_decisions_do(actor, &asked, &mut table)
-            .await?;
+        let table = self.funnel_from(actor, &asked, &input, query, year).await?;
         Ok((all_signals(&input), table))
+    }
+
+    /// The funnel of the year's counts, published: by its own rule, then as the
+    /// decisions statistic withholds.
+    async fn funnel_from(
+        &self,
+        actor: &Actor,
+        asked: &FunnelAsked,
+        input: &AnalysisInput,
+        query: &FunnelQuery,
+        year: i32,
+    ) -> Result<FunnelTable, ServiceError> {
+        let mut table = asked.answer(input, query, year);
+        self.withhold_as_the_decisions_do(actor, asked, &mut table)
+            .await?;
+        Ok(table)
     }
 
     /// A funnel's points are the decisions statistic's rows of the same year, scheme and

@@ -259,10 +259,7 @@ impl Registry {
     ) -> Result<StatisticsRequest, ServiceError> {
         let mut request = StatisticsRequest::parse(actor, query)?;
         request.slice_filters();
-        let by_org = [Dimension::Org, Dimension::ApplyingOrg]
-            .into_iter()
-            .any(|d| request.position_of(d).is_some());
-        if by_org {
+        if !request.organisation_positions().is_empty() {
             request.org_regions = queries::organisation_regions(self.pool()).await?;
         }
         Ok(request)

@@ -159,11 +159,10 @@ impl StatisticsRequest {
     ) -> Vec<Vec<Option<String>>> {
         let by_deciding_region = self.position_of(Dimension::Region).is_some()
             && self.filter.region_basis == RegionBasis::Deciding;
-        let orgs_at: Vec<usize> = [Dimension::Org, Dimension::ApplyingOrg]
-            .into_iter()
-            .filter_map(|d| self.position_of(d))
-            .filter(|_| !by_deciding_region)
-            .collect();
+        let orgs_at: Vec<usize> = match by_deciding_region {
+            true => Vec::new(),
+            false => self.organisation_positions(),
+        };
         let criterion_at = self.position_of(Dimension::Criterion);
         groups
             .into_iter()
@@ -182,6 +181,15 @@ impl StatisticsRequest {
                 }
                 keys
             })
+            .collect()
+    }
+
+    /// Where the request groups by an organisation, deciding or applying: each such row
+    /// belongs to the organisation's region (`org_regions`).
+    pub(super) fn organisation_positions(&self) -> Vec<usize> {
+        [Dimension::Org, Dimension::ApplyingOrg]
+            .into_iter()
+            .filter_map(|d| self.position_of(d))
             .collect()
     }
 

@@ -385,7 +385,7 @@ async fn report_parts(bench: &BenchDatabase, year: i32) -> anyhow::Result<Vec<(S
         group_by: (!group_by.is_empty()).then(|| group_by.to_string()),
         ..StatisticsQuery::default()
     };
-    let mut parts = Vec::new();
+    let mut parts = Parts::default();
     for group_by in [
         "",
         "scheme",
@@ -395,75 +395,43 @@ async fn report_parts(bench: &BenchDatabase, year: i32) -> anyhow::Result<Vec<(S
         "scheme,refusal_reason",
         "scheme,criterion",
     ] {
-        let started = Instant::now();
-        std::hint::black_box(
-            registry
-                .decision_statistics(&reviewer, &of_year(group_by))
-                .await?,
-        );
-        parts.push((
-            format!("decisions by `{group_by}`"),
-            started.elapsed().as_secs_f64(),
-        ));
+        let query = of_year(group_by);
+        let work = registry.decision_statistics(&reviewer, &query);
+        parts
+            .time(format!("decisions by `{group_by}`"), work)
+            .await?;
     }
     for group_by in ["", "scheme", "quarter", "method_id"] {
-        let started = Instant::now();
-        std::hint::black_box(
-            registry
-                .application_statistics(&reviewer, &of_year(group_by))
-                .await?,
-        );
-        parts.push((
-            format!("applications by `{group_by}`"),
-            started.elapsed().as_secs_f64(),
-        ));
+        let query = of_year(group_by);
+        let work = registry.application_statistics(&reviewer, &query);
+        parts
+            .time(format!("applications by `{group_by}`"), work)
+            .await?;
     }
     let residence = StatisticsQuery {
         region_basis: Some("residence".into()),
         ..of_year("region")
     };
-    let started = Instant::now();
-    std::hint::black_box(
-        registry
-            .application_statistics(&reviewer, &residence)
-            .await?,
-    );
-    parts.push((
-        "applications by residence region, standardised".into(),
-        started.elapsed().as_secs_f64(),
-    ));
-    for (label, query) in [
-        (
-            "processing times by region, curves",
-            StatisticsQuery {
-                curve: Some(true),
-                ..of_year("region")
-            },
-        ),
-        ("processing times, national", of_year("")),
-    ] {
-        let started = Instant::now();
-        std::hint::black_box(
-            registry
-                .processing_time_statistics(&reviewer, &query)
-                .await?,
-        );
-        parts.push((label.to_string(), started.elapsed().as_secs_f64()));
-    }
-    let started = Instant::now();
-    std::hint::black_box(
-        registry
-            .appeal_statistics(&reviewer, &of_year("scheme"))
-            .await?,
-    );
-    parts.push(("appeals by scheme".into(), started.elapsed().as_secs_f64()));
-    let started = Instant::now();
-    std::hint::black_box(
-        registry
-            .reporting_quality_statistics(&reviewer, &of_year(""))
-            .await?,
-    );
-    parts.push(("reporting quality".into(), started.elapsed().as_secs_f64()));
+    let work = registry.application_statistics(&reviewer, &residence);
+    parts
+        .time("applications by residence region, standardised", work)
+        .await?;
+    let curves = StatisticsQuery {
+        curve: Some(true),
+        ..of_year("region")
+    };
+    let work = registry.processing_time_statistics(&reviewer, &curves);
+    parts
+        .time("processing times by region, curves", work)
+        .await?;
+    let national = of_year("");
+    let work = registry.processing_time_statistics(&reviewer, &national);
+    parts.time("processing times, national", work).await?;
+    let by_scheme = of_year("scheme");
+    let work = registry.appeal_statistics(&reviewer, &by_scheme);
+    parts.time("appeals by scheme", work).await?;
+    let work = registry.reporting_quality_statistics(&reviewer, &national);
+    parts.time("reporting quality", work).await?;
     let funnel = FunnelQuery {
         year: Some(year),
         scheme: None,
@@ -471,13 +439,28 @@ async fn report_parts(bench: &BenchDatabase, year: i32) -> anyhow::Result<Vec<(S
         unit: None,
         suppress: None,
     };
-    let started = Instant::now();
-    std::hint::black_box(registry.funnel(&reviewer, &funnel, year).await?);
-    parts.push(("funnel by trust".into(), started.elapsed().as_secs_f64()));
-    let started = Instant::now();
-    std::hint::black_box(registry.signals(&reviewer, year, None).await?);
-    parts.push(("signals".into(), started.elapsed().as_secs_f64()));
-    Ok(parts)
+    let work = registry.funnel(&reviewer, &funnel, year);
+    parts.time("funnel by trust", work).await?;
+    let work = registry.signals(&reviewer, year, None);
+    parts.time("signals", work).await?;
+    Ok(parts.0)
+}
+
+/// Seconds of each part, by label, in the order they ran.
+#[derive(Default)]
+struct Parts(Vec<(String, f64)>);
+
+impl Parts {
+    async fn time<T>(
+        &mut self,
+        label: impl Into<String>,
+        work: impl std::future::Future<Output = Result<T, registry::ServiceError>>,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        std::hint::black_box(work.await?);
+        self.0.push((label.into(), started.elapsed().as_secs_f64()));
+        Ok(())
+    }
 }
 
 fn p95(samples: &mut [Duration]) -> f64 {
